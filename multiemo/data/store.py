@@ -1,0 +1,196 @@
+"""The feature store: one directory per dataset holding the utterance table and one array per modality.
+
+Layout::
+
+    STORE/
+      store.json        format version, dataset name, label names (index order), modalities with their
+                        dimension, file and provenance, and free-form metadata (e.g. how splits were chosen)
+      utterances.csv    one row per utterance, sorted by dialogue then position (see ``TABLE_COLUMNS``)
+      <modality>.npy    (N, D) float32, row i belongs to utterance row i
+      <modality>.present.npy  (N,) bool, False where the modality is missing for that utterance
+
+A store is written into a temporary directory and renamed into place, so an interrupted write never
+leaves a directory that looks like a finished store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from multiemo.io import atomic_path
+
+FORMAT_NAME = "multiemo-feature-store"
+FORMAT_VERSION = 1
+SPLITS = ("train", "validation", "test")
+
+#: Columns every utterance table has. ``label`` is "" for unlabelled utterances.
+TABLE_COLUMNS = ("dialogue_id", "utterance_id", "position", "speaker", "party", "label", "split", "text")
+
+
+class StoreError(ValueError):
+    """A feature store is missing, malformed or inconsistent."""
+
+
+@dataclass(frozen=True)
+class ModalityInfo:
+    """What one modality's array is: its width and how it was made."""
+
+    name: str
+    dim: int
+    provenance: dict
+
+
+class FeatureStore:
+    """Read access to a feature store directory (see the module docstring for the layout).
+
+    Arrays are memory-mapped; :meth:`features` loads nothing until it is indexed.
+    """
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        meta_path = self.root / "store.json"
+        if not meta_path.is_file():
+            raise StoreError(
+                f"{self.root} is not a feature store (no store.json); build one with the workflow's "
+                "'features_*' targets or 'multiemo import-legacy'"
+            )
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT_NAME or meta.get("version") != FORMAT_VERSION:
+            raise StoreError(
+                f"{meta_path}: unsupported store format {meta.get('format')!r} version {meta.get('version')!r}"
+            )
+        self.name: str = meta["name"]
+        self.labels: list[str] = list(meta["labels"])
+        self.metadata: dict = meta.get("metadata", {})
+        self.modalities: dict[str, ModalityInfo] = {
+            name: ModalityInfo(name=name, dim=int(info["dim"]), provenance=info.get("provenance", {}))
+            for name, info in meta["modalities"].items()
+        }
+        self.table = pd.read_csv(
+            self.root / "utterances.csv",
+            dtype={"dialogue_id": str, "utterance_id": str, "speaker": str, "label": str, "split": str},
+            keep_default_na=False,
+            encoding="utf-8",
+        )
+        _check_table(self.table, self.labels, source=str(self.root / "utterances.csv"))
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __repr__(self) -> str:
+        dims = ", ".join(f"{m.name}={m.dim}" for m in self.modalities.values())
+        return f"FeatureStore({self.root}, {len(self)} utterances, {dims})"
+
+    def features(self, modality: str) -> np.ndarray:
+        """(N, D) float32 array of one modality, memory-mapped."""
+        self._check_modality(modality)
+        return np.load(self.root / f"{modality}.npy", mmap_mode="r")
+
+    def present(self, modality: str) -> np.ndarray:
+        """(N,) bool, False where ``modality`` is missing for an utterance."""
+        self._check_modality(modality)
+        return np.load(self.root / f"{modality}.present.npy")
+
+    def label_ids(self) -> np.ndarray:
+        """(N,) int64 label index per utterance, -1 where unlabelled."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        return np.array([index.get(label, -1) for label in self.table["label"]], dtype=np.int64)
+
+    def class_counts(self, split: str = "train") -> np.ndarray:
+        """(C,) number of labelled utterances per class in ``split``."""
+        ids = self.label_ids()[self.table["split"].to_numpy() == split]
+        return np.bincount(ids[ids >= 0], minlength=len(self.labels))
+
+    def _check_modality(self, modality: str) -> None:
+        if modality not in self.modalities:
+            raise StoreError(
+                f"{self.root} has no {modality!r} features; it holds {sorted(self.modalities)}"
+            )
+
+
+def write_store(
+    path: str | os.PathLike,
+    *,
+    name: str,
+    table: pd.DataFrame,
+    labels: list[str],
+    features: Mapping[str, np.ndarray],
+    provenance: Mapping[str, dict] | None = None,
+    present: Mapping[str, np.ndarray] | None = None,
+    metadata: dict | None = None,
+) -> FeatureStore:
+    """Write a feature store atomically and return it opened.
+
+    Args:
+        path: the store directory to create (replaced if it exists).
+        name: dataset name recorded in the store.
+        table: utterance table with at least ``TABLE_COLUMNS``; extra columns are kept.
+        labels: label names in index order; every non-empty ``table.label`` must be one of them.
+        features: modality name → (N, D) array, rows aligned with ``table``.
+        provenance: modality name → how the features were made (extractor, settings, versions).
+        present: modality name → (N,) bool; defaults to all True.
+        metadata: free-form facts about the store (e.g. how the validation split was chosen).
+    """
+    table = table.reset_index(drop=True)
+    _check_table(table, labels, source=f"table for store {path}")
+    provenance = dict(provenance or {})
+    present = dict(present or {})
+    n = len(table)
+    modalities = {}
+    for modality, values in features.items():
+        if not modality.isidentifier():
+            raise StoreError(f"modality name {modality!r} must be a plain identifier")
+        values = np.asarray(values, dtype=np.float32)
+        if values.ndim != 2 or values.shape[0] != n:
+            raise StoreError(f"{modality} features have shape {values.shape}, expected ({n}, D)")
+        if not np.isfinite(values).all():
+            raise StoreError(f"{modality} features contain NaN or infinite values")
+        mask = np.asarray(present.get(modality, np.ones(n, dtype=bool)), dtype=bool)
+        if mask.shape != (n,):
+            raise StoreError(f"{modality} presence mask has shape {mask.shape}, expected ({n},)")
+        modalities[modality] = (values, mask)
+    with atomic_path(path) as tmp:
+        tmp.mkdir()
+        table.to_csv(tmp / "utterances.csv", index=False, encoding="utf-8")
+        for modality, (values, mask) in modalities.items():
+            np.save(tmp / f"{modality}.npy", values)
+            np.save(tmp / f"{modality}.present.npy", mask)
+        meta = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "name": name,
+            "labels": list(labels),
+            "modalities": {
+                m: {"dim": int(v.shape[1]), "file": f"{m}.npy", "provenance": provenance.get(m, {})}
+                for m, (v, _) in modalities.items()
+            },
+            "metadata": metadata or {},
+        }
+        (tmp / "store.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return FeatureStore(path)
+
+
+def _check_table(table: pd.DataFrame, labels: list[str], *, source: str) -> None:
+    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
+    if missing:
+        raise StoreError(f"{source}: missing columns {missing}")
+    bad_splits = sorted(set(table["split"]) - set(SPLITS))
+    if bad_splits:
+        raise StoreError(f"{source}: unknown split values {bad_splits}; allowed: {list(SPLITS)}")
+    unknown = sorted(set(table["label"]) - set(labels) - {""})
+    if unknown:
+        raise StoreError(f"{source}: labels {unknown} are not among the store's labels {labels}")
+    if table.duplicated(["dialogue_id", "utterance_id"]).any():
+        dup = table[table.duplicated(["dialogue_id", "utterance_id"], keep=False)].iloc[0]
+        raise StoreError(f"{source}: duplicate utterance {dup['dialogue_id']}/{dup['utterance_id']}")
+    if (table["party"] < 0).any():
+        raise StoreError(f"{source}: negative party index")
+    if table.groupby("dialogue_id")["split"].nunique().max(initial=1) > 1:
+        raise StoreError(f"{source}: a dialogue spans several splits")
