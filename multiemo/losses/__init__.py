@@ -1,0 +1,5 @@
+"""Training losses of MultiEMO: SWFC (contrastive) and Soft-HGR (cross-modal correlation)."""
+
+from multiemo.losses.swfc import SWFCLoss
+
+__all__ = ["SWFCLoss"]
