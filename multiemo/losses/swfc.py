@@ -1,0 +1,119 @@
+"""Sample-Weighted Focal Contrastive (SWFC) loss of MultiEMO (Shi & Huang, ACL 2023)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _class_weights(class_counts: Sequence[float] | torch.Tensor, power: float) -> torch.Tensor:
+    """Per-class weights ``(total / count_c) ** power``, L1-normalised; classes never seen weigh 0.
+
+    Args:
+        class_counts: per-class training counts, shape (C,).
+        power: exponent; larger values favour minority classes more strongly.
+
+    Returns:
+        Weights of shape (C,) in the default float dtype, summing to 1.
+    """
+    counts = torch.as_tensor(class_counts, dtype=torch.float64).detach().cpu()
+    if counts.ndim != 1 or counts.numel() == 0:
+        raise ValueError(f"class_counts must be a non-empty 1-D sequence, got shape {tuple(counts.shape)}")
+    if not torch.isfinite(counts).all() or (counts < 0).any():
+        raise ValueError(f"class_counts must be finite and non-negative, got {counts.tolist()}")
+    if not (counts > 0).any():
+        raise ValueError(f"class_counts needs at least one positive count, got {counts.tolist()}")
+    seen = counts > 0
+    # Unseen classes would give total/0 = inf; they never occur as labels, so weight 0 is harmless.
+    weights = torch.where(seen, counts.sum() / counts.where(seen, torch.ones_like(counts)), 0.0)
+    weights = torch.where(seen, weights.pow(power), 0.0)
+    return (weights / weights.sum()).to(torch.get_default_dtype())
+
+
+class SWFCLoss(nn.Module):
+    """Supervised contrastive loss with a focal term and per-class sample weights.
+
+    For L2-normalised features z and an anchor i, ``p_ij`` is the softmax over all other samples
+    j != i of ``z_i . z_j / temperature`` (the anchor itself is left out of the denominator).
+    With ``P(i)`` the anchor's positives (j != i with the same label) and ``w`` the class weights::
+
+        loss = -(1/N) * sum_i  w[y_i] * mean_{j in P(i)}  log(p_ij) * (1 - p_ij) ** focus
+
+    Anchors without a positive contribute 0, but N stays the full batch size (as in the paper's code).
+    The focal factor puts more weight on hard positive pairs (small ``p_ij``); the class weights on
+    minority classes. Everything is a handful of (N, N) tensors: memory O(N^2), never O(N^2 * D).
+
+    The loss sees only real utterances: callers select them first (e.g. ``features[mask]``).
+
+    Args:
+        class_counts: per-class counts in the training set, shape (C,). Class weight
+            ``w_c = (total / count_c) ** sample_weight_power``, L1-normalised; count 0 gives weight 0.
+        temperature: softmax temperature, > 0; smaller values sharpen the penalty on hard negatives.
+        focus: focal exponent, >= 0; 0 turns the focal factor off.
+        sample_weight_power: exponent of the class weights; 0 weighs all seen classes equally.
+    """
+
+    class_weights: torch.Tensor
+
+    def __init__(
+        self,
+        class_counts: Sequence[float] | torch.Tensor,
+        temperature: float,
+        focus: float,
+        sample_weight_power: float,
+    ) -> None:
+        super().__init__()
+        if not (math.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
+        if not (math.isfinite(focus) and focus >= 0):
+            raise ValueError(f"focus must be a finite number >= 0, got {focus}")
+        if not math.isfinite(sample_weight_power):
+            raise ValueError(f"sample_weight_power must be finite, got {sample_weight_power}")
+        self.temperature = float(temperature)
+        self.focus = float(focus)
+        # A buffer follows the module through .to(device) / .double() and into the state dict.
+        self.register_buffer("class_weights", _class_weights(class_counts, sample_weight_power))
+
+    def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Compute the loss.
+
+        Args:
+            features: (N, D) float features of real utterances.
+            labels: (N,) integer class indices in ``[0, C)``.
+
+        Returns:
+            Scalar loss. For N < 2 a zero that is still connected to ``features``, so ``backward``
+            always works.
+        """
+        if features.ndim != 2 or labels.ndim != 1 or features.shape[0] != labels.shape[0]:
+            raise ValueError(
+                f"expected features (N, D) and labels (N,), got {tuple(features.shape)} and {tuple(labels.shape)}"
+            )
+        n = features.shape[0]
+        if n < 2:
+            return (features * 0).sum()
+        num_classes = self.class_weights.shape[0]
+        if labels.min() < 0 or labels.max() >= num_classes:
+            raise ValueError(f"labels must lie in [0, {num_classes}), got {labels.unique().tolist()}")
+
+        z = F.normalize(features, dim=-1)  # (N, D)
+        logits = z @ z.T / self.temperature  # (N, N)
+        self_pair = torch.eye(n, dtype=torch.bool, device=features.device)  # (N, N)
+        # Masking before the softmax (not subtracting exp(self) afterwards) keeps log-sum-exp stable.
+        logits = logits.masked_fill(self_pair, torch.finfo(logits.dtype).min)
+        log_p = torch.log_softmax(logits, dim=1)  # (N, N)
+        # expm1 keeps 1 - p accurate when p is near 1; the clamp keeps the pow's gradient finite at
+        # p == 1 (e.g. a single candidate), where the focal term and its true gradient are both 0.
+        one_minus_p = (-torch.expm1(log_p)).clamp_min(torch.finfo(log_p.dtype).tiny)
+        focal = log_p * one_minus_p.pow(self.focus)  # (N, N)
+
+        positive = (labels[:, None] == labels[None, :]) & ~self_pair  # (N, N)
+        n_positive = positive.sum(dim=1)  # (N,)
+        # where() rather than multiply: masked-out entries must not leak the diagonal's huge log_p.
+        per_anchor = torch.where(positive, focal, 0.0).sum(dim=1) / n_positive.clamp_min(1)  # (N,)
+        weights = self.class_weights.to(features.dtype)[labels]  # (N,)
+        return -(weights * per_anchor).sum() / n
