@@ -192,5 +192,5 @@ def _check_table(table: pd.DataFrame, labels: list[str], *, source: str) -> None
         raise StoreError(f"{source}: duplicate utterance {dup['dialogue_id']}/{dup['utterance_id']}")
     if (table["party"] < 0).any():
         raise StoreError(f"{source}: negative party index")
-    if table.groupby("dialogue_id")["split"].nunique().max(initial=1) > 1:
+    if len(table) and table.groupby("dialogue_id")["split"].nunique().max() > 1:
         raise StoreError(f"{source}: a dialogue spans several splits")

@@ -1,0 +1,19 @@
+# The two commands of the README's Quick start. PYTHON picks the interpreter that creates .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install
+
+$(BIN)/multiemo: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/multiemo
+
+test: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+demo: install
+	HF_HUB_OFFLINE=1 $(BIN)/snakemake --cores 2 --profile workflow/profiles/local

@@ -1,0 +1,100 @@
+"""The ``multiemo`` command: train, evaluate, import the paper's released features."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Sequence
+
+from multiemo.training.config import ConfigError
+
+log = logging.getLogger("multiemo")
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds must be a comma-separated list of integers, got {text!r}")
+    if not seeds:
+        raise argparse.ArgumentTypeError("--seeds needs at least one seed")
+    return seeds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="multiemo", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train (and evaluate) MultiEMO on a feature store")
+    train.add_argument("--config", default="config.yaml", help="config file with presets (default: config.yaml)")
+    train.add_argument("--dataset", required=True, help="a dataset entry or preset of the config, e.g. meld")
+    train.add_argument("--features", required=True, help="feature store directory")
+    train.add_argument("--out", required=True, help="run directory (resumed if it holds the same run)")
+    train.add_argument("--seeds", type=_seeds, help="comma-separated seeds, e.g. 1,2,3,4,5: one run per seed")
+    train.add_argument("overrides", nargs="*", metavar="key=value",
+                       help="typed overrides, e.g. train.epochs=5 model.fusion=false")
+
+    evaluate = sub.add_parser("evaluate", help="score a run's best checkpoint")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("--split", default="test", choices=["train", "validation", "test"])
+
+    legacy = sub.add_parser("import-legacy", help="convert the original release's feature pickles into a store")
+    legacy.add_argument("--dataset", required=True, choices=["meld", "iemocap"])
+    legacy.add_argument("--seed", type=int, default=0, help="seed of the validation split when one is drawn")
+    legacy.add_argument("src_dir")
+    legacy.add_argument("out_dir")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return _dispatch(args)
+    except (ConfigError, ValueError, FileNotFoundError, NotADirectoryError) as err:
+        if args.debug:
+            raise
+        print(f"multiemo {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "train":
+        from multiemo.training.config import load_yaml, resolve_run_settings
+        from multiemo.training.runs import train_seeds
+        from multiemo.training.trainer import train_run
+
+        settings = resolve_run_settings(load_yaml(args.config), args.dataset, args.overrides)
+        if args.seeds:
+            summary = train_seeds(args.features, settings, args.out, args.seeds, progress=not args.quiet)
+            test = summary["test"]
+            print(f"test weighted-F1 {test['weighted_f1']['mean']:.2f} ± {test['weighted_f1']['std']:.2f}, "
+                  f"accuracy {test['accuracy']['mean']:.2f} ± {test['accuracy']['std']:.2f} "
+                  f"over seeds {summary['seeds']}")
+        else:
+            metrics = train_run(args.features, settings, args.out, progress=not args.quiet)
+            print(f"best epoch {metrics['best_epoch']} (chosen on validation): test weighted-F1 "
+                  f"{metrics['test']['weighted_f1']:.2f}, accuracy {metrics['test']['accuracy']:.2f}")
+        return 0
+    if args.command == "evaluate":
+        from multiemo.training.trainer import evaluate_run
+
+        metrics = evaluate_run(args.run_dir, splits=(args.split,))
+        print(json.dumps(metrics[args.split], indent=2))
+        return 0
+    if args.command == "import-legacy":
+        from multiemo.data.legacy import import_legacy
+
+        store = import_legacy(args.dataset, args.src_dir, args.out_dir, seed=args.seed)
+        print(f"wrote {store}")
+        return 0
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

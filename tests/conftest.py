@@ -1,0 +1,64 @@
+"""Shared fixtures: small feature stores made in code, and the location of ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data`` beside the repository; tests that need it skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (it sits beside the repo in CI)")
+    return SHARED_DATA
+
+
+def make_table(lengths_by_split: dict[str, list[int]], labels: list[str], *, seed: int = 0,
+               parties: int = 2) -> pd.DataFrame:
+    """An utterance table with the given dialogue lengths per split and random labels/speakers."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for split, lengths in lengths_by_split.items():
+        for d, length in enumerate(lengths):
+            speakers = rng.integers(0, parties, size=length)
+            first: dict[int, int] = {}
+            for position, s in enumerate(speakers):
+                rows.append({
+                    "dialogue_id": f"{split}_{d}",
+                    "utterance_id": str(position),
+                    "position": position,
+                    "speaker": f"spk{s}",
+                    "party": first.setdefault(int(s), len(first)),
+                    "label": labels[int(rng.integers(len(labels)))],
+                    "split": split,
+                    "text": f"utterance {position}",
+                })
+    return pd.DataFrame(rows)
+
+
+def make_learnable_store(path: Path, *, seed: int = 0, dims=None, lengths=None):
+    """A store whose features carry the label (plus noise), so a model can learn it quickly."""
+    from multiemo.data.store import write_store
+
+    labels = ["neutral", "joy", "anger"]
+    dims = dims or {"text": 12, "audio": 8, "visual": 6}
+    lengths = lengths or {"train": [6, 4, 7, 5, 3, 6, 5, 4], "validation": [5, 3, 4], "test": [4, 6, 5]}
+    table = make_table(lengths, labels, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    y = table["label"].map({l: i for i, l in enumerate(labels)}).to_numpy()
+    features = {}
+    for m, d in dims.items():
+        centres = rng.normal(size=(len(labels), d)) * 2.0
+        features[m] = (centres[y] + rng.normal(size=(len(y), d))).astype(np.float32)
+    return write_store(path, name="toy", table=table, labels=labels, features=features,
+                       provenance={m: {"extractor": "synthetic"} for m in dims})
