@@ -1,0 +1,123 @@
+"""The results report: scores (mean ± std over seeds), ablation table, confusion matrix, curves, extraction stats."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from multiemo.features.report import ExtractionReport  # noqa: E402
+from multiemo.io import atomic_path, write_json  # noqa: E402
+from multiemo.training.runs import summarise_runs  # noqa: E402
+from multiemo.training.trainer import read_history  # noqa: E402
+
+
+def write_report(
+    out_dir: str | os.PathLike,
+    *,
+    title: str,
+    variants: Mapping[str, Sequence[str | os.PathLike]],
+    main_variant: str,
+    extraction_reports: Sequence[str | os.PathLike] = (),
+) -> dict:
+    """Write ``results.md``, ``summary.json``, ``ablation.csv``, ``confusion_matrix.png``, ``curves.png``.
+
+    Args:
+        out_dir: report directory (created).
+        title: heading of the report, e.g. the dataset name.
+        variants: variant name → run directories (one per seed) holding ``metrics.json``.
+        main_variant: the variant whose confusion matrix, curves and per-class scores are shown.
+        extraction_reports: ExtractionReport JSON files of the feature stages.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if main_variant not in variants:
+        raise ValueError(f"main variant {main_variant!r} is not among the variants {sorted(variants)}")
+    summaries = {name: summarise_runs(runs) for name, runs in variants.items()}
+    stages = [ExtractionReport.read(p) for p in extraction_reports]
+    extraction = {r.stage: {"counts": r.counts(), "problems": r.problems()} for r in stages}
+    main = summaries[main_variant]
+    labels = main["labels"]
+    metrics = [json.loads((Path(d) / "metrics.json").read_text(encoding="utf-8")) for d in variants[main_variant]]
+    confusion = np.sum([m["test"]["confusion_matrix"] for m in metrics], axis=0)
+    _plot_confusion(out / "confusion_matrix.png", confusion, labels, f"{title}: {main_variant}, test, all seeds")
+    _plot_curves(out / "curves.png", variants[main_variant], f"{title}: {main_variant}")
+
+    rows = []
+    for name, summary in summaries.items():
+        t = summary["test"]
+        rows.append((name, t["weighted_f1"]["mean"], t["weighted_f1"]["std"], t["accuracy"]["mean"],
+                     t["accuracy"]["std"], summary["validation"]["weighted_f1"]["mean"], t["weighted_f1"]["n"]))
+    with atomic_path(out / "ablation.csv") as tmp:
+        tmp.write_text("variant,test_weighted_f1_mean,test_weighted_f1_std,test_accuracy_mean,test_accuracy_std,"
+                       "validation_weighted_f1_mean,seeds\n"
+                       + "".join(f"{r[0]},{r[1]:.2f},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]}\n"
+                                 for r in rows), encoding="utf-8")
+    md = [f"# {title}", "", f"Main variant: **{main_variant}**; scores on the test split of the epoch chosen on "
+          "validation weighted-F1, mean ± std over seeds "
+          f"{main['seeds']}.", "", "| variant | test weighted-F1 | test accuracy | validation weighted-F1 |",
+          "|---|---|---|---|"]
+    md += [f"| {r[0]} | {r[1]:.2f} ± {r[2]:.2f} | {r[3]:.2f} ± {r[4]:.2f} | {r[5]:.2f} |" for r in rows]
+    md += ["", "## Per-class F1 (test, main variant)", "", "| label | F1 |", "|---|---|"]
+    md += [f"| {label} | {s['mean']:.2f} ± {s['std']:.2f} |" for label, s in main["test"]["per_class_f1"].items()]
+    md += ["", f"Oracle test weighted-F1 (epoch picked on test, as the original paper did; **not a valid "
+           f"estimate**): {main['oracle_test_weighted_f1']['mean']:.2f} ± {main['oracle_test_weighted_f1']['std']:.2f}"]
+    if extraction:
+        md += ["", "## Feature extraction", "", "| stage | outcome counts |", "|---|---|"]
+        md += [f"| {stage} | {', '.join(f'{k}: {v}' for k, v in info['counts'].items())} |"
+               for stage, info in extraction.items()]
+    md += ["", "![confusion matrix](confusion_matrix.png)", "", "![training curves](curves.png)", ""]
+    with atomic_path(out / "results.md") as tmp:
+        tmp.write_text("\n".join(md), encoding="utf-8")
+    result = {"title": title, "main_variant": main_variant, "variants": summaries, "extraction": extraction}
+    write_json(out / "summary.json", result)
+    return result
+
+
+def _plot_confusion(path: Path, matrix: np.ndarray, labels: Sequence[str], title: str) -> None:
+    shown = [i for i in range(len(labels)) if matrix[i].sum() or matrix[:, i].sum()]
+    matrix = matrix[np.ix_(shown, shown)]
+    names = [labels[i] for i in shown]
+    rates = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(names), 1.0 + 0.8 * len(names)))
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            ax.text(j, i, f"{matrix[i, j]}\n{rates[i, j]:.0%}", ha="center", va="center", fontsize=8,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    _save_figure(fig, path)
+
+
+def _plot_curves(path: Path, run_dirs: Sequence[str | os.PathLike], title: str) -> None:
+    fig, (loss_ax, f1_ax) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for run in run_dirs:
+        history = read_history(Path(run) / "history.jsonl")
+        epochs = [r["epoch"] for r in history]
+        name = Path(run).name
+        loss_ax.plot(epochs, [r["train_loss"] for r in history], label=f"{name} train")
+        loss_ax.plot(epochs, [r["validation_loss"] for r in history], "--", label=f"{name} validation")
+        f1_ax.plot(epochs, [r["validation_weighted_f1"] for r in history], label=f"{name} validation")
+    loss_ax.set(xlabel="epoch", ylabel="loss", title=f"{title}: loss")
+    f1_ax.set(xlabel="epoch", ylabel="weighted-F1 (%)", title=f"{title}: validation weighted-F1")
+    loss_ax.legend(fontsize=7)
+    f1_ax.legend(fontsize=7)
+    _save_figure(fig, path)
+
+
+def _save_figure(fig, path: Path) -> None:
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)

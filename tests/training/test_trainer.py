@@ -1,0 +1,93 @@
+"""The trainer on a small learnable store: selection on validation, resume, determinism, CLI."""
+
+import json
+
+import pytest
+
+from multiemo.cli import main
+from multiemo.training.config import ConfigError
+from multiemo.training.runs import train_seeds
+from multiemo.training.trainer import evaluate_run, read_history, train_run
+from tests.conftest import REPO, make_learnable_store
+
+SMALL = {
+    "model": {"model_dim": 16, "num_heads": 2, "hidden_dim": 32, "num_layers": 1, "classifier_hidden": 16,
+              "context_modalities": ["audio"], "dropout": 0.0, "rnn_dropout": 0.0},
+    "train": {"epochs": 4, "batch_size": 3, "lr": 1e-2, "device": "cpu"},
+}
+
+
+def test_training_learns_and_selects_on_validation(tmp_path):
+    store = make_learnable_store(tmp_path / "store")
+    metrics = train_run(store.root, SMALL, tmp_path / "run", progress=False)
+    history = read_history(tmp_path / "run" / "history.jsonl")
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4]
+    best = max(history, key=lambda r: r["validation_weighted_f1"])
+    assert metrics["best_epoch"] == best["epoch"]
+    assert metrics["validation"]["weighted_f1"] == pytest.approx(best["validation_weighted_f1"])
+    assert metrics["test"]["accuracy"] > 60  # the toy features carry the label
+    assert metrics["oracle_test_weighted_f1"] == max(r["test_weighted_f1"] for r in history)
+    assert "NOT a valid estimate" in metrics["oracle_note"]
+    written = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert set(written["test"]) >= {"weighted_f1", "accuracy", "per_class_f1", "confusion_matrix"}
+    predictions = (tmp_path / "run" / "predictions_test.csv").read_text().splitlines()
+    assert len(predictions) == 1 + 15 and predictions[0].startswith("dialogue_id,utterance_id,label,prediction")
+
+
+def test_same_seed_same_result_and_resume_continues(tmp_path):
+    store = make_learnable_store(tmp_path / "store")
+    full = train_run(store.root, SMALL, tmp_path / "a", progress=False)
+    again = train_run(store.root, SMALL, tmp_path / "b", progress=False)
+    assert full["test"] == again["test"]
+    # An interrupted run: 2 epochs done, then restarted with the full schedule.
+    short = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 2}}
+    train_run(store.root, short, tmp_path / "c", progress=False)
+    settings = json.loads((tmp_path / "c" / "settings.json").read_text())
+    settings["train"]["epochs"] = 4  # what a run started with epochs=4 records
+    (tmp_path / "c" / "settings.json").write_text(json.dumps(settings))
+    (tmp_path / "c" / "metrics.json").unlink()
+    resumed = train_run(store.root, SMALL, tmp_path / "c", progress=False)
+    assert [r["epoch"] for r in read_history(tmp_path / "c" / "history.jsonl")] == [1, 2, 3, 4]
+    assert resumed["test"] == full["test"]
+
+
+def test_a_run_dir_with_other_settings_is_refused(tmp_path):
+    store = make_learnable_store(tmp_path / "store")
+    train_run(store.root, SMALL, tmp_path / "run", progress=False)
+    other = {"model": SMALL["model"], "train": {**SMALL["train"], "lr": 0.5}}
+    with pytest.raises(ConfigError, match=r"different settings \(train.lr\)"):
+        train_run(store.root, other, tmp_path / "run", progress=False)
+
+
+@pytest.mark.parametrize("model", [{"modalities": ["text"]}, {"fusion": False}, {"bidirectional": True}])
+def test_variants_train(tmp_path, model):
+    store = make_learnable_store(tmp_path / "store")
+    settings = {"model": {**SMALL["model"], **model}, "train": {**SMALL["train"], "epochs": 1}}
+    metrics = train_run(store.root, settings, tmp_path / "run", progress=False)
+    assert 0 <= metrics["test"]["weighted_f1"] <= 100
+
+
+def test_missing_modality_in_store_is_a_clear_error(tmp_path):
+    store = make_learnable_store(tmp_path / "store", dims={"text": 4})
+    with pytest.raises(ConfigError, match=r"asks for \['audio', 'visual'\].*holds only \['text'\]"):
+        train_run(store.root, SMALL, tmp_path / "run", progress=False)
+
+
+def test_seeds_summary_and_cli(tmp_path, capsys):
+    store = make_learnable_store(tmp_path / "store")
+    short = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 1}}
+    summary = train_seeds(store.root, short, tmp_path / "multi", [1, 2], progress=False)
+    assert summary["seeds"] == [1, 2] and summary["test"]["weighted_f1"]["n"] == 2
+    assert (tmp_path / "multi" / "summary.json").exists()
+
+    args = ["--quiet", "train", "--config", str(REPO / "config.yaml"), "--dataset", "meld",
+            "--features", str(store.root), "--out", str(tmp_path / "cli")]
+    overrides = [f"model.{k}={json.dumps(v)}" for k, v in SMALL["model"].items()]
+    overrides += ["train.epochs=1", "train.batch_size=4", "train.device=cpu", "model.fusion=false"]
+    assert main(args + overrides) == 0
+    assert "test weighted-F1" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "cli" / "settings.json").read_text())
+    assert saved["model"]["fusion"] is False
+    assert main(["evaluate", str(tmp_path / "cli"), "--split", "validation"]) == 0
+    assert '"weighted_f1"' in capsys.readouterr().out
+    assert evaluate_run(tmp_path / "cli")["test"]["accuracy"] >= 0
