@@ -1,0 +1,154 @@
+"""The DialogueRNN recurrence on packed dialogues, for several independent streams at once.
+
+A "stream" is one DialogueRNN with its own weights (e.g. the forward and the backward direction).
+Streams share the dialogue lengths (each has its own party sequence), so their weights are stacked on a leading axis
+of size K and every matrix product is one batched ``bmm`` for all streams: per step the op count is
+that of a single DialogueRNN.
+
+Dialogues arrive packed (as in :func:`torch.nn.utils.rnn.pack_padded_sequence`): sorted by length,
+time-major, so the dialogues still running at step t are the first ``batch_sizes[t]`` rows. Finished
+dialogues simply drop out of the state tensors; padded steps are never computed, so they cannot change
+any state. There is no Python loop over the batch, only over time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from multiemo.models.online_softmax import pool_add, pool_narrow, pool_read, pool_start
+
+
+def _gru(gi: Tensor, gh: Tensor, h: Tensor) -> Tensor:
+    """GRU update (same equations as :class:`torch.nn.GRUCell`) from precomputed gate pre-activations.
+
+    Args:
+        gi: (..., 3H) input-to-hidden part, biases included, gate order (r, z, n).
+        gh: (..., 3H) hidden-to-hidden part, biases included.
+        h: (..., H) previous hidden state.
+    """
+    size = h.shape[-1]
+    r, z = torch.sigmoid(gi[..., : 2 * size] + gh[..., : 2 * size]).chunk(2, dim=-1)
+    n = torch.tanh(gi[..., 2 * size :] + r * gh[..., 2 * size :])
+    return n + z * (h - n)
+
+
+class DialogueRNNCore(nn.Module):
+    """K independent DialogueRNNs (Majumder et al., AAAI 2019) with all state sizes equal to ``dim``.
+
+    Per step t, for speaker s = party[t]:
+        g_t = GRU_g([u_t; q_s], g_{t-1})
+        c_t = sum_i softmax_i(w . g_i) g_i over i < t (zero at t = 1), kept as an online softmax pool
+        q_s <- GRU_p([u_t; c_t], q_s); listeners keep q_l, or with ``listener_state``
+               q_l <- GRU_l([u_t; c_t], q_l)
+        e_t = GRU_e(q_s, e_{t-1})
+    The input-to-hidden products of u_t are computed for all steps in one product before the loop.
+
+    Args:
+        num_streams: K, number of independent weight sets.
+        dim: size of the input u_t and of the global, party and emotion states.
+        num_parties: P, number of party states per dialogue.
+        listener_state: also update the listeners' party states.
+    """
+
+    def __init__(self, *, num_streams: int, dim: int, num_parties: int, listener_state: bool) -> None:
+        super().__init__()
+        for name, value in (("num_streams", num_streams), ("dim", dim), ("num_parties", num_parties)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.dim = dim
+        self.num_parties = num_parties
+        self.listener_state = listener_state
+        gates = 3 * dim
+        party_cells = 2 if listener_state else 1  # GRU_p, and GRU_l when listeners are updated
+        # Products with u_t (all steps at once): GRU_g input part, then GRU_p (and GRU_l) input parts.
+        self.u_weight = self._stack(num_streams, dim, gates * (1 + party_cells))
+        self.u_bias = self._stack(num_streams, 1, gates * (1 + party_cells))
+        # Products with the speaker's party state q_s: GRU_g input part and GRU_p hidden part.
+        self.qs_weight = self._stack(num_streams, dim, 2 * gates)
+        # GRU_p hidden bias; GRU_g's input bias is part of u_bias.
+        self.p_bias = self._stack(num_streams, 1, gates)
+        self.g_weight = self._stack(num_streams, dim, gates)  # GRU_g hidden part
+        self.g_bias = self._stack(num_streams, 1, gates)
+        self.c_weight = self._stack(num_streams, dim, gates * party_cells)  # GRU_p (/GRU_l) input part
+        self.e_in_weight = self._stack(num_streams, dim, gates)  # GRU_e input part, from new q_s
+        self.e_in_bias = self._stack(num_streams, 1, gates)
+        self.e_weight = self._stack(num_streams, dim, gates)  # GRU_e hidden part
+        self.e_bias = self._stack(num_streams, 1, gates)
+        if listener_state:
+            self.l_weight = self._stack(num_streams, dim, gates)  # GRU_l hidden part
+            self.l_bias = self._stack(num_streams, 1, gates)
+        self.score = self._stack(num_streams, dim, 1)  # w in w . g_i; a bias would cancel in the softmax
+        self.reset_parameters()
+
+    @staticmethod
+    def _stack(streams: int, rows: int, cols: int) -> nn.Parameter:
+        return nn.Parameter(torch.empty(streams, rows, cols))
+
+    def reset_parameters(self) -> None:
+        """Uniform(-1/sqrt(dim), 1/sqrt(dim)), the :class:`torch.nn.GRUCell` default."""
+        bound = 1.0 / math.sqrt(self.dim)
+        for param in self.parameters():
+            nn.init.uniform_(param, -bound, bound)
+
+    def forward(self, u: Tensor, party: Tensor, batch_sizes: list[int]) -> Tensor:
+        """Run all streams over packed dialogues.
+
+        Args:
+            u: (K, N, dim) packed inputs, N = total number of real utterances, time-major as produced
+                by ``pack_padded_sequence``.
+            party: (K, N) long, speaker party index of each packed row per stream, in [0, num_parties).
+            batch_sizes: non-increasing list of length T_max; batch_sizes[t] rows belong to step t.
+
+        Returns:
+            (K, N, dim) emotion states e_t, packed like ``u``.
+        """
+        k, _, dim = u.shape
+        gates = 3 * dim
+        pre = torch.baddbmm(self.u_bias, u, self.u_weight)  # (K, N, gates * (1 + party_cells))
+        pre_g, pre_party = pre.split([gates, pre.shape[-1] - gates], dim=-1)
+        # One split per tensor (not a slice per step), so backward is a single concatenation.
+        pre_g_steps = pre_g.split(batch_sizes, dim=1)  # T x (K, n_t, gates)
+        pre_party_steps = pre_party.split(batch_sizes, dim=1)
+        party_steps = party.split(batch_sizes, dim=1)  # T x (K, n_t)
+        qs_bias = torch.cat([self.p_bias.new_zeros(k, 1, gates), self.p_bias], dim=-1)  # (K, 1, 2 * gates)
+
+        n = batch_sizes[0]
+        g = e = u.new_zeros(k, n, dim)
+        q = u.new_zeros(k, n, self.num_parties, dim)  # party states
+        pool = None
+        outputs = []
+        for t, rows in enumerate(batch_sizes):
+            if rows < n:  # dialogues that ended leave the (length-sorted) batch
+                g, e, q = g[:, :rows], e[:, :rows], q[:, :rows]
+                pool = pool_narrow(pool, 1, rows)
+                n = rows
+            speaker = party_steps[t]  # (K, n)
+            index = speaker.view(k, n, 1, 1).expand(k, n, 1, dim)
+            q_s = q.gather(2, index).squeeze(2)  # (K, n, dim)
+
+            qs_proj = torch.baddbmm(qs_bias, q_s, self.qs_weight)  # (K, n, 2 * gates)
+            gh_g = torch.baddbmm(self.g_bias, g, self.g_weight)  # (K, n, gates)
+            g = _gru(pre_g_steps[t] + qs_proj[..., :gates], gh_g, g)  # (K, n, dim)
+
+            gi_party = pre_party_steps[t]  # (K, n, gates * party_cells)
+            if pool is not None:  # c_t pools g_1..g_{t-1}; c_1 = 0 adds nothing
+                context = pool_read(pool)  # (K, n, dim)
+                gi_party = torch.baddbmm(gi_party, context, self.c_weight)
+            score = torch.bmm(g, self.score)  # (K, n, 1)
+            pool = pool_start(score, g) if pool is None else pool_add(pool, score, g)
+
+            new_q_s = _gru(gi_party[..., :gates], qs_proj[..., gates:], q_s)  # (K, n, dim)
+            if self.listener_state:
+                gh_l = torch.baddbmm(self.l_bias, q.reshape(k, n * self.num_parties, dim), self.l_weight)
+                gh_l = gh_l.view(k, n, self.num_parties, gates)
+                q = _gru(gi_party[..., None, gates:], gh_l, q)  # (K, n, P, dim)
+            is_speaker = nn.functional.one_hot(speaker, self.num_parties).bool()  # (K, n, P)
+            q = torch.where(is_speaker[..., None], new_q_s[:, :, None], q)  # (K, n, P, dim)
+
+            gi_e = torch.baddbmm(self.e_in_bias, new_q_s, self.e_in_weight)
+            e = _gru(gi_e, torch.baddbmm(self.e_bias, e, self.e_weight), e)  # (K, n, dim)
+            outputs.append(e)
+        return torch.cat(outputs, dim=1)  # (K, N, dim)

@@ -1,0 +1,168 @@
+"""MultiEMO: projection, DialogueRNN context, MultiAttn fusion and classification of utterances."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from multiemo.models.config import ModelConfig
+from multiemo.models.dialogue_rnn import DialogueRNN
+from multiemo.models.modality_dropout import drop_modalities
+from multiemo.models.multiattn import MultiAttn
+
+
+@dataclass
+class MultiEMOOutput:
+    """What :meth:`MultiEMO.forward` returns.
+
+    Attributes:
+        logits: (B, T, C) class scores per utterance.
+        fused: (B, T, model_dim) output of the fusion Linear ("fc"), used by the SWFC contrastive loss.
+        modality: modality -> (B, T, model_dim) per-modality MultiAttn outputs (the context outputs when
+            fusion is off), used by the Soft-HGR loss.
+    """
+
+    logits: Tensor
+    fused: Tensor
+    modality: dict[str, Tensor]
+
+
+class MultiEMO(nn.Module):
+    """Multimodal emotion recognition in conversations (Shi & Huang, ACL 2023).
+
+    Per modality: Linear(input_dim -> model_dim), where that modality is missing the result is
+    replaced by a learned per-modality "missing" vector; then, for ``config.context_modalities``, a
+    :class:`DialogueRNN`. :class:`MultiAttn` fuses the modalities (optional); the per-modality outputs
+    are concatenated in ``config.modalities`` order, mapped to model_dim by "fc", and classified by a
+    2-layer MLP. Everything is vectorised over the batch; the only Python loops run over time steps
+    (DialogueRNN), layers and modalities.
+
+    Args:
+        config: architecture.
+        input_dims: feature size per modality, read from the feature files; must cover every modality
+            in ``config.modalities`` (extra entries are ignored).
+        num_classes: C, number of emotion classes.
+        num_parties: number of distinct party (speaker) indices within a dialogue.
+    """
+
+    def __init__(
+        self, *, config: ModelConfig, input_dims: Mapping[str, int], num_classes: int, num_parties: int
+    ) -> None:
+        super().__init__()
+        if not isinstance(config, ModelConfig):
+            raise TypeError(f"config must be a ModelConfig, got {type(config).__name__}")
+        for m in config.modalities:
+            if m not in input_dims:
+                raise ValueError(f"input_dims has no entry for modality {m!r}; it has {sorted(input_dims)}")
+            dim = input_dims[m]
+            if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+                raise ValueError(f"input_dims[{m!r}] must be a positive integer, got {dim!r}")
+        for name, value in (("num_classes", num_classes), ("num_parties", num_parties)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.config = config
+        self.input_dims = {m: input_dims[m] for m in config.modalities}
+        d = config.model_dim
+        self.projections = nn.ModuleDict({m: nn.Linear(self.input_dims[m], d) for m in config.modalities})
+        self.missing = nn.ParameterDict({m: nn.Parameter(0.02 * torch.randn(d)) for m in config.modalities})
+        self.context = nn.ModuleDict(
+            {
+                m: DialogueRNN(
+                    model_dim=d,
+                    num_parties=num_parties,
+                    bidirectional=config.bidirectional,
+                    listener_state=config.listener_state,
+                    dropout=config.rnn_dropout,
+                )
+                for m in config.context_modalities
+            }
+        )
+        self.fusion = (
+            MultiAttn(
+                modalities=config.modalities,
+                model_dim=d,
+                num_heads=config.num_heads,
+                hidden_dim=config.hidden_dim,
+                num_layers=config.num_layers,
+                dropout=config.dropout,
+            )
+            if config.fusion
+            else None
+        )
+        self.fc = nn.Linear(len(config.modalities) * d, d)
+        self.classifier = nn.Sequential(
+            nn.Linear(d, config.classifier_hidden),
+            nn.ReLU(),
+            nn.Dropout(config.dropout),
+            nn.Linear(config.classifier_hidden, num_classes),
+        )
+
+    def forward(
+        self,
+        features: Mapping[str, Tensor],
+        party: Tensor,
+        mask: Tensor,
+        present: Mapping[str, Tensor] | None = None,
+    ) -> MultiEMOOutput:
+        """Classify every utterance of a batch of padded dialogues.
+
+        Args:
+            features: modality -> (B, T, D_m) float features; values at padded or missing positions are
+                never used.
+            party: (B, T) long speaker party index within the dialogue; any value at padded positions.
+            mask: (B, T) bool, True = real utterance; padding only at the end of each row.
+            present: optional modality -> (B, T) bool, False where that modality is missing for that
+                utterance; a modality without an entry is present everywhere.
+
+        Returns:
+            :class:`MultiEMOOutput`; values at padded positions are meaningless.
+        """
+        modalities = self.config.modalities
+        self._check_inputs(features, party, mask, present)
+        present = present or {}
+        available = torch.stack([present.get(m, mask) for m in modalities], dim=-1)  # (B, T, M)
+        if self.training and self.config.modality_dropout > 0:
+            available = drop_modalities(available, self.config.modality_dropout)
+
+        encoded = {}
+        for i, m in enumerate(modalities):
+            keep = available[..., i, None]  # (B, T, 1)
+            # Zero the raw features first so NaN/inf placeholders at missing or padded positions cannot
+            # leak into the projection's weight gradient.
+            x = torch.where(keep & mask[..., None], features[m], 0.0)  # (B, T, D_m)
+            x = torch.where(keep, self.projections[m](x), self.missing[m])  # (B, T, D)
+            if m in self.context:
+                x = self.context[m](x, party, mask)  # (B, T, D)
+            encoded[m] = x
+        modality = self.fusion(encoded, mask) if self.fusion is not None else encoded
+        fused = self.fc(torch.cat([modality[m] for m in modalities], dim=-1))  # (B, T, D)
+        return MultiEMOOutput(logits=self.classifier(fused), fused=fused, modality=modality)
+
+    def _check_inputs(
+        self,
+        features: Mapping[str, Tensor],
+        party: Tensor,
+        mask: Tensor,
+        present: Mapping[str, Tensor] | None,
+    ) -> None:
+        if mask.dtype != torch.bool or mask.dim() != 2:
+            raise ValueError(f"mask must be a (B, T) bool tensor, got {mask.dtype} {tuple(mask.shape)}")
+        shape = tuple(mask.shape)
+        if tuple(party.shape) != shape or party.dtype != torch.long:
+            raise ValueError(f"party must be a {shape} long tensor, got {party.dtype} {tuple(party.shape)}")
+        for m, dim in self.input_dims.items():
+            if m not in features:
+                raise ValueError(f"features has no modality {m!r}; it has {sorted(features)}")
+            if tuple(features[m].shape) != (*shape, dim):
+                raise ValueError(
+                    f"features[{m!r}] must have shape {(*shape, dim)}, got {tuple(features[m].shape)}"
+                )
+            if present is not None and m in present:
+                p = present[m]
+                if p.dtype != torch.bool or tuple(p.shape) != shape:
+                    raise ValueError(
+                        f"present[{m!r}] must be a {shape} bool tensor, got {p.dtype} {tuple(p.shape)}"
+                    )
