@@ -20,7 +20,9 @@ MELD_CSVS = ("train_sent_emo.csv", "dev_sent_emo.csv", "test_sent_emo.csv")
 def meld_dir() -> Path:
     """``../shared/data/meld`` (the real MELD annotation CSVs); tests skip when it is absent."""
     if not all((MELD_DIR / name).is_file() for name in MELD_CSVS):
-        pytest.skip(f"real MELD annotations not found in {MELD_DIR} (the shared/ folder sits beside the repo in CI)")
+        pytest.skip(
+            f"real MELD annotations not found in {MELD_DIR} (the shared/ folder sits beside the repo in CI)"
+        )
     return MELD_DIR
 
 

@@ -7,20 +7,22 @@ from multiemo.features.report import ExtractionReport
 
 
 def _rows() -> pd.DataFrame:
-    return pd.DataFrame({
-        "dialogue_id": ["b", "a", "b", "a", "b", "b"],
-        "utterance_id": ["2", "0", "0", "1", "1", "3"],
-        "speaker": ["Ann", "X", "Bob", "Y", "Ann", "Cy"],
-        "label": ["joy", "", "neutral", "joy", "joy", "neutral"],
-        "split": ["train", "test", "train", "test", "train", "train"],
-        "text": ["t2", "a0", "t0", "a1", "t1", "t3"],
-        "media": "",
-        "start": np.nan,
-        "end": np.nan,
-        "face_side": "",
-        "order": [2, 0, 0, 1, 1, 3],
-        "extra": [1, 2, 3, 4, 5, 6],
-    })
+    return pd.DataFrame(
+        {
+            "dialogue_id": ["b", "a", "b", "a", "b", "b"],
+            "utterance_id": ["2", "0", "0", "1", "1", "3"],
+            "speaker": ["Ann", "X", "Bob", "Y", "Ann", "Cy"],
+            "label": ["joy", "", "neutral", "joy", "joy", "neutral"],
+            "split": ["train", "test", "train", "test", "train", "train"],
+            "text": ["t2", "a0", "t0", "a1", "t1", "t3"],
+            "media": "",
+            "start": np.nan,
+            "end": np.nan,
+            "face_side": "",
+            "order": [2, 0, 0, 1, 1, 3],
+            "extra": [1, 2, 3, 4, 5, 6],
+        }
+    )
 
 
 def test_parties_follow_first_appearance() -> None:
@@ -47,7 +49,10 @@ def test_build_table_orders_and_numbers() -> None:
         (lambda t: t.assign(face_side="middle"), "'face_side' has values"),
         (lambda t: t.assign(label="rage"), r"labels \['rage'\] are not among"),
         (lambda t: t.assign(utterance_id=["0", "0", "2", "3", "0", "1"]), "b/0 appears more than once"),
-        (lambda t: t.assign(split="train").assign(split=["train"] * 3 + ["test"] * 3), "spread over several splits"),
+        (
+            lambda t: t.assign(split="train").assign(split=["train"] * 3 + ["test"] * 3),
+            "spread over several splits",
+        ),
         (lambda t: t.assign(media="clips/a.mp4"), "media paths must be absolute"),
         (lambda t: t.assign(start=1.0), "only one of start/end"),
         (lambda t: t.assign(start=2.0, end=1.0), "0 <= start < end"),
