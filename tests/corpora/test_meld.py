@@ -3,16 +3,17 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from multiemo.corpora import MELD_LABELS, read_meld
+from multiemo.corpora import COLUMNS, MELD_LABELS, Corpus, read_meld
 
 from .conftest import write_mp4
 
 FOLDERS = {"train": "train_splits", "dev": "dev_splits_complete", "test": "output_repeated_splits_test"}
 
 
-def test_real_meld_annotations(meld_dir: Path) -> None:
+def test_real_meld_annotations(meld_dir: Path, tmp_path: Path) -> None:
     corpus = read_meld(meld_dir, require_media=False)
     table = corpus.table
     assert corpus.labels == list(MELD_LABELS)
@@ -40,6 +41,8 @@ def test_real_meld_annotations(meld_dir: Path) -> None:
     dia1 = table[table["dialogue_id"] == "train_dia1"]
     assert list(dia1["utterance_id"])[5:7] == ["5", "8"]
     assert list(dia1["position"]) == list(range(len(dia1)))
+    loaded = Corpus.load(corpus.save(tmp_path / "meld"))
+    pd.testing.assert_frame_equal(loaded.table[list(COLUMNS)], table[list(COLUMNS)], check_dtype=False)
 
 
 def _mini_release(meld_dir: Path, root: Path, dialogues: dict[str, list[int]]) -> None:
