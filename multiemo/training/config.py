@@ -163,7 +163,8 @@ def resolve_run_settings(config: Mapping, dataset: str, overrides: Sequence[str]
     """The ``{"model": {...}, "train": {...}}`` settings for one dataset.
 
     ``dataset`` names an entry of ``config["datasets"]`` (its ``preset`` is looked up in
-    ``config["presets"]`` and its own ``model``/``train`` keys override the preset) or directly a preset.
+    ``config["presets"]``, its own ``model``/``train`` keys override the preset, and its ``modalities``
+    become the model's unless ``model.modalities`` is set) or directly a preset.
     Command-line ``overrides`` apply last.
     """
     presets = config.get("presets", {})
@@ -174,6 +175,9 @@ def resolve_run_settings(config: Mapping, dataset: str, overrides: Sequence[str]
         if preset_name not in presets:
             raise ConfigError(f"dataset {dataset!r} uses preset {preset_name!r}, which config has not defined")
         settings = deep_merge(presets[preset_name], {k: entry[k] for k in ("model", "train") if k in entry})
+        # A dataset that extracts only some modalities trains on those unless its model section says otherwise.
+        if "modalities" in entry and "modalities" not in entry.get("model", {}):
+            settings.setdefault("model", {})["modalities"] = list(entry["modalities"])
     elif dataset in presets:
         settings = copy.deepcopy(presets[dataset])
     else:

@@ -107,6 +107,7 @@ def train_run(
     out_dir: str | os.PathLike,
     *,
     progress: bool = True,
+    restart_if_changed: bool = False,
 ) -> dict:
     """Train one seed and evaluate its best-on-validation checkpoint; resume if ``out_dir`` holds a run.
 
@@ -115,6 +116,8 @@ def train_run(
         settings: ``{"model": {...}, "train": {...}}`` as resolved from config.yaml and overrides.
         out_dir: the run directory (created).
         progress: show a progress bar over epochs.
+        restart_if_changed: if ``out_dir`` holds a run with other settings, delete it and start afresh
+            (the workflow's behaviour when a setting changed); otherwise refuse with an error.
 
     Returns:
         The content written to ``out_dir/metrics.json``.
@@ -132,7 +135,7 @@ def train_run(
         "labels": store.labels,
     }
     out.mkdir(parents=True, exist_ok=True)
-    _claim_run_dir(out, identity)
+    _claim_run_dir(out, identity, restart_if_changed)
 
     if train_cfg.num_threads:
         torch.set_num_threads(train_cfg.num_threads)
@@ -371,12 +374,14 @@ def _save(path: Path, obj: dict) -> None:
         torch.save(obj, tmp)
 
 
-def _claim_run_dir(out: Path, identity: dict) -> None:
-    """Record what this run is; refuse to resume a directory that holds a different run."""
+def _claim_run_dir(out: Path, identity: dict, restart_if_changed: bool) -> None:
+    """Record what this run is; refuse to resume (or clear) a directory that holds a different run."""
     path = out / "settings.json"
     if path.exists():
         previous = json.loads(path.read_text(encoding="utf-8"))
-        if previous != identity:
+        if previous == identity:
+            return
+        if not restart_if_changed:
             changed = sorted(
                 f"{section}.{key}"
                 for section in ("model", "train")
@@ -387,7 +392,9 @@ def _claim_run_dir(out: Path, identity: dict) -> None:
                 f"{out} holds a run with different settings ({', '.join(changed)}); "
                 "choose another --out or delete that directory"
             )
-        return
+        log.info("%s holds a run with other settings: starting afresh", out)
+        for name in ("last.pt", "best.pt", "history.jsonl", "metrics.json", "settings.json"):
+            (out / name).unlink(missing_ok=True)
     write_json(path, identity)
 
 

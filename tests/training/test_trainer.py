@@ -91,3 +91,14 @@ def test_seeds_summary_and_cli(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "cli"), "--split", "validation"]) == 0
     assert '"weighted_f1"' in capsys.readouterr().out
     assert evaluate_run(tmp_path / "cli")["test"]["accuracy"] >= 0
+
+
+def test_workflow_mode_restarts_a_run_whose_settings_changed(tmp_path):
+    store = make_learnable_store(tmp_path / "store")
+    short = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 1}}
+    train_run(store.root, short, tmp_path / "run", progress=False)
+    other = {"model": SMALL["model"], "train": {**short["train"], "lr": 0.05}}
+    train_run(store.root, other, tmp_path / "run", progress=False, restart_if_changed=True)
+    settings = json.loads((tmp_path / "run" / "settings.json").read_text())
+    assert settings["train"]["lr"] == 0.05
+    assert len(read_history(tmp_path / "run" / "history.jsonl")) == 1

@@ -1,0 +1,190 @@
+"""Stage functions of the workflow: corpus → per-shard features → feature store.
+
+Each function reads its inputs from files and writes its outputs atomically, so the Snakemake scripts
+are thin adapters and every stage is usable (and tested) without Snakemake.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from multiemo.corpora import Corpus, read_iemocap, read_manifest, read_meld
+from multiemo.data.store import TABLE_COLUMNS, FeatureStore, write_store
+from multiemo.features.base import ModalityFeatures
+
+log = logging.getLogger(__name__)
+
+MEDIA_MODALITIES = ("audio", "visual")
+READERS = ("meld", "iemocap", "manifest")
+
+
+def read_corpus(entry: Mapping, out_dir: str | os.PathLike) -> Corpus:
+    """Read the corpus a config ``datasets`` entry describes and save it to ``out_dir``.
+
+    Media are required only when an audio or visual modality is requested, so an annotations-only
+    MELD corpus serves text-only training (``require_media`` in the entry overrides this).
+    """
+    reader = entry.get("reader")
+    modalities = list(entry.get("modalities", ["text", "audio", "visual"]))
+    require_media = bool(entry.get("require_media", any(m in MEDIA_MODALITIES for m in modalities)))
+    if reader == "meld":
+        corpus = read_meld(_existing(entry, "root"), require_media=require_media)
+    elif reader == "iemocap":
+        corpus = read_iemocap(
+            _existing(entry, "root"),
+            test_sessions=tuple(entry.get("test_sessions", (5,))),
+            validation_fraction=float(entry.get("validation_fraction", 0.1)),
+            seed=int(entry.get("split_seed", 0)),
+            require_media=require_media,
+        )
+    elif reader == "manifest":
+        corpus = read_manifest(_existing(entry, "manifest"), labels=entry.get("labels"))
+    else:
+        raise ValueError(f"unknown corpus reader {reader!r}; choose one of {list(READERS)}")
+    corpus.save(out_dir)
+    log.info("%s", corpus.report.summary())
+    return corpus
+
+
+def _existing(entry: Mapping, key: str) -> Path:
+    if not entry.get(key):
+        raise ValueError(f"the dataset entry needs a {key!r} path")
+    path = Path(entry[key])
+    if not path.exists():
+        raise FileNotFoundError(f"{key} {path} does not exist; set datasets.<name>.{key} in config.yaml")
+    return path
+
+
+def shard_table(table: pd.DataFrame, shard: int, num_shards: int) -> pd.DataFrame:
+    """Utterances of the dialogues in ``shard``: the i-th dialogue (order of appearance) goes to i mod n."""
+    if not 0 <= shard < num_shards:
+        raise ValueError(f"shard {shard} is outside 0..{num_shards - 1}")
+    codes, _ = pd.factorize(table["dialogue_id"], sort=False)
+    return table[codes % num_shards == shard]
+
+
+def extract_shard(
+    modality: str,
+    corpus_dir: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    shard: int,
+    num_shards: int,
+    settings: Mapping,
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> ModalityFeatures:
+    """Audio or visual features of one shard of a saved corpus, written as one ``.npz`` shard."""
+    table = shard_table(Corpus.load(corpus_dir).table, shard, num_shards)
+    if modality == "audio":
+        from multiemo.features.audio import AudioConfig, extract_audio
+
+        features = extract_audio(table, AudioConfig(**settings), progress=progress)
+    elif modality == "visual":
+        from multiemo.features.faces import DetectionConfig
+        from multiemo.features.visual import VisualConfig, extract_visual
+
+        settings = dict(settings)
+        detection = DetectionConfig(**settings.pop("detection", {}))
+        config = VisualConfig(detection=detection, **settings)
+        features = extract_visual(table, config, cache_dir=cache_dir, progress=progress)
+    else:
+        raise ValueError(f"no sharded extractor for modality {modality!r}; use 'audio' or 'visual'")
+    features.save(out_path)
+    return features
+
+
+def extract_text_features(
+    corpus_dir: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    settings: Mapping,
+    encoder_path: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> ModalityFeatures:
+    """Text features of a whole saved corpus (context needs whole dialogues), from ``settings["model"]``
+    or from a fine-tuned encoder directory."""
+    from multiemo.features.text import TextEncoder, extract_text
+
+    table = Corpus.load(corpus_dir).table
+    encoder = TextEncoder(
+        str(encoder_path or settings["model"]),
+        pooling=None if encoder_path else settings.get("pooling"),
+        max_length=settings.get("max_length"),
+        batch_size=int(settings.get("batch_size", 32)),
+    )
+    features = extract_text(
+        table, encoder, past=settings.get("past"), future=settings.get("future"),
+        speaker_names=bool(settings.get("speaker_names", True)), show_progress=progress,
+    )
+    features.save(out_path)
+    return features
+
+
+def finetune_text(corpus_dir: str | os.PathLike, out_dir: str | os.PathLike, *, settings: Mapping,
+                  progress: bool = True):
+    """Fine-tune the text encoder on the corpus's training split (early stopping on validation)."""
+    from multiemo.features.text_finetune import finetune_text_encoder
+
+    corpus = Corpus.load(corpus_dir)
+    tune = dict(settings.get("finetune", {}))
+    tune.pop("enabled", None)
+    return finetune_text_encoder(
+        corpus.table, settings["model"], labels=corpus.labels, out_dir=out_dir,
+        past=settings.get("past"), future=settings.get("future"),
+        speaker_names=bool(settings.get("speaker_names", True)), max_length=settings.get("max_length"),
+        pooling=settings.get("pooling") or "cls", show_progress=progress, **tune,
+    )
+
+
+def assemble_store(
+    name: str,
+    corpus_dir: str | os.PathLike,
+    feature_files: Mapping[str, Sequence[str | os.PathLike]],
+    out_dir: str | os.PathLike,
+    *,
+    reports_dir: str | os.PathLike | None = None,
+) -> FeatureStore:
+    """Join the feature shards of every modality, in corpus order, into a feature store.
+
+    Every utterance of the corpus must be covered by each modality's shards exactly once. Per-stage
+    extraction reports (and the corpus report) are written to ``reports_dir`` as ``{stage}.json``.
+    """
+    corpus = Corpus.load(corpus_dir)
+    keys = corpus.keys()
+    row_of = {key: i for i, key in enumerate(keys)}
+    features, present, provenance, reports = {}, {}, {}, [corpus.report]
+    for modality, files in feature_files.items():
+        joined = ModalityFeatures.concatenate([ModalityFeatures.load(f) for f in files])
+        if sorted(joined.keys) != sorted(keys):
+            missing = sorted(set(keys) - set(joined.keys))[:5]
+            raise ValueError(
+                f"{modality} shards do not cover the corpus exactly (e.g. missing {missing}); "
+                "rerun the extraction with the same number of shards"
+            )
+        order = np.array([row_of[k] for k in joined.keys])
+        values = np.zeros_like(joined.values)
+        values[order] = joined.values
+        mask = np.zeros(len(keys), dtype=bool)
+        mask[order] = joined.present
+        features[modality], present[modality], provenance[modality] = values, mask, joined.provenance
+        if joined.report is not None:
+            reports.append(joined.report)
+    table = corpus.table[[c for c in TABLE_COLUMNS if c in corpus.table.columns] + ["media"]]
+    if reports_dir is not None:
+        for report in reports:
+            report.write(Path(reports_dir) / f"{report.stage}.json")
+    counts = {r.stage: r.counts() for r in reports}
+    for report in reports:
+        log.info("%s", report.summary())
+    return write_store(
+        out_dir, name=name, table=table, labels=list(corpus.labels), features=features,
+        provenance=provenance, present=present, metadata={"extraction": counts},
+    )
+
