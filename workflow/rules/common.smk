@@ -1,0 +1,96 @@
+# Helpers and input functions shared by the rules. Settings flow into rules through `params:`, so that
+# changing one reruns exactly the stages that depend on it.
+from pathlib import Path
+
+from multiemo.training.config import deep_merge, resolve_run_settings
+
+DATASETS = config["datasets"]
+RESULTS = config.get("results", "results")
+MEDIA_MODALITIES = ("audio", "visual")
+
+
+wildcard_constraints:
+    ds="|".join(DATASETS),
+    shard=r"\d+",
+    seed=r"\d+",
+    variant=r"[A-Za-z0-9_]+",
+
+
+def entry(ds):
+    return DATASETS[ds]
+
+
+def modalities(ds):
+    return list(entry(ds).get("modalities", ["text", "audio", "visual"]))
+
+
+def extraction(ds, stage):
+    """Global extraction settings of a stage, with the dataset's own overrides."""
+    own = entry(ds).get("extraction", {}).get(stage, {})
+    return deep_merge(config["extraction"][stage], own)
+
+
+def num_shards(ds):
+    return int(entry(ds).get("shards", config["extraction"]["shards"]))
+
+
+def corpus_settings(ds):
+    """What the corpus reader depends on (paths and split options, not training settings)."""
+    keys = ("reader", "root", "manifest", "labels", "require_media", "test_sessions",
+            "validation_fraction", "split_seed")
+    return {k: entry(ds)[k] for k in keys if k in entry(ds)} | {"modalities": modalities(ds)}
+
+
+def feature_files(ds):
+    """modality -> list of feature files that make up the store."""
+    files = {}
+    for modality in modalities(ds):
+        if modality in MEDIA_MODALITIES:
+            files[modality] = [f"{RESULTS}/{ds}/features/{modality}/shard_{i}.npz" for i in range(num_shards(ds))]
+        else:
+            files[modality] = [f"{RESULTS}/{ds}/features/text/text.npz"]
+    return files
+
+
+def all_feature_files(wildcards):
+    return [f for files in feature_files(wildcards.ds).values() for f in files]
+
+
+def finetune_enabled(ds):
+    return bool(extraction(ds, "text").get("finetune", {}).get("enabled", False))
+
+
+def text_encoder_input(wildcards):
+    if finetune_enabled(wildcards.ds):
+        return {"encoder": f"{RESULTS}/{wildcards.ds}/text_encoder"}
+    return {}
+
+
+def variants(ds):
+    return list(entry(ds).get("variants", config["default_variants"]))
+
+
+def seeds(ds):
+    return [int(s) for s in entry(ds).get("seeds", config["seeds"])]
+
+
+def run_settings(ds, variant, seed):
+    """Resolved model/train settings of one training job (preset + dataset + variant + seed)."""
+    if variant not in config["variants"]:
+        raise ValueError(f"variant {variant!r} is not defined under 'variants' in config.yaml")
+    overrides = list(config["variants"][variant]) + [f"train.seed={seed}"]
+    return resolve_run_settings(config, ds, overrides)
+
+
+def run_metrics(ds, variant=None):
+    chosen = [variant] if variant else variants(ds)
+    return [f"{RESULTS}/{ds}/runs/{v}/seed_{s}/metrics.json" for v in chosen for s in seeds(ds)]
+
+
+def main_variant(ds):
+    return entry(ds).get("main_variant", variants(ds)[0])
+
+
+def report_files(ds):
+    names = ("results.md", "summary.json", "ablation.csv", "confusion_matrix.png", "curves.png")
+    return [f"{RESULTS}/{ds}/report/{n}" for n in names]

@@ -1,0 +1,32 @@
+rule read_corpus:
+    output:
+        directory(f"{RESULTS}/{{ds}}/corpus"),
+    params:
+        settings=lambda wc: corpus_settings(wc.ds),
+    log:
+        f"logs/{{ds}}/read_corpus.log",
+    benchmark:
+        f"benchmarks/{{ds}}/read_corpus.tsv"
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../scripts/read_corpus.py"
+
+
+rule assemble_store:
+    input:
+        corpus=f"{RESULTS}/{{ds}}/corpus",
+        features=all_feature_files,
+    output:
+        store=directory(f"{RESULTS}/{{ds}}/store"),
+        reports=directory(f"{RESULTS}/{{ds}}/extraction"),
+    params:
+        files=lambda wc: feature_files(wc.ds),
+    log:
+        f"logs/{{ds}}/assemble_store.log",
+    benchmark:
+        f"benchmarks/{{ds}}/assemble_store.tsv"
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../scripts/assemble_store.py"

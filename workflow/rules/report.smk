@@ -1,0 +1,48 @@
+rule make_report:
+    input:
+        metrics=lambda wc: run_metrics(wc.ds),
+        summaries=lambda wc: [f"{RESULTS}/{wc.ds}/runs/{v}/summary.json" for v in variants(wc.ds)],
+        extraction=f"{RESULTS}/{{ds}}/extraction",
+    output:
+        report(f"{RESULTS}/{{ds}}/report/results.md", category="Results", labels={"file": "scores"}),
+        f"{RESULTS}/{{ds}}/report/summary.json",
+        report(f"{RESULTS}/{{ds}}/report/ablation.csv", category="Results", labels={"file": "ablation"}),
+        report(
+            f"{RESULTS}/{{ds}}/report/confusion_matrix.png",
+            category="Results",
+            labels={"file": "confusion matrix"},
+        ),
+        report(f"{RESULTS}/{{ds}}/report/curves.png", category="Results", labels={"file": "training curves"}),
+    params:
+        title=lambda wc: wc.ds,
+        main_variant=lambda wc: main_variant(wc.ds),
+        variants=lambda wc: {
+            v: [f"{RESULTS}/{wc.ds}/runs/{v}/seed_{s}" for s in seeds(wc.ds)] for v in variants(wc.ds)
+        },
+    log:
+        f"logs/{{ds}}/report.log",
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../scripts/report.py"
+
+
+# Named targets: `snakemake report`, `snakemake train_meld`, `snakemake features_iemocap`, ...
+rule report:
+    input:
+        report_files(config["dataset"]),
+
+
+for _ds in DATASETS:
+
+    rule:
+        name:
+            f"features_{_ds}"
+        input:
+            f"{RESULTS}/{_ds}/store",
+
+    rule:
+        name:
+            f"train_{_ds}"
+        input:
+            report_files(_ds),

@@ -1,0 +1,16 @@
+"""Snakemake adapter: train one seed of one variant; a changed setting restarts the run afresh."""
+
+import torch
+
+from multiemo.logutil import log_to_file
+from multiemo.training.trainer import train_run
+
+with log_to_file(snakemake.log[0]):
+    torch.set_num_threads(snakemake.threads)
+    train_run(
+        snakemake.input.store,
+        snakemake.params.settings,
+        snakemake.params.run_dir,
+        progress=False,
+        restart_if_changed=True,
+    )
