@@ -101,7 +101,10 @@ class AudioExtractor:
         """Status and message for a decoded (S,) signal: ``ok``, ``too_short`` or ``silent``."""
         duration = len(signal) / self.config.sample_rate
         if duration < self.config.min_duration:
-            return TOO_SHORT, f"{duration:.3f} s of audio, fewer than min_duration {self.config.min_duration} s"
+            return (
+                TOO_SHORT,
+                f"{duration:.3f} s of audio, fewer than min_duration {self.config.min_duration} s",
+            )
         level = rms_dbfs(signal)
         if level < self.config.silence_dbfs:
             return SILENT, f"RMS level {level:.1f} dBFS below silence_dbfs {self.config.silence_dbfs}"

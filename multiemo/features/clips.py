@@ -45,18 +45,20 @@ def write_clip(
     is_wav = path.suffix.lower() == ".wav"
     if is_wav and frames is not None:
         raise ValueError(f"{path}: a wav file cannot hold video frames")
-    with atomic_path(path) as tmp:
-        with av.open(str(tmp), mode="w", format="wav" if is_wav else "mp4") as container:
-            # Every stream must exist before the first packet is muxed (that writes the header).
-            video = _add_video(container, frames, fps) if frames is not None else None
-            audio_stream = None
-            if audio is not None:
-                codec = "pcm_s16le" if is_wav else "aac"
-                audio_stream = container.add_stream(codec, rate=sample_rate, layout="mono")
-            if video is not None:
-                _write_video(container, *video)
-            if audio_stream is not None:
-                _write_audio(container, audio_stream, audio, sample_rate)
+    with (
+        atomic_path(path) as tmp,
+        av.open(str(tmp), mode="w", format="wav" if is_wav else "mp4") as container,
+    ):
+        # Every stream must exist before the first packet is muxed (that writes the header).
+        video = _add_video(container, frames, fps) if frames is not None else None
+        audio_stream = None
+        if audio is not None:
+            codec = "pcm_s16le" if is_wav else "aac"
+            audio_stream = container.add_stream(codec, rate=sample_rate, layout="mono")
+        if video is not None:
+            _write_video(container, *video)
+        if audio_stream is not None:
+            _write_audio(container, audio_stream, audio, sample_rate)
     return path
 
 

@@ -150,8 +150,8 @@ def _to_rgb(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
     scale = 1.0 if max_side is None else min(1.0, max_side / max(width, height))
     if scale < 1.0:
         # Even sizes keep swscale's chroma handling exact for yuv420p sources.
-        width = max(2, int(round(width * scale / 2)) * 2)
-        height = max(2, int(round(height * scale / 2)) * 2)
+        width = max(2, round(width * scale / 2) * 2)
+        height = max(2, round(height * scale / 2) * 2)
     return frame.to_ndarray(width=width, height=height, format="rgb24")
 
 
