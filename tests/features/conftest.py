@@ -34,7 +34,9 @@ def ravdess_wav() -> Path:
     """One real RAVDESS speech clip; skips when ../shared/data is absent."""
     wavs = ravdess_wavs()
     if not wavs:
-        pytest.skip(f"real RAVDESS speech not found in {RAVDESS.resolve()} (shared/data sits beside the repo)")
+        pytest.skip(
+            f"real RAVDESS speech not found in {RAVDESS.resolve()} (shared/data sits beside the repo)"
+        )
     return wavs[0]
 
 
@@ -47,7 +49,9 @@ def _speech() -> np.ndarray:
         t = np.arange(3 * SR) / SR
         pitch = 140 + 30 * np.sin(2 * np.pi * 0.7 * t)
         phase = 2 * np.pi * np.cumsum(pitch) / SR
-        speech = sum(0.2 / k * np.sin(k * phase) for k in range(1, 6)) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
+        speech = sum(0.2 / k * np.sin(k * phase) for k in range(1, 6)) * (
+            0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)
+        )
     return np.resize(speech.astype(np.float32), 3 * SR)
 
 
@@ -75,12 +79,16 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ramp = np.broadcast_to(ramp, (n, *SIZE, 3))
     paths = {
         "face": write_clip(root / "face.mp4", frames=[astronaut_frame()] * n, fps=FPS, audio=speech),
-        "blank": write_clip(root / "blank.mp4", frames=np.full((n, *SIZE, 3), 90, np.uint8), fps=FPS, audio=speech),
+        "blank": write_clip(
+            root / "blank.mp4", frames=np.full((n, *SIZE, 3), 90, np.uint8), fps=FPS, audio=speech
+        ),
         "right_face": write_clip(root / "right_face.mp4", frames=[astronaut_frame("right")] * n, fps=FPS),
         "ramp": write_clip(root / "ramp.mp4", frames=ramp, fps=FPS),
         "audio_only": write_clip(root / "audio_only.mp4", audio=speech),
         "speech_wav": write_clip(root / "speech.wav", audio=speech),
-        "silent": write_clip(root / "silent.mp4", frames=[astronaut_frame()] * FPS, fps=FPS, audio=np.zeros(SR)),
+        "silent": write_clip(
+            root / "silent.mp4", frames=[astronaut_frame()] * FPS, fps=FPS, audio=np.zeros(SR)
+        ),
         "empty": root / "empty.mp4",
         "corrupt": root / "corrupt.mp4",
         "truncated": root / "truncated.mp4",
