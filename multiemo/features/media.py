@@ -115,7 +115,6 @@ def sample_frames(
         if not container.streams.video:
             raise MediaError(NO_VIDEO, path, "has no video stream")
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
         seg_start = start if start is not None else _stream_start(stream)
         seg_end = end if end is not None else _stream_end(container, stream, path)
         if seg_end <= seg_start:
