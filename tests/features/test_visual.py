@@ -138,6 +138,9 @@ def test_inception_resnet_v1_from_a_local_file(tmp_path):
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         build_backbone("inception_resnet_v1", weights=tmp_path / "missing.pt")
+    torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="other.pt: weights do not fit"):
+        build_backbone("inception_resnet_v1", weights=tmp_path / "other.pt")
 
 
 def test_bad_settings_name_the_value():
