@@ -18,9 +18,9 @@ import opensmile
 import pandas as pd
 
 from multiemo.features.base import ModalityFeatures
-from multiemo.features.media import MediaError, decode_audio
+from multiemo.features.media import decode_audio
 from multiemo.features.report import OK, ExtractionReport
-from multiemo.features.utterances import NO_MEDIA, iter_utterances
+from multiemo.features.utterances import Utterance, load_each, table_keys
 
 log = logging.getLogger(__name__)
 
@@ -144,19 +144,13 @@ def extract_audio(
     config = dataclasses.replace(config or AudioConfig(), **settings)
     extractor = AudioExtractor(config)
     report = ExtractionReport(stage="audio")
-    keys: list[str] = []
     values = np.zeros((len(table), extractor.dim), dtype=np.float32)  # (N, D)
     present = np.zeros(len(table), dtype=bool)  # (N,)
-    for row, utt in enumerate(iter_utterances(table, desc="audio", progress=progress)):
-        keys.append(utt.key)
-        if not utt.media:
-            report.add(utt.key, NO_MEDIA, "no media file listed for this utterance")
-            continue
-        try:
-            signal = decode_audio(utt.media, start=utt.start, end=utt.end, sample_rate=config.sample_rate)
-        except MediaError as exc:
-            report.add(utt.key, exc.status, str(exc))
-            continue
+
+    def decode(utt: Utterance) -> np.ndarray:
+        return decode_audio(utt.media, start=utt.start, end=utt.end, sample_rate=config.sample_rate)
+
+    for row, utt, signal in load_each(table, decode, report, progress=progress):
         status, message = extractor.check(signal)
         vector = extractor.features(signal) if status == OK else None
         if status == OK and vector is None:
@@ -167,5 +161,5 @@ def extract_audio(
             present[row] = True
     log.info("%s", report.summary())
     return ModalityFeatures(
-        keys=keys, values=values, present=present, provenance=extractor.provenance, report=report
+        keys=table_keys(table), values=values, present=present, provenance=extractor.provenance, report=report
     )

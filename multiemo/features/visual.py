@@ -32,9 +32,9 @@ import torch
 from multiemo.features.base import ModalityFeatures
 from multiemo.features.face_backbones import BACKBONES, RESNET101_OUTPUTS, build_backbone
 from multiemo.features.faces import DetectionConfig, FaceCropper
-from multiemo.features.media import MediaError, sample_frames
+from multiemo.features.media import sample_frames
 from multiemo.features.report import OK, ExtractionReport
-from multiemo.features.utterances import NO_MEDIA, Utterance, iter_utterances
+from multiemo.features.utterances import Utterance, load_each, table_keys
 from multiemo.io import write_npy
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,6 @@ def extract_visual(
     config = dataclasses.replace(config or VisualConfig(), **settings)
     extractor = VisualExtractor(config)
     report = ExtractionReport(stage="visual")
-    keys: list[str] = []
     values = np.zeros((len(table), extractor.embedder.dim), dtype=np.float32)  # (N, D)
     present = np.zeros(len(table), dtype=bool)  # (N,)
     pending_rows: list[int] = []
@@ -193,16 +192,10 @@ def extract_visual(
         pending_rows.clear()
         pending_crops.clear()
 
-    for row, utt in enumerate(iter_utterances(table, desc="visual", progress=progress)):
-        keys.append(utt.key)
-        if not utt.media:
-            report.add(utt.key, NO_MEDIA, "no media file listed for this utterance")
-            continue
-        try:
-            crops = extractor.face_crops(utt, cache_dir)
-        except MediaError as exc:
-            report.add(utt.key, exc.status, str(exc))
-            continue
+    def crops_of(utt: Utterance) -> np.ndarray:
+        return extractor.face_crops(utt, cache_dir)
+
+    for row, utt, crops in load_each(table, crops_of, report, progress=progress):
         if len(crops) == 0:
             report.add(
                 utt.key, NO_FACE, f"no face found in {config.num_frames} sampled frames of {utt.media}"
@@ -217,5 +210,5 @@ def extract_visual(
         flush()
     log.info("%s", report.summary())
     return ModalityFeatures(
-        keys=keys, values=values, present=present, provenance=extractor.provenance, report=report
+        keys=table_keys(table), values=values, present=present, provenance=extractor.provenance, report=report
     )
