@@ -47,7 +47,8 @@ def decode_audio(
         sample_rate: output rate in Hz.
 
     Returns:
-        (S,) float32 samples in [-1, 1] at ``sample_rate``.
+        (S,) float32 samples in [-1, 1] at ``sample_rate``. Times are those of the decoded stream: the
+        few ms of encoder delay that AAC puts at the start of a file are not removed.
 
     Raises:
         MediaError: ``missing_file``, ``corrupt``, ``no_audio`` or ``empty`` (nothing inside the segment).

@@ -30,13 +30,13 @@ class Utterance(NamedTuple):
     face_side: str
 
 
-def check_table(table: pd.DataFrame, *, extra: tuple[str, ...] = ()) -> None:
+def check_table(table: pd.DataFrame) -> None:
     """Raise ``ValueError`` naming the missing columns, so a malformed table fails before any decoding."""
-    missing = [c for c in (*REQUIRED_COLUMNS, *extra) if c not in table.columns]
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(
-            f"utterance table lacks column(s) {missing}; it needs {list(REQUIRED_COLUMNS + extra)} "
-            f"and has {list(table.columns)}"
+            f"utterance table lacks column(s) {missing}; it needs {list(REQUIRED_COLUMNS)} "
+            f"(and optionally 'face_side') and has {list(table.columns)}"
         )
 
 

@@ -120,5 +120,5 @@ def utterance_table(media: dict[str, Path | str], **columns: list) -> pd.DataFra
 
 
 @pytest.fixture(scope="session")
-def make_table():
+def media_table():
     return utterance_table

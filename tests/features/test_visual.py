@@ -30,9 +30,9 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def run(clips, make_table, tmp_path_factory):
+def run(clips, media_table, tmp_path_factory):
     """One extraction over every case (with a crop cache), shared by the tests below."""
-    table = make_table(
+    table = media_table(
         {name: clips[clip] for name, (clip, _, _) in CASES.items()},
         face_side=[side for _, side, _ in CASES.values()],
     )
@@ -79,8 +79,8 @@ def test_crop_cache_is_reused(run):
     assert len(list(cache.glob("dia0_face-*.npy"))) == 2
 
 
-def test_batch_size_does_not_change_results(run, clips, make_table):
-    table = make_table({"face": clips["face"], "right": clips["right_face"]})
+def test_batch_size_does_not_change_results(run, clips, media_table):
+    table = media_table({"face": clips["face"], "right": clips["right_face"]})
     one = extract_visual(table, num_frames=2, batch_size=1, progress=False)
     many = extract_visual(table, num_frames=2, batch_size=64, progress=False)
     np.testing.assert_allclose(one.values, many.values, rtol=1e-5, atol=1e-6)
@@ -108,13 +108,13 @@ def test_shard_round_trip(run, tmp_path):
     assert loaded.report.to_dict() == features.report.to_dict()
 
 
-def test_resnet101_needs_a_weights_file(tmp_path, make_table):
+def test_resnet101_needs_a_weights_file(tmp_path, media_table):
     with pytest.raises(ValueError, match="needs a weights file"):
         build_backbone("resnet101")
     with pytest.raises(FileNotFoundError, match="nope.pt"):
         build_backbone("resnet101", weights=tmp_path / "nope.pt")
     with pytest.raises(ValueError, match="needs a weights file"):
-        extract_visual(make_table({}), backbone="resnet101", progress=False)
+        extract_visual(media_table({}), backbone="resnet101", progress=False)
 
 
 def test_resnet101_from_a_torchvision_state_dict(tmp_path):
