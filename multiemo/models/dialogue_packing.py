@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from multiemo.models.masks import dialogue_lengths
+
 
 @dataclass(frozen=True)
 class DialoguePacking:
@@ -41,19 +43,11 @@ class DialoguePacking:
             mask: (B, T) bool, True = real utterance, padding only at the end of each row.
 
         Raises:
-            ValueError: if the mask is not a (B, T) bool tensor, a row has padding before a real
-                utterance, or a row has no real utterance.
+            ValueError: if the mask breaks that convention (see :func:`dialogue_lengths`).
         """
-        if mask.dtype != torch.bool or mask.dim() != 2:
-            raise ValueError(f"mask must be a (B, T) bool tensor, got {mask.dtype} {tuple(mask.shape)}")
+        lengths = dialogue_lengths(mask)  # (B,)
         batch, steps = mask.shape
-        lengths = mask.sum(dim=1)  # (B,)
         positions = torch.arange(steps, device=mask.device)  # (T,)
-        if not torch.equal(mask, positions < lengths[:, None]):
-            raise ValueError("mask must be True on a prefix of each row (padding only at the end)")
-        if bool((lengths == 0).any()):
-            raise ValueError("every dialogue in the batch needs at least one real utterance")
-
         order = torch.sort(lengths, descending=True, stable=True).indices  # (B,) longest first
         running = lengths[order][None, :] > positions[:, None]  # (T, B): sorted dialogue still running
         flat = (order[None, :] * steps + positions[:, None])[running]  # (N,) time-major

@@ -1,12 +1,12 @@
 """The DialogueRNN recurrence on packed dialogues, for several independent streams at once.
 
-A "stream" is one DialogueRNN with its own weights (e.g. the forward and the backward direction).
-Streams share the dialogue lengths (each has its own party sequence), so their weights are stacked on a leading axis
-of size K and every matrix product is one batched ``bmm`` for all streams: per step the op count is
-that of a single DialogueRNN.
+A "stream" is one DialogueRNN with its own weights (one modality's forward or backward direction).
+Streams share the dialogue lengths (each has its own speaker sequence), so their weights are stacked
+on a leading axis of size K and every matrix product is one batched ``bmm`` for all streams: per step
+the op count is that of a single DialogueRNN.
 
-Dialogues arrive packed (as in :func:`torch.nn.utils.rnn.pack_padded_sequence`): sorted by length,
-time-major, so the dialogues still running at step t are the first ``batch_sizes[t]`` rows. Finished
+Dialogues arrive packed (see :class:`~multiemo.models.dialogue_packing.DialoguePacking`): time-major,
+sorted by length, so the dialogues still running at step t are the first ``batch_sizes[t]`` rows. Finished
 dialogues simply drop out of the state tensors; padded steps are never computed, so they cannot change
 any state. There is no Python loop over the batch, only over time.
 """
@@ -107,7 +107,7 @@ class DialogueRNNCore(nn.Module):
         # Products with the speaker's party state q_s: GRU_g input part, GRU_p hidden part.
         self.gq_weight = self._stack(num_streams, dim, gates)
         self.p_weight = self._stack(num_streams, dim, gates)
-        self.p_bias = self._stack(num_streams, 1, gates)  # GRU_g's input bias is part of u_bias
+        self.p_bias = self._stack(num_streams, 1, gates)  # (GRU_g's input bias is part of u_bias)
         self.g_weight = self._stack(num_streams, dim, gates)  # GRU_g hidden part
         self.g_bias = self._stack(num_streams, 1, gates)
         self.c_weight = self._stack(num_streams, dim, gates * party_cells)  # GRU_p (/GRU_l) input part
@@ -135,8 +135,7 @@ class DialogueRNNCore(nn.Module):
         """Run all streams over packed dialogues.
 
         Args:
-            u: (K, N, dim) packed inputs, N = total number of real utterances, time-major as produced
-                by ``pack_padded_sequence``.
+            u: (K, N, dim) packed inputs, N = total number of real utterances, time-major.
             party: (K, N) long, speaker party index of each packed row per stream, in [0, num_parties).
             batch_sizes: non-increasing list of length T_max; batch_sizes[t] rows belong to step t.
 

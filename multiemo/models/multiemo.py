@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from multiemo.models.config import ModelConfig
 from multiemo.models.dialogue_rnn import DialogueRNN
+from multiemo.models.masks import dialogue_lengths
 from multiemo.models.modality_dropout import drop_modalities
 from multiemo.models.multiattn import MultiAttn
 
@@ -150,8 +151,7 @@ class MultiEMO(nn.Module):
         mask: Tensor,
         present: Mapping[str, Tensor] | None,
     ) -> None:
-        if mask.dtype != torch.bool or mask.dim() != 2:
-            raise ValueError(f"mask must be a (B, T) bool tensor, got {mask.dtype} {tuple(mask.shape)}")
+        dialogue_lengths(mask)  # checks the mask convention even when no module below needs lengths
         shape = tuple(mask.shape)
         if tuple(party.shape) != shape or party.dtype != torch.long:
             raise ValueError(f"party must be a {shape} long tensor, got {party.dtype} {tuple(party.shape)}")

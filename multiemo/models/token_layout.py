@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from multiemo.models.masks import dialogue_lengths
+
 # A block holds dialogues at most this many times shorter than the batch's longest one divided by
 # BLOCK_RATIO**k; 1.5 leaves about a third of full padding at the price of ~7 blocks for lengths 8..110.
 BLOCK_RATIO = 1.5
@@ -66,12 +68,10 @@ class TokenLayout:
 
     @classmethod
     def from_mask(cls, mask: Tensor) -> TokenLayout:
-        """Args: mask: (B, T) bool, True = real utterance, padding only at the end of each row.
-        Every dialogue needs at least one real utterance."""
+        """Args: mask: (B, T) bool, True = real utterance, padding only at the end of each row and
+        at least one real utterance per row (ValueError otherwise)."""
+        lengths = dialogue_lengths(mask)  # (B,)
         batch, steps = mask.shape
-        lengths = mask.sum(dim=1)  # (B,)
-        if bool((lengths == 0).any()):
-            raise ValueError("every dialogue in the batch needs at least one real utterance")
         sorted_lengths, order = torch.sort(lengths, descending=True, stable=True)
         shrink = (sorted_lengths[0] / sorted_lengths).log() / math.log(BLOCK_RATIO)  # (B,)
         counts = torch.unique_consecutive(shrink.floor().long(), return_counts=True)[1].tolist()

@@ -116,5 +116,9 @@ def test_forward_validates_inputs(make_batch):
         model(dict(features, audio=features["audio"][..., :2]), party, mask)
     with pytest.raises(ValueError, match="mask"):
         model(features, party, mask.long())
+    holes = mask.clone()
+    holes[1, 0] = False
+    with pytest.raises(ValueError, match="prefix"):
+        _model(context_modalities=(), fusion=False)(features, party, holes)
     with pytest.raises(ValueError, match="present"):
         model(features, party, mask, {"text": mask.float()})
