@@ -1,12 +1,12 @@
 """The DialogueRNN recurrence on packed dialogues, for several independent streams at once.
 
-A "stream" is one DialogueRNN with its own weights (e.g. the forward and the backward direction).
-Streams share the dialogue lengths (each has its own party sequence), so their weights are stacked on a leading axis
-of size K and every matrix product is one batched ``bmm`` for all streams: per step the op count is
-that of a single DialogueRNN.
+A "stream" is one DialogueRNN with its own weights (one modality's forward or backward direction).
+Streams share the dialogue lengths (each has its own speaker sequence), so their weights are stacked
+on a leading axis of size K and every matrix product is one batched ``bmm`` for all streams: per step
+the op count is that of a single DialogueRNN.
 
-Dialogues arrive packed (as in :func:`torch.nn.utils.rnn.pack_padded_sequence`): sorted by length,
-time-major, so the dialogues still running at step t are the first ``batch_sizes[t]`` rows. Finished
+Dialogues arrive packed (see :class:`~multiemo.models.dialogue_packing.DialoguePacking`): time-major,
+sorted by length, so the dialogues still running at step t are the first ``batch_sizes[t]`` rows. Finished
 dialogues simply drop out of the state tensors; padded steps are never computed, so they cannot change
 any state. There is no Python loop over the batch, only over time.
 """
@@ -17,8 +17,10 @@ import math
 
 import torch
 from torch import Tensor, nn
+from torch.autograd import Function
 
 from multiemo.models.online_softmax import pool_add, pool_narrow, pool_read, pool_start
+from multiemo.models.step_product import StepProduct
 
 
 def _gru(gi: Tensor, gh: Tensor, h: Tensor) -> Tensor:
@@ -26,13 +28,49 @@ def _gru(gi: Tensor, gh: Tensor, h: Tensor) -> Tensor:
 
     Args:
         gi: (..., 3H) input-to-hidden part, biases included, gate order (r, z, n).
-        gh: (..., 3H) hidden-to-hidden part, biases included.
+        gh: (..., 3H) hidden-to-hidden part, biases included; may broadcast against ``gi``.
         h: (..., H) previous hidden state.
+
+    Returns:
+        (..., H) new hidden state.
     """
-    size = h.shape[-1]
-    r, z = torch.sigmoid(gi[..., : 2 * size] + gh[..., : 2 * size]).chunk(2, dim=-1)
-    n = torch.tanh(gi[..., 2 * size :] + r * gh[..., 2 * size :])
-    return n + z * (h - n)
+    return _GRUUpdate.apply(gi, gh, h)
+
+
+class _GRUUpdate(Function):
+    """The gate arithmetic of a GRU as one autograd node: the recurrence runs it 3-4 times per step,
+    and a single node with a hand-written backward replaces about ten small ones."""
+
+    @staticmethod
+    def forward(ctx, gi, gh, h):
+        size = h.shape[-1]
+        gi_rz, gi_n = gi.split([2 * size, size], dim=-1)
+        gh_rz, gh_n = gh.split([2 * size, size], dim=-1)
+        rz = torch.sigmoid(gi_rz + gh_rz)  # (..., 2H)
+        r, z = rz.chunk(2, dim=-1)
+        n = torch.tanh(torch.addcmul(gi_n, r, gh_n))  # (..., H)
+        ctx.save_for_backward(rz, n, gh_n, h)
+        ctx.gi_shape, ctx.gh_shape = gi.shape, gh.shape
+        return torch.lerp(n, h, z)  # (1 - z) * n + z * h
+
+    @staticmethod
+    def backward(ctx, grad):
+        rz, n, gh_n, h = ctx.saved_tensors
+        size = h.shape[-1]
+        r, z = rz.chunk(2, dim=-1)
+        grad_n = grad * (1 - z) * (1 - n * n)  # through tanh
+        grad_rz = torch.empty_like(rz)
+        grad_rz[..., :size] = grad_n * gh_n * r * (1 - r)
+        grad_rz[..., size:] = grad * (h - n) * z * (1 - z)
+        grad_gi = torch.cat([grad_rz, grad_n], dim=-1)
+        grad_gh = torch.cat([grad_rz, grad_n * r], dim=-1)
+        grad_h = grad * z
+        return _sum_to(grad_gi, ctx.gi_shape), _sum_to(grad_gh, ctx.gh_shape), _sum_to(grad_h, h.shape)
+
+
+def _sum_to(grad: Tensor, shape: torch.Size) -> Tensor:
+    """Undo broadcasting: sum ``grad`` down to ``shape``."""
+    return grad if grad.shape == shape else grad.sum_to_size(shape)
 
 
 class DialogueRNNCore(nn.Module):
@@ -66,10 +104,10 @@ class DialogueRNNCore(nn.Module):
         # Products with u_t (all steps at once): GRU_g input part, then GRU_p (and GRU_l) input parts.
         self.u_weight = self._stack(num_streams, dim, gates * (1 + party_cells))
         self.u_bias = self._stack(num_streams, 1, gates * (1 + party_cells))
-        # Products with the speaker's party state q_s: GRU_g input part and GRU_p hidden part.
-        self.qs_weight = self._stack(num_streams, dim, 2 * gates)
-        # GRU_p hidden bias; GRU_g's input bias is part of u_bias.
-        self.p_bias = self._stack(num_streams, 1, gates)
+        # Products with the speaker's party state q_s: GRU_g input part, GRU_p hidden part.
+        self.gq_weight = self._stack(num_streams, dim, gates)
+        self.p_weight = self._stack(num_streams, dim, gates)
+        self.p_bias = self._stack(num_streams, 1, gates)  # (GRU_g's input bias is part of u_bias)
         self.g_weight = self._stack(num_streams, dim, gates)  # GRU_g hidden part
         self.g_bias = self._stack(num_streams, 1, gates)
         self.c_weight = self._stack(num_streams, dim, gates * party_cells)  # GRU_p (/GRU_l) input part
@@ -97,8 +135,7 @@ class DialogueRNNCore(nn.Module):
         """Run all streams over packed dialogues.
 
         Args:
-            u: (K, N, dim) packed inputs, N = total number of real utterances, time-major as produced
-                by ``pack_padded_sequence``.
+            u: (K, N, dim) packed inputs, N = total number of real utterances, time-major.
             party: (K, N) long, speaker party index of each packed row per stream, in [0, num_parties).
             batch_sizes: non-increasing list of length T_max; batch_sizes[t] rows belong to step t.
 
@@ -111,9 +148,19 @@ class DialogueRNNCore(nn.Module):
         pre_g, pre_party = pre.split([gates, pre.shape[-1] - gates], dim=-1)
         # One split per tensor (not a slice per step), so backward is a single concatenation.
         pre_g_steps = pre_g.split(batch_sizes, dim=1)  # T x (K, n_t, gates)
-        pre_party_steps = pre_party.split(batch_sizes, dim=1)
-        party_steps = party.split(batch_sizes, dim=1)  # T x (K, n_t)
-        qs_bias = torch.cat([self.p_bias.new_zeros(k, 1, gates), self.p_bias], dim=-1)  # (K, 1, 2 * gates)
+        pre_party_steps = pre_party.split(batch_sizes, dim=1)  # T x (K, n_t, gates * party_cells)
+        index_steps = party.split(batch_sizes, dim=1)  # T x (K, n_t)
+        is_speaker_steps = nn.functional.one_hot(party, self.num_parties).bool().split(batch_sizes, dim=1)
+
+        # Every per-step product computes its weight gradient once, after the whole backward pass.
+        gq_product = StepProduct(self.gq_weight)
+        g_product = StepProduct(self.g_weight, self.g_bias)
+        c_product = StepProduct(self.c_weight)
+        score_product = StepProduct(self.score)
+        p_product = StepProduct(self.p_weight, self.p_bias)
+        l_product = StepProduct(self.l_weight, self.l_bias) if self.listener_state else None
+        e_in_product = StepProduct(self.e_in_weight, self.e_in_bias)
+        e_product = StepProduct(self.e_weight, self.e_bias)
 
         n = batch_sizes[0]
         g = e = u.new_zeros(k, n, dim)
@@ -125,30 +172,28 @@ class DialogueRNNCore(nn.Module):
                 g, e, q = g[:, :rows], e[:, :rows], q[:, :rows]
                 pool = pool_narrow(pool, 1, rows)
                 n = rows
-            speaker = party_steps[t]  # (K, n)
-            index = speaker.view(k, n, 1, 1).expand(k, n, 1, dim)
-            q_s = q.gather(2, index).squeeze(2)  # (K, n, dim)
+            index = index_steps[t].view(k, n, 1, 1).expand(k, n, 1, dim)
+            q_s = q.gather(2, index).squeeze(2)  # (K, n, dim) speaker's party state
 
-            qs_proj = torch.baddbmm(qs_bias, q_s, self.qs_weight)  # (K, n, 2 * gates)
-            gh_g = torch.baddbmm(self.g_bias, g, self.g_weight)  # (K, n, gates)
-            g = _gru(pre_g_steps[t] + qs_proj[..., :gates], gh_g, g)  # (K, n, dim)
+            gi_g = gq_product(t, q_s, add=pre_g_steps[t])  # (K, n, gates)
+            g = _gru(gi_g, g_product(t, g), g)  # (K, n, dim)
 
             gi_party = pre_party_steps[t]  # (K, n, gates * party_cells)
             if pool is not None:  # c_t pools g_1..g_{t-1}; c_1 = 0 adds nothing
-                context = pool_read(pool)  # (K, n, dim)
-                gi_party = torch.baddbmm(gi_party, context, self.c_weight)
-            score = torch.bmm(g, self.score)  # (K, n, 1)
+                gi_party = c_product(t, pool_read(pool), add=gi_party)
+            score = score_product(t, g)  # (K, n, 1)
             pool = pool_start(score, g) if pool is None else pool_add(pool, score, g)
 
-            new_q_s = _gru(gi_party[..., :gates], qs_proj[..., gates:], q_s)  # (K, n, dim)
-            if self.listener_state:
-                gh_l = torch.baddbmm(self.l_bias, q.reshape(k, n * self.num_parties, dim), self.l_weight)
-                gh_l = gh_l.view(k, n, self.num_parties, gates)
-                q = _gru(gi_party[..., None, gates:], gh_l, q)  # (K, n, P, dim)
-            is_speaker = nn.functional.one_hot(speaker, self.num_parties).bool()  # (K, n, P)
-            q = torch.where(is_speaker[..., None], new_q_s[:, :, None], q)  # (K, n, P, dim)
+            gh_p = p_product(t, q_s)  # (K, n, gates)
+            if l_product is not None:
+                gi_p, gi_l = gi_party.split(gates, dim=-1)
+                gh_l = l_product(t, q.view(k, n * self.num_parties, dim)).view(k, n, self.num_parties, gates)
+                q = _gru(gi_l[:, :, None], gh_l, q)  # (K, n, P, dim)
+            else:
+                gi_p = gi_party
+            new_q_s = _gru(gi_p, gh_p, q_s)  # (K, n, dim)
+            q = torch.where(is_speaker_steps[t][..., None], new_q_s[:, :, None], q)  # (K, n, P, dim)
 
-            gi_e = torch.baddbmm(self.e_in_bias, new_q_s, self.e_in_weight)
-            e = _gru(gi_e, torch.baddbmm(self.e_bias, e, self.e_weight), e)  # (K, n, dim)
+            e = _gru(e_in_product(t, new_q_s), e_product(t, e), e)  # (K, n, dim)
             outputs.append(e)
         return torch.cat(outputs, dim=1)  # (K, N, dim)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -34,25 +35,30 @@ class CrossAttention(nn.Module):
         self.key_value = nn.Linear(model_dim, 2 * model_dim)
         self.out = nn.Linear(model_dim, model_dim)
 
-    def forward(self, x: Tensor, context: Tensor, attend: Tensor, layout: TokenLayout) -> Tensor:
-        """Attend from the utterances of ``x`` to those of ``context`` in the same dialogue.
+    def forward(self, x: Tensor, context: Tensor, layout: TokenLayout) -> Tensor:
+        """Attend from each utterance of ``x`` to the real utterances of ``context`` in its dialogue.
 
         Args:
             x: (N, D) query tokens (real utterances only, see :class:`TokenLayout`).
             context: (N, D) key/value tokens.
-            attend: (B, 1, 1, T) bool, True = this key may be attended to. Every row needs at least
-                one True, so no query row (padded ones included) produces NaN.
-            layout: where the N tokens sit in the (B, T) batch.
+            layout: where the N tokens sit; attention runs block by block, with each block's key
+                padding mask, so padded utterances are never attended to and no row is all-masked.
 
         Returns:
             (N, D).
         """
-        batch, steps, heads = layout.batch, layout.steps, self.num_heads
-        q = layout.unpack(self.query(x)).view(batch, steps, heads, -1).transpose(1, 2)  # (B, H, T, D/H)
-        kv = layout.unpack(self.key_value(context)).view(batch, steps, 2 * heads, -1)  # (B, T, 2H, D/H)
-        k, v = kv.transpose(1, 2).chunk(2, dim=1)  # (B, H, T, D/H) each
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=attend)  # (B, H, T, D/H)
-        return self.out(layout.pack(y.transpose(1, 2)))  # (N, D)
+        heads = self.num_heads
+        # split, not slicing per block: backward is then one concatenation
+        queries = self.query(x).split(layout.block_sizes)  # blocks x (tokens, D)
+        keys_values = self.key_value(context).split(layout.block_sizes)  # blocks x (tokens, 2D)
+        outputs = []
+        for block, q, kv in zip(layout.blocks, queries, keys_values, strict=True):
+            n, steps = block.dialogues, block.steps
+            q = block.unpack(q).view(n, steps, heads, -1).transpose(1, 2)  # (n, H, S, D/H)
+            k, v = block.unpack(kv).view(n, steps, 2 * heads, -1).transpose(1, 2).chunk(2, dim=1)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=block.attend)  # (n, H, S, D/H)
+            outputs.append(block.pack(y.transpose(1, 2)))  # (tokens, D)
+        return self.out(torch.cat(outputs))  # (N, D)
 
 
 class MultiAttnLayer(nn.Module):
@@ -83,11 +89,11 @@ class MultiAttnLayer(nn.Module):
         self.feed_forward_norm = nn.LayerNorm(model_dim)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, others: Sequence[Tensor], attend: Tensor, layout: TokenLayout) -> Tensor:
+    def forward(self, x: Tensor, others: Sequence[Tensor], layout: TokenLayout) -> Tensor:
         """Args: x: (N, D) query tokens; others: one (N, D) token tensor per other modality;
-        attend: (B, 1, 1, T) bool key mask; layout: token positions. Returns (N, D)."""
+        layout: token positions and attention blocks. Returns (N, D)."""
         for attention, norm, context in zip(self.attentions, self.attention_norms, others, strict=True):
-            x = norm(x + self.dropout(attention(x, context, attend, layout)))  # (N, D)
+            x = norm(x + self.dropout(attention(x, context, layout)))  # (N, D)
         return self.feed_forward_norm(x + self.dropout(self.feed_forward(x)))  # (N, D)
 
 
@@ -153,9 +159,8 @@ class MultiAttn(nn.Module):
         """
         if len(self.modalities) == 1:
             return {m: inputs[m] for m in self.modalities}
-        # Built once, shared by every layer: the key mask and the positions of the real utterances,
-        # on which all position-wise work runs.
-        attend = mask[:, None, None, :]  # (B, 1, 1, T)
+        # Built once from the mask and shared by every layer: the positions of the real utterances,
+        # on which all position-wise work runs, and the blocks (with key masks) attention runs on.
         layout = TokenLayout.from_mask(mask)
         tokens = {m: layout.pack(inputs[m]) for m in self.modalities}  # m -> (N, D)
         fused = {}
@@ -163,6 +168,6 @@ class MultiAttn(nn.Module):
             others = [tokens[o] for o in self.modalities if o != m]
             x = tokens[m]
             for layer in self.layers[m]:
-                x = layer(x, others, attend, layout)  # (N, D)
+                x = layer(x, others, layout)  # (N, D)
             fused[m] = layout.unpack(x)  # (B, T, D)
         return fused

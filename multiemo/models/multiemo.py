@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from multiemo.models.config import ModelConfig
 from multiemo.models.dialogue_rnn import DialogueRNN
+from multiemo.models.masks import dialogue_lengths
 from multiemo.models.modality_dropout import drop_modalities
 from multiemo.models.multiattn import MultiAttn
 
@@ -35,7 +36,7 @@ class MultiEMO(nn.Module):
 
     Per modality: Linear(input_dim -> model_dim), where that modality is missing the result is
     replaced by a learned per-modality "missing" vector; then, for ``config.context_modalities``, a
-    :class:`DialogueRNN`. :class:`MultiAttn` fuses the modalities (optional); the per-modality outputs
+    :class:`DialogueRNN` (one module holding an encoder per context modality). :class:`MultiAttn` fuses the modalities (optional); the per-modality outputs
     are concatenated in ``config.modalities`` order, mapped to model_dim by "fc", and classified by a
     2-layer MLP. Everything is vectorised over the batch; the only Python loops run over time steps
     (DialogueRNN), layers and modalities.
@@ -68,17 +69,18 @@ class MultiEMO(nn.Module):
         d = config.model_dim
         self.projections = nn.ModuleDict({m: nn.Linear(self.input_dims[m], d) for m in config.modalities})
         self.missing = nn.ParameterDict({m: nn.Parameter(0.02 * torch.randn(d)) for m in config.modalities})
-        self.context = nn.ModuleDict(
-            {
-                m: DialogueRNN(
-                    model_dim=d,
-                    num_parties=num_parties,
-                    bidirectional=config.bidirectional,
-                    listener_state=config.listener_state,
-                    dropout=config.rnn_dropout,
-                )
-                for m in config.context_modalities
-            }
+        # One module runs every context modality's DialogueRNN in lock-step (see DialogueRNN).
+        self.context = (
+            DialogueRNN(
+                model_dim=d,
+                num_parties=num_parties,
+                num_encoders=len(config.context_modalities),
+                bidirectional=config.bidirectional,
+                listener_state=config.listener_state,
+                dropout=config.rnn_dropout,
+            )
+            if config.context_modalities
+            else None
         )
         self.fusion = (
             MultiAttn(
@@ -133,10 +135,11 @@ class MultiEMO(nn.Module):
             # Zero the raw features first so NaN/inf placeholders at missing or padded positions cannot
             # leak into the projection's weight gradient.
             x = torch.where(keep & mask[..., None], features[m], 0.0)  # (B, T, D_m)
-            x = torch.where(keep, self.projections[m](x), self.missing[m])  # (B, T, D)
-            if m in self.context:
-                x = self.context[m](x, party, mask)  # (B, T, D)
-            encoded[m] = x
+            encoded[m] = torch.where(keep, self.projections[m](x), self.missing[m])  # (B, T, D)
+        if self.context is not None:
+            context_modalities = self.config.context_modalities
+            contextual = self.context(torch.stack([encoded[m] for m in context_modalities]), party, mask)
+            encoded.update(zip(context_modalities, contextual.unbind(0)))  # m -> (B, T, D)
         modality = self.fusion(encoded, mask) if self.fusion is not None else encoded
         fused = self.fc(torch.cat([modality[m] for m in modalities], dim=-1))  # (B, T, D)
         return MultiEMOOutput(logits=self.classifier(fused), fused=fused, modality=modality)
@@ -148,8 +151,7 @@ class MultiEMO(nn.Module):
         mask: Tensor,
         present: Mapping[str, Tensor] | None,
     ) -> None:
-        if mask.dtype != torch.bool or mask.dim() != 2:
-            raise ValueError(f"mask must be a (B, T) bool tensor, got {mask.dtype} {tuple(mask.shape)}")
+        dialogue_lengths(mask)  # checks the mask convention even when no module below needs lengths
         shape = tuple(mask.shape)
         if tuple(party.shape) != shape or party.dtype != torch.long:
             raise ValueError(f"party must be a {shape} long tensor, got {party.dtype} {tuple(party.shape)}")

@@ -3,7 +3,8 @@ import torch
 from torch import nn
 
 from multiemo.models import DialogueRNN
-from multiemo.models.dialogue_rnn import reverse_within_length
+from multiemo.models.dialogue_packing import DialoguePacking
+from multiemo.models.dialogue_rnn_core import DialogueRNNCore
 
 DIM, PARTIES = 6, 3
 
@@ -20,12 +21,12 @@ def _cells(core, s):
         c.bias_hh.data = hidden_bias.clone()
         return c
 
-    u_w, u_b, qs_w, c_w = core.u_weight[s], core.u_bias[s, 0], core.qs_weight[s], core.c_weight[s]
-    g = cell([u_w[:, :gates], qs_w[:, :gates]], u_b[:gates], core.g_weight[s], core.g_bias[s, 0])
+    u_w, u_b, c_w = core.u_weight[s], core.u_bias[s, 0], core.c_weight[s]
+    g = cell([u_w[:, :gates], core.gq_weight[s]], u_b[:gates], core.g_weight[s], core.g_bias[s, 0])
     p = cell(
         [u_w[:, gates : 2 * gates], c_w[:, :gates]],
         u_b[gates : 2 * gates],
-        qs_w[:, gates:],
+        core.p_weight[s],
         core.p_bias[s, 0],
     )
     lst = None
@@ -66,29 +67,44 @@ def _naive_stream(core, s, u, party):
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("listener_state", [False, True])
-def test_matches_naive_reference(make_batch, bidirectional, listener_state):
+@pytest.mark.parametrize("encoders", [1, 2])
+def test_matches_naive_reference(make_batch, bidirectional, listener_state, encoders):
     torch.manual_seed(0)
     rnn = DialogueRNN(
-        model_dim=DIM, num_parties=PARTIES, bidirectional=bidirectional, listener_state=listener_state
+        model_dim=DIM,
+        num_parties=PARTIES,
+        num_encoders=encoders,
+        bidirectional=bidirectional,
+        listener_state=listener_state,
     ).eval()
     lengths = [4, 7, 1, 7]
-    features, party, mask = make_batch(lengths, {"x": DIM}, num_parties=PARTIES, garbage=5.0)
-    out = rnn(features["x"], party, mask)  # (B, T, D)
-    for b, n in enumerate(lengths):
-        u, p = features["x"][b, :n], party[b, :n]
-        parts = [_naive_stream(rnn.core, 0, u, p)]
-        if bidirectional:
-            parts.append(_naive_stream(rnn.core, 1, u.flip(0), p.flip(0)).flip(0))
-        with torch.no_grad():
-            expected = torch.relu(rnn.out(torch.cat(parts, dim=1)))
-        torch.testing.assert_close(out[b, :n], expected, atol=1e-5, rtol=1e-5)
+    features, party, mask = make_batch(lengths, {f"x{i}": DIM for i in range(encoders)}, garbage=5.0)
+    u = torch.stack(list(features.values()))  # (E, B, T, D)
+    out = rnn(u if encoders > 1 else u[0], party, mask)  # (E, B, T, D) or (B, T, D)
+    out = out if encoders > 1 else out[None]
+    assert out.shape == u.shape
+    for i in range(encoders):
+        for b, n in enumerate(lengths):
+            x, p = u[i, b, :n], party[b, :n]
+            parts = [_naive_stream(rnn.core, i, x, p)]
+            if bidirectional:
+                parts.append(_naive_stream(rnn.core, encoders + i, x.flip(0), p.flip(0)).flip(0))
+            with torch.no_grad():
+                expected = torch.relu(torch.cat(parts, dim=1) @ rnn.out_weight[i] + rnn.out_bias[i])
+            torch.testing.assert_close(out[i, b, :n], expected, atol=1e-5, rtol=1e-5)
+        assert not out[i][~mask].any()
 
 
-def test_reverse_within_length_keeps_padding_at_the_end():
-    x = torch.arange(8).view(2, 4)
-    lengths = torch.tensor([2, 4])
-    assert reverse_within_length(x, lengths).tolist() == [[1, 0, 2, 3], [7, 6, 5, 4]]
-    assert torch.equal(reverse_within_length(reverse_within_length(x, lengths), lengths), x)
+def test_packing_is_time_major_longest_first_and_reverses_within_length():
+    mask = torch.arange(4) < torch.tensor([[2], [4], [3]])
+    packing = DialoguePacking.from_mask(mask)
+    assert packing.batch_sizes == [3, 3, 2, 1]
+    assert packing.flat.tolist() == [4, 8, 0, 5, 9, 1, 6, 10, 7]  # b * 4 + t
+    flat_of_reversed = packing.flat[packing.reverse].tolist()
+    assert flat_of_reversed == [7, 10, 1, 6, 9, 0, 5, 8, 4]
+    assert torch.equal(packing.reverse[packing.reverse], torch.arange(9))
+    x = torch.randn(2, 3, 4, 5)
+    assert torch.equal(packing.unpack(packing.pack(x)), x * mask[..., None])
 
 
 def test_rejects_padding_before_real_utterances_and_bad_parties(make_batch):
@@ -111,3 +127,23 @@ def test_constructor_validates():
         DialogueRNN(model_dim=DIM, num_parties=0)
     with pytest.raises(ValueError, match="dropout"):
         DialogueRNN(model_dim=DIM, num_parties=2, dropout=1.5)
+    with pytest.raises(ValueError, match="num_encoders"):
+        DialogueRNN(model_dim=DIM, num_parties=2, num_encoders=0)
+
+
+@pytest.mark.parametrize("listener_state", [False, True])
+def test_gradients_match_finite_differences(listener_state):
+    """Covers the hand-written GRU backward and the once-per-pass weight gradients."""
+    torch.manual_seed(0)
+    core = DialogueRNNCore(num_streams=2, dim=3, num_parties=2, listener_state=listener_state).double()
+    batch_sizes = [3, 3, 2, 1]  # dialogues of lengths 4, 3, 2, packed time-major
+    u = torch.randn(2, sum(batch_sizes), 3, dtype=torch.float64, requires_grad=True)
+    party = torch.randint(0, 2, (2, sum(batch_sizes)))
+    names, params = zip(*core.named_parameters(), strict=True)
+
+    def run(u, *params):
+        return torch.func.functional_call(
+            core, dict(zip(names, params, strict=True)), (u, party, batch_sizes)
+        )
+
+    assert torch.autograd.gradcheck(run, (u, *params), fast_mode=True)

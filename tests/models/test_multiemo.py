@@ -46,11 +46,11 @@ def test_fusion_switch_really_changes_the_model(make_batch):
 
 
 def test_context_switch_controls_dialogue_rnns():
-    assert sorted(_model(context_modalities=("audio", "visual")).context) == ["audio", "visual"]
-    assert not list(_model(context_modalities=()).context.parameters())
-    uni = _model(context_modalities=("text",)).context["text"]
-    bi = _model(context_modalities=("text",), bidirectional=True).context["text"]
-    assert bi.out.in_features == 2 * uni.out.in_features
+    assert _model(context_modalities=("audio", "visual")).context.num_encoders == 2
+    assert _model(context_modalities=()).context is None
+    uni = _model(context_modalities=("text",)).context
+    bi = _model(context_modalities=("text",), bidirectional=True).context
+    assert bi.out_weight.shape[1] == 2 * uni.out_weight.shape[1]
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
@@ -116,5 +116,9 @@ def test_forward_validates_inputs(make_batch):
         model(dict(features, audio=features["audio"][..., :2]), party, mask)
     with pytest.raises(ValueError, match="mask"):
         model(features, party, mask.long())
+    holes = mask.clone()
+    holes[1, 0] = False
+    with pytest.raises(ValueError, match="prefix"):
+        _model(context_modalities=(), fusion=False)(features, party, holes)
     with pytest.raises(ValueError, match="present"):
         model(features, party, mask, {"text": mask.float()})

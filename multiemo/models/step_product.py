@@ -1,0 +1,89 @@
+"""Per-step matrix products of a recurrence whose weight gradient is computed once, for all steps.
+
+Autograd would compute the weight gradient of ``h_t @ W`` at every step, as a product with only the
+n_t rows of that step, and then add it to a running sum: many small, slow products and much memory
+traffic. :class:`StepProduct` records each step's input and output gradient instead and computes
+``dW = sum_t h_t^T dy_t`` as a single large product after backpropagation through time has finished.
+The result is the same gradient, to floating point rounding; double backward is not supported.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.autograd import Function
+
+
+class StepProduct:
+    """``y_t = h_t @ W (+ bias) (+ add_t)`` for the steps t of one forward pass, batched over streams.
+
+    Make one per forward pass; call it once per step. Outside autograd (``torch.no_grad`` or frozen
+    weights) it is a plain batched product.
+
+    Args:
+        weight: (K, I, O) stacked weights, one per stream.
+        bias: optional (K, 1, O).
+    """
+
+    def __init__(self, weight: Tensor, bias: Tensor | None = None) -> None:
+        self.record = _Record(weight.detach(), None if bias is None else bias.detach())
+        params = [p for p in (weight, bias) if p is not None]
+        deferred = torch.is_grad_enabled() and any(p.requires_grad for p in params)
+        # The token carries no data; every step's product depends on it, so autograd runs its backward
+        # (the weight gradient) only after all steps have recorded their output gradients. The nodes
+        # hold the record, not this object, so no reference cycle keeps the graph alive.
+        self.token = _WeightGrad.apply(self.record, weight, bias) if deferred else None
+
+    def __call__(self, step: int, x: Tensor, add: Tensor | None = None) -> Tensor:
+        """Args: step: index of the step (unique per call); x: (K, n, I); add: optional (K, n, O),
+        gets its gradient as usual. Returns (K, n, O)."""
+        if self.token is None:
+            return self.record.product(x, add)
+        self.record.inputs[step] = x.detach()
+        return _Product.apply(self.record, step, x, add, self.token)
+
+
+class _Record:
+    """Weights, and per step the inputs and output gradients, shared by the autograd nodes."""
+
+    def __init__(self, weight: Tensor, bias: Tensor | None) -> None:
+        self.weight, self.bias = weight, bias
+        self.inputs: dict[int, Tensor] = {}
+        self.grads: dict[int, Tensor] = {}
+
+    def product(self, x: Tensor, add: Tensor | None) -> Tensor:
+        base = add if self.bias is None else (self.bias if add is None else add + self.bias)
+        return torch.bmm(x, self.weight) if base is None else torch.baddbmm(base, x, self.weight)
+
+
+class _Product(Function):
+    @staticmethod
+    def forward(ctx, record, step, x, add, token):  # token: a graph dependency only
+        ctx.record, ctx.step = record, step
+        return record.product(x, add)
+
+    @staticmethod
+    def backward(ctx, grad):
+        record = ctx.record
+        record.grads[ctx.step] = grad
+        grad_x = torch.bmm(grad, record.weight.transpose(1, 2)) if ctx.needs_input_grad[2] else None
+        return None, None, grad_x, grad if ctx.needs_input_grad[3] else None, None
+
+
+class _WeightGrad(Function):
+    @staticmethod
+    def forward(ctx, record, weight, bias):
+        ctx.record, ctx.has_bias = record, bias is not None
+        return weight.new_empty(0)
+
+    @staticmethod
+    def backward(ctx, _):
+        record = ctx.record
+        steps = sorted(record.grads)  # steps the gradient never reached contribute nothing
+        if not steps:
+            return None, None, None
+        grads = torch.cat([record.grads[s] for s in steps], dim=1)  # (K, rows, O)
+        inputs = torch.cat([record.inputs[s] for s in steps], dim=1)  # (K, rows, I)
+        grad_weight = torch.bmm(inputs.transpose(1, 2), grads)  # (K, I, O)
+        grad_bias = grads.sum(dim=1, keepdim=True) if ctx.has_bias else None
+        return None, grad_weight, grad_bias
