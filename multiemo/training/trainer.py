@@ -187,7 +187,7 @@ def train_run(
         train_pass = run_pass(model, data["train"], train_cfg.batch_size, objective, device,
                               optimizer=optimizer, generator=shuffle, grad_clip=train_cfg.grad_clip)
         val_pass = run_pass(model, data["validation"], train_cfg.batch_size, objective, device)
-        test_pass = run_pass(model, data["test"], train_cfg.batch_size, objective, device)
+        test_pass = run_pass(model, data["test"], train_cfg.batch_size, None, device)  # scores only
         scheduler.step(val_pass.loss)
         val_scores = val_pass.scores(store.labels)
         test_scores = test_pass.scores(store.labels)
