@@ -102,6 +102,22 @@ class DialogueSet:
     def num_utterances(self) -> int:
         return int(self.lengths.sum())
 
+    def feature_statistics(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Per-feature mean and standard deviation of each modality over its present utterances.
+
+        Returns:
+            (mean, std): modality -> (D_m,) float32 each; zeros and ones where nothing is present.
+        """
+        mean, std = {}, {}
+        for m, values in self._features.items():
+            rows = values[:-1][self._present[m][:-1]].double()  # (N_present, D_m); last row is padding
+            if rows.shape[0] == 0:
+                mean[m], std[m] = torch.zeros(values.shape[1]), torch.ones(values.shape[1])
+                continue
+            mean[m] = rows.mean(0).float()
+            std[m] = rows.std(0, correction=0).float()
+        return mean, std
+
     def batches(
         self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
     ) -> Iterator[DialogueBatch]:

@@ -69,6 +69,11 @@ class MultiEMO(nn.Module):
         d = config.model_dim
         self.projections = nn.ModuleDict({m: nn.Linear(self.input_dims[m], d) for m in config.modalities})
         self.missing = nn.ParameterDict({m: nn.Parameter(0.02 * torch.randn(d)) for m in config.modalities})
+        # Per-feature standardisation of the raw inputs (identity until set_input_statistics is called);
+        # buffers, so a checkpoint carries the training statistics to evaluation and prediction.
+        for m in config.modalities:
+            self.register_buffer(f"input_mean_{m}", torch.zeros(self.input_dims[m]))
+            self.register_buffer(f"input_std_{m}", torch.ones(self.input_dims[m]))
         # One module runs every context modality's DialogueRNN in lock-step (see DialogueRNN).
         self.context = (
             DialogueRNN(
@@ -102,6 +107,24 @@ class MultiEMO(nn.Module):
             nn.Linear(config.classifier_hidden, num_classes),
         )
 
+    def set_input_statistics(self, mean: Mapping[str, Tensor], std: Mapping[str, Tensor]) -> None:
+        """Standardise each modality's raw features as (x - mean) / std from now on.
+
+        Args:
+            mean: modality -> (D_m,) per-feature mean over the training utterances.
+            std: modality -> (D_m,) per-feature standard deviation; values below 1e-6 are treated as 1
+                (constant features carry no information and must not be blown up).
+        """
+        for m in self.config.modalities:
+            if m not in mean or m not in std:
+                continue
+            dim = self.input_dims[m]
+            mu, sigma = torch.as_tensor(mean[m]).float(), torch.as_tensor(std[m]).float()
+            if mu.shape != (dim,) or sigma.shape != (dim,):
+                raise ValueError(f"statistics for {m!r} must have shape ({dim},), got {tuple(mu.shape)}")
+            getattr(self, f"input_mean_{m}").copy_(mu)
+            getattr(self, f"input_std_{m}").copy_(torch.where(sigma < 1e-6, torch.ones_like(sigma), sigma))
+
     def forward(
         self,
         features: Mapping[str, Tensor],
@@ -134,7 +157,8 @@ class MultiEMO(nn.Module):
             keep = available[..., i, None]  # (B, T, 1)
             # Zero the raw features first so NaN/inf placeholders at missing or padded positions cannot
             # leak into the projection's weight gradient.
-            x = torch.where(keep & mask[..., None], features[m], 0.0)  # (B, T, D_m)
+            x = (features[m] - getattr(self, f"input_mean_{m}")) / getattr(self, f"input_std_{m}")
+            x = torch.where(keep & mask[..., None], x, 0.0)  # (B, T, D_m)
             encoded[m] = torch.where(keep, self.projections[m](x), self.missing[m])  # (B, T, D)
         if self.context is not None:
             context_modalities = self.config.context_modalities

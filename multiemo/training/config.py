@@ -36,6 +36,7 @@ class TrainConfig:
     swfc_sample_weight_power: float = 1.2
     hgr_covariance: str = "feature"  # "feature" (correct Soft-HGR) or "legacy" (the original code's)
     class_weighted_ce: bool = False
+    standardize: bool = True  # z-score each input feature with training-split statistics
     grad_clip: float = 0.0  # max gradient norm; 0 disables clipping
     seed: int = 1
     device: str = "auto"  # "auto" (CUDA when available), "cpu", "cuda", "cuda:1", ...

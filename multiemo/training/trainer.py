@@ -152,6 +152,9 @@ def train_run(
         num_classes=len(store.labels),
         num_parties=num_parties,
     ).to(device)
+    if train_cfg.standardize:
+        mean, std = data["train"].feature_statistics()
+        model.set_input_statistics(mean, std)
     objective = Objective(train_cfg, store.class_counts("train")).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(

@@ -102,3 +102,17 @@ def test_workflow_mode_restarts_a_run_whose_settings_changed(tmp_path):
     settings = json.loads((tmp_path / "run" / "settings.json").read_text())
     assert settings["train"]["lr"] == 0.05
     assert len(read_history(tmp_path / "run" / "history.jsonl")) == 1
+
+
+def test_standardisation_makes_training_blind_to_feature_scale(tmp_path):
+    import numpy as np
+
+    from multiemo.data.store import write_store
+
+    store = make_learnable_store(tmp_path / "store")
+    scaled = {m: np.asarray(store.features(m)) * 1000.0 + 7.0 for m in store.modalities}
+    other = write_store(tmp_path / "scaled", name="toy", table=store.table, labels=store.labels, features=scaled)
+    short = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 2}}
+    a = train_run(store.root, short, tmp_path / "a", progress=False)
+    b = train_run(other.root, short, tmp_path / "b", progress=False)
+    assert a["test"]["weighted_f1"] == pytest.approx(b["test"]["weighted_f1"], abs=1e-6)
