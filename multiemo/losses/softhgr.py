@@ -54,9 +54,13 @@ class SoftHGRLoss(nn.Module):
     ``covariance="feature"`` is Soft-HGR as defined by Wang et al. (2019). Each input is centred over
     the N samples and::
 
-        h(f, g) = sum_i <f_i, g_i> / (N - 1)  -  1/2 * tr(cov_f @ cov_g),   cov_f = f^T f / (N - 1)  (D, D)
+        h(f, g) = [sum_i <f_i, g_i> / (N - 1)  -  1/2 * tr(cov_f @ cov_g)] / D,   cov_f = f^T f / (N - 1)  (D, D)
 
-    No further scaling is applied. It is invariant to adding a constant vector to all samples.
+    Each pair's value is divided by D (a per-feature-dimension average): the optimum is unchanged, but
+    the loss no longer grows with the model width, so one loss weight means the same thing at
+    model_dim 64 and 256. Unscaled, at the paper's weight of 0.3 it outweighed cross-entropy and cost
+    the demo corpus about 25 points of weighted-F1 (BENCHMARKS.md). It is invariant to adding a
+    constant vector to all samples.
 
     ``covariance="legacy"`` reproduces the original MultiEMO ``SoftHGRLoss`` (TaoShi1998/MultiEMO,
     ``Loss/SoftHGRLoss.py``) exactly, so that published numbers can be matched::
@@ -110,4 +114,4 @@ class SoftHGRLoss(nn.Module):
         centred = [f - f.mean(dim=0, keepdim=True) for f in features]  # each (N, D)
         # Each covariance is shared by M - 1 pairs, so compute it once per modality.
         covs = [c.T @ c / (n - 1) for c in centred]  # each (D, D)
-        return -sum(_soft_hgr(centred[a], centred[b], covs[a], covs[b]) for a, b in pairs)
+        return -sum(_soft_hgr(centred[a], centred[b], covs[a], covs[b]) for a, b in pairs) / d
