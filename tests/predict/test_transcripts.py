@@ -1,0 +1,134 @@
+"""Subtitle reading: SRT and WebVTT, speakers, tags, encodings, malformed files, fitting cues to a video."""
+
+from __future__ import annotations
+
+import pytest
+
+from multiemo.predict.transcripts import (
+    BAD_TIME,
+    BEYOND_END,
+    EMPTY_TEXT,
+    END_CLIPPED,
+    OK,
+    OVERLAP_KEPT,
+    OVERLAP_TRIMMED,
+    UNKNOWN_SPEAKER,
+    Cue,
+    fit_to_media,
+    read_subtitles,
+)
+
+SRT = """1
+00:00:01,000 --> 00:00:02,500
+Ross: Hi, how are you?
+
+2
+00:00:03,000 --> 00:00:04,000
+<i>I'm fine</i>, thanks &amp; you?
+Really.
+
+3
+00:00:05,000 --> 00:00:05,000
+Zero length.
+"""
+
+VTT = """WEBVTT - a header line
+
+NOTE this is a comment
+spanning lines
+
+intro
+00:01.000 --> 00:02.500 align:start position:10%
+<v Rachel Green>We were on a break!
+
+00:00:03.000 --> 00:00:04.000
+<c.red>I think: no.</c>
+"""
+
+
+def test_srt_cues_with_speakers_tags_and_entities(tmp_path):
+    path = tmp_path / "a.srt"
+    path.write_text(SRT, encoding="utf-8")
+    read = read_subtitles(path)
+    assert read.notes == {"encoding": "utf-8", "format": "srt"}
+    first, second, third = read.cues
+    assert (first.start, first.end, first.speaker, first.text) == (1.0, 2.5, "Ross", "Hi, how are you?")
+    assert (second.speaker, second.text) == (UNKNOWN_SPEAKER, "I'm fine, thanks & you? Really.")
+    assert third.status == BAD_TIME and first.status == second.status == OK
+
+
+def test_webvtt_header_notes_settings_and_voice_tags(tmp_path):
+    path = tmp_path / "a.vtt"
+    path.write_text(VTT, encoding="utf-8")
+    read = read_subtitles(path)
+    assert read.notes["format"] == "webvtt"
+    assert [(c.start, c.end, c.speaker, c.text) for c in read.cues] == [
+        (1.0, 2.5, "Rachel Green", "We were on a break!"),
+        (3.0, 4.0, UNKNOWN_SPEAKER, "I think: no."),  # a clause before a colon is not a speaker
+    ]
+
+
+def test_non_utf8_file_is_read_as_cp1252_and_counted(tmp_path):
+    path = tmp_path / "latin.srt"
+    path.write_bytes("1\n00:00:01,000 --> 00:00:02,000\nJoey: Caf\xe9 \x93ok\x94\n".encode("latin-1"))
+    read = read_subtitles(path)
+    assert read.cues[0].text == "Café “ok”"
+    assert read.notes["encoding"] == "cp1252"
+    assert read.notes["encoding_fallback"]["undefined_bytes_replaced"] == 0
+
+
+def test_utf16_with_bom_and_crlf(tmp_path):
+    path = tmp_path / "u16.srt"
+    path.write_bytes("1\r\n00:00:01,000 --> 00:00:02,000\r\nMonica: Hé\r\n".encode("utf-16"))
+    cue = read_subtitles(path).cues[0]
+    assert (cue.speaker, cue.text) == ("Monica", "Hé")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "holds no subtitle cues"),
+        (b"\n\n", "holds no subtitle cues"),
+        (b"1\n00:00:01,000 -> 00:00:02,000\nHi\n", "line 1: expected a timing line"),
+        (b"1\n00:00:01,000 --> 00:00:02,000\nHi\n\n2\n00:00:03 --> 00:00:x4,000\nYo\n", "line 6: malformed timing"),
+        (b"1\n00:00:61,000 --> 00:01:02,000\nHi\n", "seconds >= 60"),
+        (b"\x00\x00\x01\x02ftypmp42" * 10, "not a text file"),
+    ],
+)
+def test_malformed_files_give_one_clear_message(tmp_path, content, message):
+    path = tmp_path / "bad.srt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message) as error:
+        read_subtitles(path)
+    assert str(path) in str(error.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.srt not found"):
+        read_subtitles(tmp_path / "nope.srt")
+
+
+def cue(number, start, end, text="hi", status=OK):
+    return Cue(number, number, start, end, "A", text, status)
+
+
+def test_fit_trims_overlaps_clips_end_and_drops_cues_beyond_the_video():
+    cues = [cue(1, 0.0, 2.0), cue(2, 1.5, 3.0), cue(3, 1.55, 2.5), cue(4, 4.0, 6.5), cue(5, 7.0, 8.0),
+            cue(6, 5.0, 5.0, status=BAD_TIME), cue(7, 6.3, 6.4, text="", status=EMPTY_TEXT)]
+    fitted = {c.number: c for c in fit_to_media(cues, 6.1)}
+    assert (fitted[1].end, fitted[1].status) == (1.5, OVERLAP_TRIMMED)
+    # Cue 3 starts 0.05 s after cue 2: trimming would leave cue 2 too short, so both keep their times.
+    assert fitted[2].status == fitted[3].status == OVERLAP_KEPT and fitted[2].end == 3.0
+    assert (fitted[4].end, fitted[4].status) == (6.1, END_CLIPPED)
+    assert fitted[5].status == BEYOND_END and fitted[6].status == BAD_TIME
+    assert fitted[7].status == BEYOND_END
+
+
+def test_fit_sorts_by_start_and_keeps_empty_text_cues():
+    fitted = fit_to_media([cue(1, 3.0, 4.0), cue(2, 1.0, 2.0, text="", status=EMPTY_TEXT)], None)
+    assert [c.number for c in fitted] == [2, 1] and fitted[0].status == EMPTY_TEXT
+
+
+def test_transcript_of_another_video_is_an_error():
+    with pytest.raises(ValueError, match="no subtitle cue starts within the video's 5.0 s"):
+        fit_to_media([cue(1, 60.0, 62.0), cue(2, 63.0, 64.0)], 5.0)
