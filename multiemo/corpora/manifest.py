@@ -6,7 +6,7 @@ import csv
 import io
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,12 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("start", "end", "face_side")
 SPLIT_ALIASES: dict[str, str] = {"dev": "validation", "valid": "validation", "val": "validation"}
 
 
-def read_manifest(path: str | os.PathLike, *, labels: Sequence[str] | None = None) -> Corpus:
+def read_manifest(
+    path: str | os.PathLike,
+    *,
+    labels: Sequence[str] | None = None,
+    defaults: Mapping[str, str] | None = None,
+) -> Corpus:
     """Read a manifest CSV (UTF-8, one row per utterance) into an utterance table.
 
     Rows of a dialogue are in conversation order (they need not be contiguous); dialogues keep the order of
@@ -45,6 +50,8 @@ def read_manifest(path: str | os.PathLike, *, labels: Sequence[str] | None = Non
         path: the manifest CSV.
         labels: label names in index order; when given, every non-empty label must be one of them;
             otherwise the sorted unique non-empty labels of the manifest.
+        defaults: values of required columns the file may leave out, e.g. ``{"label": "", "split": "test"}``
+            for prediction, where no label or split is known.
 
     Returns:
         A :class:`Corpus` with one row per manifest row. Extra manifest columns are kept after the table's.
@@ -59,6 +66,9 @@ def read_manifest(path: str | os.PathLike, *, labels: Sequence[str] | None = Non
         raise ValueError(f"manifest {path} not found")
     source = str(path)
     raw, lines = _read_rows(path)
+    for column, value in (defaults or {}).items():
+        if column not in raw.columns:
+            raw[column] = value
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
         raise ValueError(

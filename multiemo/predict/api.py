@@ -1,0 +1,64 @@
+"""One call from input files to prediction files: what ``multiemo predict`` and the workflow's rule run."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+from multiemo.predict.inputs import from_manifest, from_video
+from multiemo.predict.outputs import write_predictions
+from multiemo.predict.predictor import Predictions, Predictor
+from multiemo.predict.segmentation import SegmentationConfig
+
+log = logging.getLogger(__name__)
+
+
+def predict(
+    run_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    video: str | os.PathLike | None = None,
+    transcript: str | os.PathLike | None = None,
+    manifest: str | os.PathLike | None = None,
+    device: str = "auto",
+    overrides: Mapping[str, Mapping] | None = None,
+    segmentation: Mapping | None = None,
+    window: int = 128,
+    context: int = 32,
+    progress: bool = True,
+) -> Predictions:
+    """Predict the emotion of every utterance of a video (with or without transcript) or of a manifest.
+
+    Writes ``predictions.csv``, ``predictions.json`` and ``timeline.png`` into ``out_dir``.
+
+    Args:
+        run_dir: trained run directory.
+        out_dir: where the three files go (created).
+        video: the conversation's video; ``transcript``: its SRT/WebVTT subtitles (optional).
+        manifest: instead of ``video``, a manifest CSV of utterance clips (MANIFEST.md; label/split optional).
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
+        overrides: modality -> {setting: value}; only ``batch_size`` may differ from the run's extraction.
+        segmentation: fields of :class:`~multiemo.predict.segmentation.SegmentationConfig` (no transcript).
+        window, context: model windows over long conversations (:mod:`multiemo.predict.windows`).
+        progress: show progress bars.
+
+    Raises:
+        ValueError, FileNotFoundError: bad inputs or settings, with one message naming the file or setting.
+    """
+    if (video is None) == (manifest is None):
+        raise ValueError("give either a video (with an optional transcript) or a manifest CSV")
+    if manifest is not None and transcript is not None:
+        raise ValueError("a manifest carries its own text; give the transcript only with a video")
+    segmentation_config = SegmentationConfig(**dict(segmentation or {}))
+    # Load the run first: a wrong run or setting fails before any media is read.
+    predictor = Predictor(run_dir, device=device, overrides=overrides, window=window, context=context,
+                          progress=progress)
+    if video is not None:
+        conversation = from_video(video, transcript, segmentation=segmentation_config, progress=progress)
+    else:
+        conversation = from_manifest(manifest)
+    predictions = predictor.predict(conversation)
+    paths = write_predictions(out_dir, predictions)
+    log.info("wrote %s", ", ".join(str(p) for p in paths.values()))
+    return predictions

@@ -1,0 +1,111 @@
+"""What is predicted: a video with a subtitle transcript, a video alone, or a manifest CSV of clips.
+
+Each becomes a :class:`Conversation`: an utterance table (the contract of :mod:`multiemo.corpora.table`,
+one dialogue per video) plus a per-utterance report of every fallback met while reading the input.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from multiemo.corpora.manifest import read_manifest
+from multiemo.corpora.table import build_table
+from multiemo.features.base import utterance_key
+from multiemo.features.report import OK, ExtractionReport
+from multiemo.predict.segmentation import SegmentationConfig, probe_media, segment_media
+from multiemo.predict.transcripts import DROPPED, UNKNOWN_SPEAKER, fit_to_media, read_subtitles
+
+log = logging.getLogger(__name__)
+
+#: Status of an utterance of a video without transcript whose voiced run was split for length.
+SPLIT_LONG = "split_long"
+
+
+@dataclass
+class Conversation:
+    """Utterances to predict.
+
+    Attributes:
+        table: utterance table (dialogue_id, utterance_id, position, speaker, party, ..., media, start, end).
+        has_text: whether the utterances come with a transcript (False: the text modality is missing).
+        report: stage ``input``; one status per input unit (cue, segment, manifest row): ``ok`` or a
+            fallback word, dropped cues included (they are not in ``table``).
+        notes: facts about the input (source files, duration, encoding, segmentation method and reason).
+    """
+
+    table: pd.DataFrame
+    has_text: bool
+    report: ExtractionReport
+    notes: dict = field(default_factory=dict)
+
+
+def from_video(
+    video: str | os.PathLike,
+    transcript: str | os.PathLike | None = None,
+    *,
+    segmentation: SegmentationConfig | None = None,
+    progress: bool = True,
+) -> Conversation:
+    """One conversation from a video and, optionally, its SRT/WebVTT transcript.
+
+    Without a transcript, utterances are found by :func:`~multiemo.predict.segmentation.segment_media`.
+
+    Raises:
+        FileNotFoundError, ValueError: unreadable video or transcript (one message naming the file).
+    """
+    info = probe_media(video)
+    dialogue = Path(video).stem
+    notes: dict = {"video": str(Path(video).resolve()), "duration": info.duration,
+                   "has_audio": info.has_audio, "has_video": info.has_video}
+    report = ExtractionReport(stage="input")
+    if transcript is not None:
+        read = read_subtitles(transcript)
+        notes.update(transcript=str(Path(transcript).resolve()), **read.notes)
+        cues = fit_to_media(read.cues, info.duration)
+        for cue in cues:
+            report.add(utterance_key(dialogue, cue.number), cue.status,
+                       "" if cue.status == OK else f"cue {cue.number} (line {cue.line}): {cue.status}")
+        cues = [c for c in cues if c.status not in DROPPED]
+        rows = pd.DataFrame({
+            "utterance_id": [str(c.number) for c in cues],
+            "speaker": [c.speaker for c in cues],
+            "text": [c.text for c in cues],
+            "start": [c.start for c in cues],
+            "end": [c.end for c in cues],
+        })
+    else:
+        config = segmentation or SegmentationConfig()
+        found = segment_media(info, config, progress=progress)
+        notes["segmentation"] = {"method": found.method, "reason": found.reason, "split_long": found.split_long}
+        rows = pd.DataFrame({
+            "utterance_id": [str(i) for i in range(len(found.segments))],
+            "speaker": UNKNOWN_SPEAKER,
+            "text": "",
+            "start": found.segments[:, 0],
+            "end": found.segments[:, 1],
+        })
+        for uid in rows["utterance_id"]:
+            report.add(utterance_key(dialogue, uid), OK)
+    if rows.empty:
+        raise ValueError(f"{video}: no utterance to predict (the video is shorter than one segment)")
+    rows = rows.assign(dialogue_id=dialogue, label="", split="test", media=str(Path(video).resolve()),
+                       face_side="")
+    table = build_table(rows, order_by="start")
+    log.info("%s: %d utterances; input %s", video, len(table), report.counts())
+    return Conversation(table=table, has_text=transcript is not None, report=report, notes=notes)
+
+
+def from_manifest(path: str | os.PathLike) -> Conversation:
+    """Conversations from a manifest CSV (``multiemo/corpora/MANIFEST.md``); ``label`` and ``split`` may be
+    left out (they are not needed to predict). Utterances whose ``text`` is empty have no text feature."""
+    corpus = read_manifest(path, defaults={"label": "", "split": "test"})
+    table = corpus.table
+    notes = {"manifest": str(Path(path).resolve()), "dialogues": int(table["dialogue_id"].nunique())}
+    has_text = bool((table["text"].str.strip() != "").any())
+    return Conversation(table=table, has_text=has_text, report=corpus.report, notes=notes)
+

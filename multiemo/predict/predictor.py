@@ -1,0 +1,213 @@
+"""Emotions of new conversations from a trained run: the run's own extractors, its model, explicit gaps.
+
+Features are made by the same extractors (``extract_audio``, ``extract_visual``, ``extract_text``) with
+the settings recorded in the run's feature store (:mod:`multiemo.predict.settings`). They decode each
+utterance's segment by seeking into the video, so a long recording is never held in memory; the model then
+runs in windows of utterances (:mod:`multiemo.predict.windows`). A modality that is missing for an
+utterance (no face found, silent or no audio, no transcript) is marked absent and the model uses its learned
+"missing" vector in its place, as in training with ``model.modality_dropout``; every prediction says which
+modalities it used.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from multiemo.features.base import ModalityFeatures
+from multiemo.features.report import OK, ExtractionReport
+from multiemo.features.utterances import table_keys
+from multiemo.predict.inputs import Conversation
+from multiemo.predict.settings import ExtractionPlan
+from multiemo.predict.windows import classify_windows
+from multiemo.training.trainer import load_run_model, resolve_device
+
+log = logging.getLogger(__name__)
+
+NO_TRANSCRIPT = "no_transcript"
+MODALITY_ORDER = ("text", "audio", "visual")
+
+
+@dataclass
+class Predictions:
+    """What :meth:`Predictor.predict` returns.
+
+    Attributes:
+        table: one row per utterance: dialogue_id, utterance_id, start, end, speaker, text, emotion,
+            confidence, ``p_{label}`` per label, modalities (e.g. ``"audio+visual"``), ``{m}_present`` and
+            ``{m}_status`` per modality the model uses, and input_status.
+        labels: emotion labels in the model's order.
+        counts: stage -> status -> number of utterances (input, each modality, party_folded).
+        info: run, device, source files and input notes (segmentation, encoding, ...).
+    """
+
+    table: pd.DataFrame
+    labels: list[str]
+    counts: dict[str, dict[str, int]]
+    info: dict = field(default_factory=dict)
+
+
+class Predictor:
+    """A trained run, ready to classify new conversations.
+
+    Args:
+        run_dir: a run directory written by ``multiemo train`` (holds best.pt and settings.json; the
+            feature store it names must still hold its store.json).
+        device: ``auto`` (CUDA when available), ``cpu``, ``cuda``, ``cuda:N``.
+        overrides: modality -> {setting: value}; only ``batch_size`` may differ from training.
+        window, context: utterances per model window and context kept around each window's core.
+        progress: show progress bars.
+
+    Raises:
+        FileNotFoundError: no best.pt, or the run's store is gone.
+        ProvenanceMismatch: an override, or the extractors available here, would make other features.
+    """
+
+    def __init__(
+        self,
+        run_dir: str | os.PathLike,
+        *,
+        device: str = "auto",
+        overrides: Mapping[str, Mapping] | None = None,
+        window: int = 128,
+        context: int = 32,
+        progress: bool = True,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.device = resolve_device(device)
+        self.model, self.identity = load_run_model(self.run_dir, self.device)
+        self.num_parties = int(torch.load(self.run_dir / "best.pt", map_location="cpu", mmap=True,
+                                          weights_only=False)["num_parties"])
+        self.labels: list[str] = list(self.identity["labels"])
+        self.modalities: tuple[str, ...] = tuple(self.identity["model"]["modalities"])
+        self.plan = ExtractionPlan.from_store(self.identity["store"], self.modalities, overrides)
+        self.window, self.context, self.progress = window, context, progress
+        self._text_encoder = None
+        # Fail before any decoding: each extractor, rebuilt from the recorded settings, must report the
+        # recorded provenance (an empty table builds the extractor and extracts nothing).
+        self._check_extractors()
+
+    def predict(self, conversation: Conversation) -> Predictions:
+        """Features, then emotions, of every utterance of ``conversation`` (table order kept)."""
+        table = conversation.table
+        extracted = {m: self._extract(m, table, conversation.has_text) for m in self.modalities}
+        probs, folded = classify_windows(
+            self.model,
+            {m: f.values for m, f in extracted.items()},
+            {m: f.present for m, f in extracted.items()},
+            table["dialogue_id"].to_numpy(),
+            table["speaker"].to_numpy(),
+            num_parties=self.num_parties,
+            window=self.window,
+            context=self.context,
+            progress=self.progress,
+        )
+        if folded:
+            log.warning("%d utterances had more speakers in their window than the model's %d parties: they "
+                        "share its last party", folded, self.num_parties)
+        frame = self._frame(table, probs, extracted, conversation.report)
+        counts = {"input": conversation.report.counts()}
+        counts.update({m: f.report.counts() for m, f in extracted.items() if f.report is not None})
+        counts["party_folded"] = {"utterances": folded}
+        info = {
+            "run": str(self.run_dir.resolve()),
+            "best_epoch": self.identity.get("best_epoch"),
+            "store": self.plan.store,
+            "modalities": list(self.modalities),
+            "device": str(self.device),
+            "window": self.window,
+            "context": self.context,
+            **conversation.notes,
+        }
+        return Predictions(table=frame, labels=self.labels, counts=counts, info=info)
+
+    def _check_extractors(self) -> None:
+        # One utterance without media: audio and visual build their extractor and skip it (no_media),
+        # text encodes one short sentence.
+        probe = pd.DataFrame({"dialogue_id": ["probe"], "utterance_id": ["0"], "speaker": ["A"], "text": ["ok"],
+                              "media": [""], "start": [np.nan], "end": [np.nan], "face_side": [""]})
+        quiet = logging.getLogger("multiemo.features")
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)  # the probe's "1 no_media" summaries would only confuse
+        try:
+            for modality in self.modalities:
+                self.plan.check(modality, self._extract(modality, probe, True, progress=False).provenance)
+        finally:
+            quiet.setLevel(level)
+
+    def _extract(self, modality: str, table: pd.DataFrame, has_text: bool, *, progress: bool | None = None
+                 ) -> ModalityFeatures:
+        settings = dict(self.plan.settings[modality])
+        progress = self.progress if progress is None else progress
+        if modality == "audio":
+            from multiemo.features.audio import AudioConfig, extract_audio
+
+            return extract_audio(table, AudioConfig(**settings), progress=progress)
+        if modality == "visual":
+            from multiemo.features.faces import DetectionConfig
+            from multiemo.features.visual import VisualConfig, extract_visual
+
+            detection = DetectionConfig(**settings.pop("detection"))
+            config = VisualConfig(detection=detection, **settings)
+            return extract_visual(table, config, progress=progress)
+        if modality == "text":
+            from multiemo.features.text import extract_text
+
+            encoder = self._encoder(settings)
+            if not has_text:
+                return _absent_text(table, encoder.dim, self.plan.recorded["text"])
+            return extract_text(table, encoder, past=settings["past"], future=settings["future"],
+                                speaker_names=settings["speaker_names"],
+                                show_progress=progress)
+        raise ValueError(f"the run uses modality {modality!r}, which has no extractor; use text, audio, visual")
+
+    def _encoder(self, settings: Mapping):
+        if self._text_encoder is None:
+            from multiemo.features.text import TextEncoder
+
+            self._text_encoder = TextEncoder(settings["model"], pooling=settings["pooling"],
+                                             max_length=settings["max_length"],
+                                             batch_size=int(settings.get("batch_size", 32)), device=self.device)
+        return self._text_encoder
+
+    def _frame(self, table: pd.DataFrame, probs: np.ndarray, extracted: Mapping[str, ModalityFeatures],
+               inputs: ExtractionReport) -> pd.DataFrame:
+        keys = table_keys(table)
+        order = [m for m in MODALITY_ORDER if m in extracted] + [m for m in extracted if m not in MODALITY_ORDER]
+        frame = pd.DataFrame({
+            "dialogue_id": table["dialogue_id"].to_numpy(),
+            "utterance_id": table["utterance_id"].to_numpy(),
+            "start": table["start"].to_numpy(dtype=float),
+            "end": table["end"].to_numpy(dtype=float),
+            "speaker": table["speaker"].to_numpy(),
+            "text": table["text"].to_numpy(),
+            "emotion": [self.labels[i] for i in probs.argmax(1)],
+            "confidence": probs.max(1).round(6),
+        })
+        for i, label in enumerate(self.labels):
+            frame[f"p_{label}"] = probs[:, i].round(6)
+        used = np.stack([extracted[m].present for m in order], axis=1)  # (N, M)
+        frame["modalities"] = ["+".join(m for m, u in zip(order, row) if u) or "none" for row in used]
+        for m in order:
+            frame[f"{m}_present"] = extracted[m].present
+            statuses = extracted[m].report.statuses if extracted[m].report is not None else {}
+            frame[f"{m}_status"] = [statuses.get(k, OK) for k in keys]
+        frame["input_status"] = [inputs.statuses.get(k, OK) for k in keys]
+        return frame
+
+
+def _absent_text(table: pd.DataFrame, dim: int, provenance: dict) -> ModalityFeatures:
+    """Text features of a conversation without transcript: all missing, counted as ``no_transcript``."""
+    keys = table_keys(table)
+    report = ExtractionReport(stage="text")
+    for key in keys:
+        report.add(key, NO_TRANSCRIPT, "no transcript was given")
+    return ModalityFeatures(keys=keys, values=np.zeros((len(keys), dim), np.float32),
+                            present=np.zeros(len(keys), bool), provenance=provenance, report=report)
