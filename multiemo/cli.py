@@ -1,4 +1,4 @@
-"""The ``multiemo`` command: train, evaluate, import the paper's released features."""
+"""The ``multiemo`` command: train, evaluate, predict, import the paper's released features."""
 
 from __future__ import annotations
 
@@ -41,6 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="score a run's best checkpoint")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--split", default="test", choices=["train", "validation", "test"])
+
+    predict = sub.add_parser("predict", help="predict the emotion of every utterance of a new conversation")
+    predict.add_argument("--run", required=True, help="trained run directory (holds best.pt)")
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--video", help="the conversation's video")
+    source.add_argument("--manifest", help="manifest CSV of utterance clips (label and split optional)")
+    predict.add_argument("--transcript", help="SRT or WebVTT subtitles of --video (without: audio and faces only)")
+    predict.add_argument("--out", required=True, help="folder for predictions.csv, predictions.json, timeline.png")
+    predict.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
+    predict.add_argument("--set", dest="settings", action="append", default=[], metavar="key=value",
+                         help="extraction override, e.g. visual.batch_size=16 (only batch_size may differ from "
+                              "training) or segmentation.min_silence=0.6")
 
     legacy = sub.add_parser("import-legacy", help="convert the original release's feature pickles into a store")
     legacy.add_argument("--dataset", required=True, choices=["meld", "iemocap"])
@@ -86,6 +98,24 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         metrics = evaluate_run(args.run_dir, splits=(args.split,))
         print(json.dumps(metrics[args.split], indent=2))
+        return 0
+    if args.command == "predict":
+        from multiemo.predict import predict
+        from multiemo.training.config import parse_overrides
+
+        if args.transcript and not args.video:
+            raise ValueError("--transcript goes with --video; a manifest carries its own text")
+        overrides = parse_overrides(args.settings)
+        segmentation = overrides.pop("segmentation", None)
+        result = predict(args.run, args.out, video=args.video, transcript=args.transcript, manifest=args.manifest,
+                         device=args.device, overrides=overrides, segmentation=segmentation,
+                         progress=not args.quiet)
+        table = result.table
+        used = ", ".join(f"{m} {int(table[f'{m}_present'].sum())}/{len(table)}" for m in result.info["modalities"])
+        fallbacks = {f"{stage}.{status}": n for stage, counts in result.counts.items()
+                     for status, n in counts.items() if status != "ok" and n}
+        print(f"wrote {args.out}: {len(table)} utterances; modalities used: {used}"
+              + (f"; fallbacks: {fallbacks}" if fallbacks else ""))
         return 0
     if args.command == "import-legacy":
         from multiemo.data.legacy import import_legacy

@@ -1,0 +1,39 @@
+"""``multiemo predict``: files and a one-line summary on success, one clear line and exit 2 on a user error."""
+
+from __future__ import annotations
+
+import pytest
+
+from multiemo.cli import main
+
+
+def test_predict_command_writes_files_and_summary(trained_run, talk, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["--quiet", "predict", "--run", str(trained_run), "--video", str(talk["video"]),
+                 "--out", str(out), "--device", "cpu", "--set", "visual.batch_size=4",
+                 "--set", "segmentation.min_silence=0.3"])
+    assert code == 0
+    assert {p.name for p in out.iterdir()} == {"predictions.csv", "predictions.json", "timeline.png"}
+    printed = capsys.readouterr().out
+    assert "3 utterances" in printed and "text 0/3, audio 3/3, visual 3/3" in printed
+    assert "text.no_transcript': 3" in printed
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--video", "{video}", "--set", "audio.feature_set=emobase"], "audio.feature_set: the run was trained"),
+    (["--video", "{tmp}/absent.mp4"], "absent.mp4 not found"),
+    (["--manifest", "{tmp}/absent.csv"], "absent.csv not found"),
+    (["--video", "{video}", "--set", "nonsense"], "must look like section.key=value"),
+])
+def test_user_errors_are_one_line_and_exit_2(trained_run, talk, tmp_path, capsys, args, message):
+    args = [a.format(video=talk["video"], tmp=tmp_path) for a in args]
+    code = main(["--quiet", "predict", "--run", str(trained_run), "--out", str(tmp_path / "out"), *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith("multiemo predict: error: ") and message in err[-1]
+    assert not (tmp_path / "out").exists()
+
+
+def test_transcript_needs_a_video(trained_run, talk, tmp_path, capsys):
+    code = main(["predict", "--run", str(trained_run), "--manifest", "m.csv", "--transcript", str(talk["srt"]),
+                 "--out", str(tmp_path)])
+    assert code == 2 and "--transcript goes with --video" in capsys.readouterr().err
