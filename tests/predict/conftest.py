@@ -30,9 +30,9 @@ TALK = [(0.5, 2.0, "Ross", "I feel joy about this, really."),
 TALK_SECONDS = 7.0
 
 
-def build_store(root: Path) -> Path:
+def build_store(root: Path, dialogues: dict[str, int] | None = None, utterances: int = 3) -> Path:
     """Corpus -> audio, visual, text features -> store, with the workflow's own stage functions."""
-    meld = make_mini_meld(root / "meld", {"train": 4, "dev": 2, "test": 2})
+    meld = make_mini_meld(root / "meld", dialogues or {"train": 4, "dev": 2, "test": 2}, utterances)
     corpus = root / "corpus"
     read_corpus({"reader": "meld", "root": str(meld), "modalities": ["text", "audio", "visual"]}, corpus)
     files = {m: [root / f"{m}.npz"] for m in ("text", "audio", "visual")}
