@@ -90,13 +90,16 @@ class Predictor:
         self.plan = ExtractionPlan.from_store(self.identity["store"], self.modalities, overrides)
         self.window, self.context, self.progress = window, context, progress
         self._text_encoder = None
+        self._checked: set[str] = set()
         # Fail before any decoding: each extractor, rebuilt from the recorded settings, must report the
-        # recorded provenance (an empty table builds the extractor and extracts nothing).
-        self._check_extractors()
+        # recorded provenance. The text model is loaded (and checked) only for a conversation with text.
+        self._check_extractors([m for m in self.modalities if m != "text"])
 
     def predict(self, conversation: Conversation) -> Predictions:
         """Features, then emotions, of every utterance of ``conversation`` (table order kept)."""
         table = conversation.table
+        if conversation.has_text and "text" in self.modalities:
+            self._check_extractors(["text"])
         extracted = {m: self._extract(m, table, conversation.has_text) for m in self.modalities}
         probs, folded = classify_windows(
             self.model,
@@ -128,7 +131,7 @@ class Predictor:
         }
         return Predictions(table=frame, labels=self.labels, counts=counts, info=info)
 
-    def _check_extractors(self) -> None:
+    def _check_extractors(self, modalities: list[str]) -> None:
         # One utterance without media: audio and visual build their extractor and skip it (no_media),
         # text encodes one short sentence.
         probe = pd.DataFrame({"dialogue_id": ["probe"], "utterance_id": ["0"], "speaker": ["A"], "text": ["ok"],
@@ -137,8 +140,9 @@ class Predictor:
         level = quiet.level
         quiet.setLevel(logging.WARNING)  # the probe's "1 no_media" summaries would only confuse
         try:
-            for modality in self.modalities:
+            for modality in [m for m in modalities if m not in self._checked]:
                 self.plan.check(modality, self._extract(modality, probe, True, progress=False).provenance)
+                self._checked.add(modality)
         finally:
             quiet.setLevel(level)
 
@@ -160,9 +164,9 @@ class Predictor:
         if modality == "text":
             from multiemo.features.text import extract_text
 
-            encoder = self._encoder(settings)
             if not has_text:
-                return _absent_text(table, encoder.dim, self.plan.recorded["text"])
+                return _absent_text(table, int(self.plan.recorded["text"]["dim"]), self.plan.recorded["text"])
+            encoder = self._encoder(settings)
             return extract_text(table, encoder, past=settings["past"], future=settings["future"],
                                 speaker_names=settings["speaker_names"],
                                 show_progress=progress)
