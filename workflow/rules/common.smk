@@ -94,3 +94,39 @@ def main_variant(ds):
 def report_files(ds):
     names = ("results.md", "summary.json", "ablation.csv", "confusion_matrix.png", "curves.png")
     return [f"{RESULTS}/{ds}/report/{n}" for n in names]
+
+
+# Prediction on a new conversation (rules/predict.smk), configured under `predict:`.
+PREDICT = config.get("predict") or {}
+
+
+def predict_run():
+    """The configured run, or the default dataset's main variant, first seed."""
+    if PREDICT.get("run"):
+        return PREDICT["run"]
+    ds = config["dataset"]
+    return f"{RESULTS}/{ds}/runs/{main_variant(ds)}/seed_{seeds(ds)[0]}"
+
+
+def predict_out():
+    if PREDICT.get("out"):
+        return PREDICT["out"]
+    source = PREDICT.get("video") or PREDICT.get("manifest") or "conversation"
+    return f"{RESULTS}/predict/{Path(source).stem}"
+
+
+def predict_inputs(wildcards):
+    if bool(PREDICT.get("video")) == bool(PREDICT.get("manifest")):
+        raise ValueError(
+            "the predict target needs predict.video (optionally with predict.transcript) or "
+            "predict.manifest in config.yaml"
+        )
+    files = {"run": f"{predict_run()}/metrics.json"}
+    files.update({k: PREDICT[k] for k in ("video", "transcript", "manifest") if PREDICT.get(k)})
+    return files
+
+
+def predict_settings():
+    keys = ("device", "window", "context", "extraction", "segmentation")
+    defaults = {"device": "auto", "window": 128, "context": 32, "extraction": {}, "segmentation": {}}
+    return {k: PREDICT.get(k) if PREDICT.get(k) is not None else defaults[k] for k in keys}

@@ -1,0 +1,26 @@
+# Emotions of a new conversation with a trained run: `snakemake predict`, configured under `predict:`.
+# The run is an input, so a run of this workflow that does not exist yet is trained first.
+
+rule predict:
+    input:
+        unpack(predict_inputs),
+    output:
+        csv=f"{predict_out()}/predictions.csv",
+        json=f"{predict_out()}/predictions.json",
+        timeline=report(
+            f"{predict_out()}/timeline.png", category="Predictions", labels={"file": "timeline"}
+        ),
+    params:
+        run=lambda wc, input: str(Path(input.run).parent),
+        settings=predict_settings(),
+    log:
+        f"logs/predict/{Path(predict_out()).name}.log",
+    benchmark:
+        f"benchmarks/predict/{Path(predict_out()).name}.tsv"
+    threads: 2
+    resources:
+        gpu=lambda wc: int(config["resources"]["train_gpu"]),
+    conda:
+        "../../envs/predict.yaml"
+    script:
+        "../scripts/predict.py"

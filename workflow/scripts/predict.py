@@ -1,0 +1,25 @@
+"""Snakemake adapter: predict the emotions of the configured conversation with a trained run."""
+
+from pathlib import Path
+
+import torch
+
+from multiemo.logutil import log_to_file
+from multiemo.predict import predict
+
+with log_to_file(snakemake.log[0]):
+    torch.set_num_threads(snakemake.threads)
+    settings = snakemake.params.settings
+    predict(
+        snakemake.params.run,
+        Path(snakemake.output.csv).parent,
+        video=snakemake.input.get("video"),
+        transcript=snakemake.input.get("transcript"),
+        manifest=snakemake.input.get("manifest"),
+        device=settings["device"],
+        overrides=settings["extraction"],
+        segmentation=settings["segmentation"],
+        window=settings["window"],
+        context=settings["context"],
+        progress=False,
+    )
