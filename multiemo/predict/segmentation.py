@@ -3,7 +3,7 @@
 Rule (``method="vad"``): the audio is decoded chunk by chunk (never whole) to mono at ``sample_rate`` and
 cut into ``frame``-second frames; a frame is *voiced* when its RMS level (dBFS) is at least
 ``max(floor_dbfs, noise + threshold_db)``, where ``noise`` is the 10th percentile of all frame levels (the
-recording's background). Voiced runs separated by less than ``min_silence`` s are joined, runs shorter
+recording's background; all-zero frames count as -120 dBFS). Voiced runs separated by less than ``min_silence`` s are joined, runs shorter
 than ``min_speech`` s are dropped, and runs longer than ``max_utterance`` s are split into equal pieces no
 longer than that. Each segment is one utterance of speaker ``unknown``.
 
@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 log = logging.getLogger(__name__)
 
 METHODS = ("vad", "fixed")
+_SILENCE_DBFS = -120.0  # level given to all-zero frames when estimating the background
 
 
 @dataclass(frozen=True)
@@ -195,8 +196,8 @@ def voiced_segments(levels: np.ndarray, config: SegmentationConfig, origin: floa
     """
     if levels.size == 0:
         return np.zeros((0, 2)), 0
-    finite = levels[np.isfinite(levels)]
-    noise = float(np.percentile(finite, 10)) if finite.size else -np.inf
+    # Digital silence (-inf) is background too: leaving it out would make speech its own background.
+    noise = float(np.percentile(np.maximum(levels, _SILENCE_DBFS), 10))
     voiced = levels >= max(config.floor_dbfs, noise + config.threshold_db)  # (F,)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], voiced.astype(np.int8), [0]])))
     runs = edges.reshape(-1, 2).astype(np.float64) * config.frame + origin  # (R, 2) start, end

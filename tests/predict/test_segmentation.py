@@ -41,6 +41,9 @@ def test_threshold_follows_the_background_level():
     segments, _ = voiced_segments(noisy, config)
     assert len(segments) == 4
     assert len(voiced_segments(np.full(30, -45.0, np.float32), config)[0]) == 0  # all background
+    # A clean recording: digital silence (-inf) around speech that makes up most of the finite frames.
+    clean = np.where(np.arange(100) % 20 < 5, -np.inf, -20.0 - 8 * (np.arange(100) % 2)).astype(np.float32)
+    assert len(voiced_segments(clean, config)[0]) == 5
 
 
 def test_streamed_levels_equal_those_of_the_whole_signal(tmp_path):
