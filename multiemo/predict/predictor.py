@@ -26,7 +26,7 @@ from multiemo.features.report import OK, ExtractionReport
 from multiemo.features.utterances import table_keys
 from multiemo.predict.inputs import Conversation
 from multiemo.predict.settings import ExtractionPlan
-from multiemo.predict.windows import classify_windows
+from multiemo.predict.windows import classify_windows, window_spans
 from multiemo.training.trainer import load_run_model, resolve_device
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,9 @@ class Predictor:
         self.labels: list[str] = list(self.identity["labels"])
         self.modalities: tuple[str, ...] = tuple(self.identity["model"]["modalities"])
         self.plan = ExtractionPlan.from_store(self.identity["store"], self.modalities, overrides)
+        window_spans(0, window, context)  # reject a bad window/context before any work
         self.window, self.context, self.progress = window, context, progress
+        self.modality_dropout = float(self.identity["model"].get("modality_dropout", 0.0))
         self._text_encoder = None
         self._checked: set[str] = set()
         # Fail before any decoding: each extractor, rebuilt from the recorded settings, must report the
@@ -112,6 +114,11 @@ class Predictor:
             context=self.context,
             progress=self.progress,
         )
+        missing = {m: int((~f.present).sum()) for m, f in extracted.items() if not f.present.all()}
+        if missing and self.modality_dropout == 0:
+            log.warning("modalities missing for some utterances %s: the run was trained without "
+                        "model.modality_dropout, so these predictions may be less reliable (see BENCHMARKS.md)",
+                        missing)
         if folded:
             log.warning("%d utterances had more speakers in their window than the model's %d parties: they "
                         "share its last party", folded, self.num_parties)
@@ -124,6 +131,7 @@ class Predictor:
             "best_epoch": self.identity.get("best_epoch"),
             "store": self.plan.store,
             "modalities": list(self.modalities),
+            "modality_dropout": self.modality_dropout,
             "device": str(self.device),
             "window": self.window,
             "context": self.context,

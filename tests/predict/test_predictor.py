@@ -97,6 +97,8 @@ def test_bad_inputs_fail_with_one_clear_message(trained_run, talk, tmp_path):
         from_video(broken, talk["srt"])
     with pytest.raises(FileNotFoundError, match="holds no finished epoch"):
         Predictor(tmp_path, progress=False)
+    with pytest.raises(ValueError, match="window - 2 \\* context >= 1"):
+        Predictor(trained_run, window=4, context=2, progress=False)
     with pytest.raises(ProvenanceMismatch, match="^visual.num_frames"):
         Predictor(trained_run, overrides={"visual": {"num_frames": 8}}, progress=False)
     late = tmp_path / "late.srt"
