@@ -10,6 +10,7 @@ from multiemo.predict.inputs import from_manifest, from_video
 from multiemo.predict.outputs import write_predictions
 from multiemo.predict.predictor import Predictions, Predictor
 from multiemo.predict.segmentation import SegmentationConfig
+from multiemo.training.config import from_mapping
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def predict(
         raise ValueError("give either a video (with an optional transcript) or a manifest CSV")
     if manifest is not None and transcript is not None:
         raise ValueError("a manifest carries its own text; give the transcript only with a video")
-    segmentation_config = SegmentationConfig(**dict(segmentation or {}))
+    segmentation_config = from_mapping(SegmentationConfig, dict(segmentation or {}), section="segmentation")
     # Load the run first: a wrong run or setting fails before any media is read.
     predictor = Predictor(run_dir, device=device, overrides=overrides, window=window, context=context,
                           progress=progress)

@@ -85,6 +85,8 @@ class ExtractionPlan:
             if modality not in settings:
                 log.warning("override for %s ignored: the run does not use %s", modality, modality)
                 continue
+            if not isinstance(values, Mapping):
+                raise ValueError(f"overrides for {modality} must map settings to values, got {values!r}")  # noqa: TRY004
             for key, value in dict(values).items():
                 _apply_override(settings[modality], modality, key, value)
         return cls(store=str(store), settings=settings, recorded=recorded)

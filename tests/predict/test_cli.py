@@ -24,6 +24,8 @@ def test_predict_command_writes_files_and_summary(trained_run, talk, tmp_path, c
     (["--video", "{tmp}/absent.mp4"], "absent.mp4 not found"),
     (["--manifest", "{tmp}/absent.csv"], "absent.csv not found"),
     (["--video", "{video}", "--set", "nonsense"], "must look like section.key=value"),
+    (["--video", "{video}", "--set", "segmentation.speed=2"], "unknown segmentation setting(s) ['speed']"),
+    (["--video", "{video}", "--set", "visual=2"], "overrides for visual must map settings to values"),
 ])
 def test_user_errors_are_one_line_and_exit_2(trained_run, talk, tmp_path, capsys, args, message):
     args = [a.format(video=talk["video"], tmp=tmp_path) for a in args]
