@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from multiemo.features.clips import write_clip
 from multiemo.predict import Predictor, predict
@@ -107,3 +109,12 @@ def test_bad_inputs_fail_with_one_clear_message(trained_run, talk, tmp_path):
         from_video(talk["video"], late)
     with pytest.raises(ValueError, match="either a video"):
         predict(trained_run, tmp_path, video=None, manifest=None)
+
+
+def test_checkpoint_of_another_model_version_is_a_clear_error(trained_run, tmp_path):
+    old = shutil.copytree(trained_run, tmp_path / "old_run")
+    checkpoint = torch.load(old / "best.pt", weights_only=False)
+    checkpoint["model"]["context.legacy_weight"] = torch.zeros(1)
+    torch.save(checkpoint, old / "best.pt")
+    with pytest.raises(ValueError, match="saved by an older multiemo: retrain the run"):
+        Predictor(old, progress=False)
