@@ -15,6 +15,7 @@ leaves a directory that looks like a finished store.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ class FeatureStore:
         self.name: str = meta["name"]
         self.labels: list[str] = list(meta["labels"])
         self.metadata: dict = meta.get("metadata", {})
+        #: Hash of the table and arrays: runs record it, so features made again never pass for the old ones.
+        self.fingerprint: str = meta.get("fingerprint", "")
         self.modalities: dict[str, ModalityInfo] = {
             name: ModalityInfo(name=name, dim=int(info["dim"]), provenance=info.get("provenance", {}))
             for name, info in meta["modalities"].items()
@@ -162,9 +165,15 @@ def write_store(
         for modality, (values, mask) in modalities.items():
             np.save(tmp / f"{modality}.npy", values)
             np.save(tmp / f"{modality}.present.npy", mask)
+        digest = hashlib.sha256((tmp / "utterances.csv").read_bytes())
+        for modality, (values, mask) in modalities.items():
+            digest.update(modality.encode())
+            digest.update(np.ascontiguousarray(values).data)
+            digest.update(mask.tobytes())
         meta = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
+            "fingerprint": digest.hexdigest(),
             "name": name,
             "labels": list(labels),
             "modalities": {

@@ -130,6 +130,7 @@ def train_run(
     run_train = {k: v for k, v in asdict(train_cfg).items() if k not in ("device", "num_threads")}
     identity = {
         "store": str(Path(store_path).resolve()),
+        "store_fingerprint": store.fingerprint,
         "model": _jsonable(asdict(model_cfg)),
         "train": _jsonable(run_train),
         "labels": store.labels,
@@ -390,7 +391,7 @@ def _claim_run_dir(out: Path, identity: dict, restart_if_changed: bool) -> None:
                 for section in ("model", "train")
                 for key in set(previous.get(section, {})) | set(identity[section])
                 if previous.get(section, {}).get(key) != identity[section].get(key)
-            ) or ["store/labels"]
+            ) or ["the feature store's content or labels"]
             raise ConfigError(
                 f"{out} holds a run with different settings ({', '.join(changed)}); "
                 "choose another --out or delete that directory"

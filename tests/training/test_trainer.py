@@ -116,3 +116,14 @@ def test_standardisation_makes_training_blind_to_feature_scale(tmp_path):
     a = train_run(store.root, short, tmp_path / "a", progress=False)
     b = train_run(other.root, short, tmp_path / "b", progress=False)
     assert a["test"]["weighted_f1"] == pytest.approx(b["test"]["weighted_f1"], abs=1e-6)
+
+
+def test_a_rebuilt_store_is_not_mistaken_for_the_trained_one(tmp_path):
+    store = make_learnable_store(tmp_path / "store")
+    short = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 1}}
+    train_run(store.root, short, tmp_path / "run", progress=False)
+    make_learnable_store(tmp_path / "store", seed=5)  # same path, features made again
+    with pytest.raises(ConfigError, match="feature store's content"):
+        train_run(store.root, short, tmp_path / "run", progress=False)
+    train_run(store.root, short, tmp_path / "run", progress=False, restart_if_changed=True)
+    assert len(read_history(tmp_path / "run" / "history.jsonl")) == 1
