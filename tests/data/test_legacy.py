@@ -13,7 +13,6 @@ DIMS = {"TextFeatures.pkl": 768, "AudioFeatures.pkl": 512, "VisualFeatures.pkl":
 
 def _write_release(root, dataset, train_ids, test_ids, lengths, *, drop=None, short=None):
     rng = np.random.default_rng(0)
-    parties = 9 if dataset == "meld" else 2
     speakers, labels = {}, {}
     for vid in train_ids + test_ids:
         n = lengths[vid]
