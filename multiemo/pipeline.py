@@ -28,11 +28,22 @@ def read_corpus(entry: Mapping, out_dir: str | os.PathLike) -> Corpus:
     """Read the corpus a config ``datasets`` entry describes and save it to ``out_dir``.
 
     Media are required only when an audio or visual modality is requested, so an annotations-only
-    MELD corpus serves text-only training (``require_media`` in the entry overrides this).
+    MELD or IEMOCAP corpus (``modalities: [text]``) serves text-only training. ``require_media: true`` in the
+    entry demands the clips anyway; ``require_media: false`` together with audio or visual is refused, since
+    those features would have nothing to be extracted from.
     """
     reader = entry.get("reader")
     modalities = list(entry.get("modalities", ["text", "audio", "visual"]))
-    require_media = bool(entry.get("require_media", any(m in MEDIA_MODALITIES for m in modalities)))
+    media = [m for m in modalities if m in MEDIA_MODALITIES]
+    require_media = entry.get("require_media")
+    if require_media is None:
+        require_media = bool(media)
+    elif media and not require_media:
+        raise ValueError(
+            f"the dataset entry asks for {media} features but sets require_media: false; audio and visual "
+            "features are extracted from the clips, so either provide them (remove require_media) or train "
+            "on text alone with modalities: [text]"
+        )
     if reader == "meld":
         corpus = read_meld(_existing(entry, "root"), require_media=require_media)
     elif reader == "iemocap":

@@ -86,8 +86,8 @@ def read_meld(
         if absent:
             raise ValueError(
                 f"MELD clip folders not found: {absent}. Extract the video archives of the MELD raw release "
-                "there, or read the annotations only with require_media=False "
-                "(text-only training: no audio or visual features)."
+                "there, or read the annotations only with require_media=False (text-only training, no audio "
+                "or visual features: in config.yaml, `modalities: [text]` for this dataset)."
             )
     report = ExtractionReport(stage="corpus")
     parts = [_read_part(csvs[s], s, folders[s] if require_media else None, report) for s in splits]

@@ -141,8 +141,9 @@ def finetune_text_encoder(
     }
     out_dir = Path(out_dir)
     best, best_epoch, stale, history = -1.0, 0, 0, []
+    lengths = np.array([len(x) for x in ids])
     for epoch in range(1, epochs + 1):
-        order = train[torch.randperm(len(train), generator=generator).numpy()]
+        order = length_bucketed_order(train, lengths, batch_size, generator)
         loss = _train_epoch(
             encoder, head, ids, order, targets, loss_fn, optimizer, schedule, epoch, show_progress
         )
@@ -165,6 +166,39 @@ def finetune_text_encoder(
                 break
     _update_history(out_dir, history)
     return FinetuneResult(path=out_dir, validation_f1=best, best_epoch=best_epoch, history=history)
+
+
+def length_bucketed_order(
+    rows: np.ndarray, lengths: np.ndarray, batch_size: int, generator: torch.Generator, *, pool: int = 50
+) -> np.ndarray:
+    """A shuffled order of ``rows`` in which each run of ``batch_size`` rows has similar token lengths.
+
+    Rows are shuffled, cut into pools of ``pool`` batches, sorted by length inside each pool, batched, and the
+    full batches are shuffled again; the partial batch (if any) comes last, so slicing the returned order
+    every ``batch_size`` rows gives exactly these batches. Padding to the longest input of a batch then costs
+    little, which on a CPU roughly halves a fine-tuning epoch of context-laden inputs, while batches still mix
+    the whole training split from one epoch to the next.
+
+    Args:
+        rows: (R,) row indices to train on.
+        lengths: (N,) token count of every row of the table.
+        batch_size: rows per batch.
+        generator: seeded source of both shuffles.
+        pool: batches per sorting pool.
+
+    Returns:
+        (R,) the rows in training order.
+    """
+    shuffled = rows[torch.randperm(len(rows), generator=generator).numpy()]
+    span = batch_size * pool  # a multiple of batch_size: only the very last batch can be partial
+    batches = []
+    for lo in range(0, len(shuffled), span):
+        chunk = shuffled[lo : lo + span]
+        chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    tail = batches.pop() if batches and len(batches[-1]) < batch_size else shuffled[:0]
+    permutation = torch.randperm(len(batches), generator=generator).numpy()
+    return np.concatenate([*(batches[i] for i in permutation), tail])
 
 
 def _train_epoch(

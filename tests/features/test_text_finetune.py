@@ -15,7 +15,7 @@ from transformers import RobertaConfig, RobertaModel, RobertaTokenizerFast
 
 from multiemo.corpora import MELD_LABELS, read_meld
 from multiemo.features.text import FINETUNE_FILE, TextEncoder, extract_text, format_inputs
-from multiemo.features.text_finetune import HEAD_FILE, finetune_text_encoder
+from multiemo.features.text_finetune import HEAD_FILE, finetune_text_encoder, length_bucketed_order
 
 MELD_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "meld"
 
@@ -137,3 +137,20 @@ def test_finetune_needs_validation(tiny_roberta: Path, meld_slice, tmp_path: Pat
         )
     with pytest.raises(ValueError, match=r"labels \['anger'.* are not among \['joy'\]"):
         finetune_text_encoder(meld_slice, str(tiny_roberta), labels=["joy"], out_dir=tmp_path / "x", epochs=1)
+
+
+def test_length_bucketed_order_batches_similar_lengths() -> None:
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 128, size=1000)
+    rows = np.flatnonzero(rng.random(1000) < 0.9)  # the training rows: a subset of the table
+    order = length_bucketed_order(rows, lengths, 16, torch.Generator().manual_seed(1), pool=10)
+    assert sorted(order.tolist()) == rows.tolist()  # every training row once
+    batches = [order[i : i + 16] for i in range(0, len(order), 16)]
+    assert all(len(b) == 16 for b in batches[:-1])  # only the last batch is partial
+    padded = sum(lengths[b].max() * len(b) for b in batches)
+    shuffled = rng.permutation(rows)
+    padded_random = sum(lengths[shuffled[i : i + 16]].max() * 16 for i in range(0, len(rows), 16))
+    assert padded < 1.15 * lengths[rows].sum() < 0.7 * padded_random  # little padding left
+    again = length_bucketed_order(rows, lengths, 16, torch.Generator().manual_seed(1), pool=10)
+    other = length_bucketed_order(rows, lengths, 16, torch.Generator().manual_seed(2), pool=10)
+    assert np.array_equal(order, again) and not np.array_equal(order, other)

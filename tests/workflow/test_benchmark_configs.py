@@ -1,0 +1,34 @@
+"""The documented benchmark targets plan what the README and BENCHMARKS.md say they run (dry runs only)."""
+
+from __future__ import annotations
+
+import shutil
+
+from tests.conftest import REPO
+from tests.workflow.conftest import planned_jobs, snakemake
+
+
+def test_meld_text_targets_plan_frozen_and_finetuned_runs(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    jobs = planned_jobs(snakemake(tmp_path, "--dry-run", "train_meld_text", "train_meld_text_ft"))
+    # One fine-tuning job (meld_text_ft only); 2 datasets x 2 variants x 5 seeds of training.
+    assert jobs["read_corpus"] == 2 and jobs["text_features"] == 2 and jobs["finetune_text_encoder"] == 1
+    assert jobs["train"] == 20 and jobs["aggregate_seeds"] == 4 and jobs["make_report"] == 2
+    assert not {"audio_features", "visual_features"} & set(jobs)  # annotations only: no clips needed
+
+
+def test_paper_overlay_plans_the_full_setting(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    # Targets first: --configfile takes every argument after it.
+    proc = snakemake(
+        tmp_path,
+        "train_meld",
+        "train_iemocap",
+        "--dry-run",
+        "--configfile",
+        str(REPO / "config" / "paper.yaml"),
+    )
+    jobs = planned_jobs(proc)
+    assert jobs["finetune_text_encoder"] == 2 and jobs["train"] == 10
+    assert jobs["audio_features"] == jobs["visual_features"] == 16  # 8 shards x 2 datasets
+    assert "results/paper/meld/store" in proc.stdout + proc.stderr
