@@ -26,7 +26,7 @@ def test_paper_overlay_plans_the_full_setting(tmp_path):
         "train_iemocap",
         "--dry-run",
         "--configfile",
-        str(REPO / "config" / "paper.yaml"),
+        str(REPO / "workflow" / "configs" / "paper.yaml"),
     )
     jobs = planned_jobs(proc)
     assert jobs["finetune_text_encoder"] == 2 and jobs["train"] == 10
