@@ -48,6 +48,7 @@ def finetune_text_encoder(
     out_dir: str | os.PathLike,
     epochs: int = 5,
     lr: float = 1e-5,
+    head_lr: float | None = None,
     batch_size: int = 16,
     patience: int = 2,
     seed: int = 0,
@@ -71,6 +72,10 @@ def finetune_text_encoder(
         encoder_name: anything :class:`~multiemo.features.text.TextEncoder` loads.
         labels: label names in index order; every non-empty label of the used rows must be one of them.
         out_dir: folder for the best encoder + tokenizer (+ ``classifier_head.pt`` and ``multiemo_finetune.json``).
+        head_lr: learning rate of the new classifier head (default ``lr``). A small encoder's pooled outputs are
+            small (all-MiniLM-L6-v2: about 0.2 per dimension), so at an encoder-sized rate the randomly initialised
+            head barely moves in the first epoch and the encoder gets little useful gradient; a larger head rate
+            fixes that.
         epochs, lr, batch_size, weight_decay: AdamW training; the learning rate warms up linearly over
             ``warmup_ratio`` of the steps, then decays linearly to 0.
         patience: stop after this many epochs without a better validation weighted F1.
@@ -83,6 +88,8 @@ def finetune_text_encoder(
     Returns:
         :class:`FinetuneResult` with ``out_dir`` and the best validation weighted F1.
     """
+    if head_lr is not None and head_lr <= 0:
+        raise ValueError(f"head_lr must be positive, got {head_lr}")
     if epochs < 1 or patience < 1 or lr <= 0 or batch_size < 1:
         raise ValueError(
             f"need epochs, patience, batch_size >= 1 and lr > 0, got {epochs}, {patience}, {batch_size}, {lr}"
@@ -113,7 +120,11 @@ def finetune_text_encoder(
     weight = _class_weights(targets[train], len(labels)) if class_weighted else None
     loss_fn = nn.CrossEntropyLoss(weight=None if weight is None else weight.to(encoder.device))
     optimizer = torch.optim.AdamW(
-        [*encoder.model.parameters(), *head.parameters()], lr=lr, weight_decay=weight_decay
+        [
+            {"params": list(encoder.model.parameters()), "lr": lr},
+            {"params": list(head.parameters()), "lr": head_lr or lr},
+        ],
+        weight_decay=weight_decay,
     )
     total = epochs * math.ceil(len(train) / batch_size)
     warmup = max(1, round(warmup_ratio * total))
@@ -126,6 +137,7 @@ def finetune_text_encoder(
         "labels": list(labels),
         "epochs": epochs,
         "lr": lr,
+        "head_lr": head_lr or lr,
         "batch_size": batch_size,
         "patience": patience,
         "seed": seed,

@@ -90,6 +90,7 @@ def test_finetune_saves_best_and_reloads(tiny_roberta: Path, meld_slice, tmp_pat
         "past": 2,
         "future": 1,
         "class_weighted": True,
+        "head_lr": 1e-2,
         "pooling": "mean",
         "show_progress": False,
         "device": "cpu",
@@ -103,6 +104,7 @@ def test_finetune_saves_best_and_reloads(tiny_roberta: Path, meld_slice, tmp_pat
     meta = json.loads((result.path / FINETUNE_FILE).read_text())
     assert meta["validation_weighted_f1"] == pytest.approx(result.validation_f1)
     assert meta["settings"]["past"] == 2 and meta["settings"]["labels"] == list(MELD_LABELS)
+    assert (meta["settings"]["lr"], meta["settings"]["head_lr"]) == (1e-3, 1e-2)
 
     encoder = TextEncoder(str(result.path), batch_size=8, device="cpu")
     assert encoder.pooling == "mean"  # taken from the fine-tuning settings
@@ -134,6 +136,10 @@ def test_finetune_needs_validation(tiny_roberta: Path, meld_slice, tmp_path: Pat
             out_dir=tmp_path / "x",
             epochs=1,
             show_progress=False,
+        )
+    with pytest.raises(ValueError, match="head_lr must be positive, got 0"):
+        finetune_text_encoder(
+            meld_slice, str(tiny_roberta), labels=list(MELD_LABELS), out_dir=tmp_path / "x", head_lr=0.0
         )
     with pytest.raises(ValueError, match=r"labels \['anger'.* are not among \['joy'\]"):
         finetune_text_encoder(meld_slice, str(tiny_roberta), labels=["joy"], out_dir=tmp_path / "x", epochs=1)
