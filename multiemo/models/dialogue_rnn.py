@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from multiemo.models.dialogue_packing import DialoguePacking
 from multiemo.models.dialogue_rnn_core import DialogueRNNCore
+from multiemo.models.dropout import Dropout
 
 
 class DialogueRNN(nn.Module):
@@ -63,7 +64,7 @@ class DialogueRNN(nn.Module):
             num_parties=num_parties,
             listener_state=listener_state,
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.out_weight = nn.Parameter(torch.empty(num_encoders, directions * model_dim, model_dim))
         self.out_bias = nn.Parameter(torch.empty(num_encoders, 1, model_dim))
         bound = 1.0 / math.sqrt(directions * model_dim)  # nn.Linear's default range

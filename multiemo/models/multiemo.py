@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from multiemo.models.config import ModelConfig
 from multiemo.models.dialogue_rnn import DialogueRNN
+from multiemo.models.dropout import Dropout
 from multiemo.models.masks import dialogue_lengths
 from multiemo.models.modality_dropout import drop_modalities
 from multiemo.models.multiattn import MultiAttn
@@ -103,7 +104,7 @@ class MultiEMO(nn.Module):
         self.classifier = nn.Sequential(
             nn.Linear(d, config.classifier_hidden),
             nn.ReLU(),
-            nn.Dropout(config.dropout),
+            Dropout(config.dropout),
             nn.Linear(config.classifier_hidden, num_classes),
         )
 
