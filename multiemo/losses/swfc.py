@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd import Function
 
 
 def _class_weights(class_counts: Sequence[float] | torch.Tensor, power: float) -> torch.Tensor:
@@ -45,7 +46,9 @@ class SWFCLoss(nn.Module):
 
     Anchors without a positive contribute 0, but N stays the full batch size (as in the paper's code).
     The focal factor puts more weight on hard positive pairs (small ``p_ij``); the class weights on
-    minority classes. Everything is a handful of (N, N) tensors: memory O(N^2), never O(N^2 * D).
+    minority classes. The N x N similarities are worked through in chunks of anchors, with the gradient
+    computed on the way (see :class:`_SWFC`): memory O(N * chunk), never O(N^2 * D), and nothing N x N
+    is kept for the backward pass.
 
     The loss sees only real utterances: callers select them first (e.g. ``features[mask]``).
 
@@ -101,19 +104,68 @@ class SWFCLoss(nn.Module):
             raise ValueError(f"labels must lie in [0, {num_classes}), got {labels.unique().tolist()}")
 
         z = F.normalize(features, dim=-1)  # (N, D)
-        logits = z @ z.T / self.temperature  # (N, N)
-        self_pair = torch.eye(n, dtype=torch.bool, device=features.device)  # (N, N)
-        # Masking before the softmax (not subtracting exp(self) afterwards) keeps log-sum-exp stable.
-        logits = logits.masked_fill(self_pair, torch.finfo(logits.dtype).min)
-        log_p = torch.log_softmax(logits, dim=1)  # (N, N)
-        # expm1 keeps 1 - p accurate when p is near 1; the clamp keeps the pow's gradient finite at
-        # p == 1 (e.g. a single candidate), where the focal term and its true gradient are both 0.
-        one_minus_p = (-torch.expm1(log_p)).clamp_min(torch.finfo(log_p.dtype).tiny)
-        focal = log_p * one_minus_p.pow(self.focus)  # (N, N)
-
-        positive = (labels[:, None] == labels[None, :]) & ~self_pair  # (N, N)
-        n_positive = positive.sum(dim=1)  # (N,)
-        # where() rather than multiply: masked-out entries must not leak the diagonal's huge log_p.
-        per_anchor = torch.where(positive, focal, 0.0).sum(dim=1) / n_positive.clamp_min(1)  # (N,)
+        positive_counts = torch.bincount(labels, minlength=num_classes)[labels] - 1  # (N,) excluding self
         weights = self.class_weights.to(features.dtype)[labels]  # (N,)
-        return -(weights * per_anchor).sum() / n
+        coef = weights / positive_counts.clamp_min(1) / n  # (N,) anchors without positives add 0 anyway
+        need_grad = torch.is_grad_enabled() and z.requires_grad
+        return _SWFC.apply(z, labels, coef, self.temperature, self.focus, need_grad)
+
+
+# Anchors (rows of the N x N similarity matrix) handled at once: a few (ANCHOR_CHUNK, N) tensors live
+# at a time instead of a dozen (N, N) ones, and each chunk stays in cache while it is worked on.
+ANCHOR_CHUNK = 256
+
+
+class _SWFC(Function):
+    """The SWFC loss of L2-normalised features, with its gradient computed during the forward pass.
+
+    For anchor i and candidate j != i, with s_ij = z_i . z_j / temperature, l_ij = log p_ij =
+    s_ij - logsumexp_{k != i} s_ik and q_ij = 1 - p_ij, the loss is -sum_i coef_i sum_{j in P(i)} f(l_ij)
+    with f(l) = l * q^focus, so
+
+        dL/dl_ij = -coef_i [j in P(i)] f'(l_ij),  f'(l) = q^focus - focus * l * p * q^(focus - 1)
+        dL/ds_ij = A_ij - p_ij * sum_k A_ik      (A = dL/dl; the softmax's Jacobian)
+        dL/dz    = (G + G^T) z / temperature     (G = dL/ds)
+
+    Rows are processed in chunks; each chunk adds its share of dL/dz (G_chunk z for its anchors, and
+    G_chunk^T z_chunk for every candidate), so the backward pass is one multiplication by the incoming
+    gradient. Double backward is not supported.
+    """
+
+    @staticmethod
+    def forward(ctx, z, labels, coef, temperature, focus, need_grad):
+        n = z.shape[0]
+        tiny = torch.finfo(z.dtype).tiny
+        loss = z.new_zeros(())
+        grad = torch.zeros_like(z) if need_grad else None
+        for lo in range(0, n, ANCHOR_CHUNK):
+            rows = torch.arange(lo, min(lo + ANCHOR_CHUNK, n), device=z.device)  # (R,)
+            local = torch.arange(len(rows), device=z.device)
+            s = z[rows] @ z.T / temperature  # (R, N)
+            # Masking before the softmax (not subtracting exp(self) afterwards) keeps log-sum-exp stable.
+            s[local, rows] = torch.finfo(z.dtype).min
+            log_p = s.sub_(torch.logsumexp(s, dim=1, keepdim=True))  # (R, N), in place
+            # expm1 keeps 1 - p accurate when p is near 1; the clamp keeps q^(focus - 1) finite at p == 1
+            # (e.g. a single candidate), where the focal term and its true gradient are both 0.
+            q = torch.expm1(log_p).neg_().clamp_min_(tiny)  # (R, N) 1 - p
+            q_focus = q.pow(focus)  # (R, N)
+            positive = labels[rows, None] == labels[None, :]  # (R, N)
+            positive[local, rows] = False
+            # where() rather than multiply: masked-out entries must not leak the diagonal's huge log_p.
+            focal = torch.where(positive, log_p * q_focus, 0.0).sum(dim=1)  # (R,)
+            loss -= (coef[rows] * focal).sum()
+            if grad is not None:
+                p = 1.0 - q
+                d_focal = q_focus - focus * log_p * p * q_focus / q  # (R, N) f'(l)
+                a = torch.where(positive, d_focal, 0.0).mul_(-coef[rows, None])  # (R, N) dL/dl
+                g = a.sub_(p * a.sum(dim=1, keepdim=True))  # (R, N) dL/ds; the diagonal's p is 0
+                grad[rows] += g @ z
+                grad += g.T @ z[rows]
+        if grad is not None:
+            ctx.save_for_backward(grad.div_(temperature))
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        (grad,) = ctx.saved_tensors
+        return grad * grad_loss, None, None, None, None, None

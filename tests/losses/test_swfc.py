@@ -159,3 +159,23 @@ def test_gradcheck(focus):
     labels = torch.tensor([0, 0, 1, 1, 1, 2])
     loss_fn = make_double([2, 3, 1], 0.5, focus, 1.0)
     assert torch.autograd.gradcheck(lambda f: loss_fn(f, labels), (features,))
+
+
+def test_anchor_chunks_do_not_change_loss_or_gradient(monkeypatch):
+    """Rows are processed ANCHOR_CHUNK at a time; a chunk size that splits the batch unevenly
+    gives the same loss and gradient as one chunk, and the gradient still passes gradcheck."""
+    import multiemo.losses.swfc as swfc
+
+    gen = torch.Generator().manual_seed(4)
+    labels = torch.tensor([0, 1, 2, 0, 1, 0, 3, 2, 0, 1, 1])
+    features = torch.randn(len(labels), 5, generator=gen, dtype=torch.float64, requires_grad=True)
+    loss_fn = make_double([40, 25, 10, 3], 0.3, 2.4, 1.1)
+    results = []
+    for chunk in (len(labels), 4):
+        monkeypatch.setattr(swfc, "ANCHOR_CHUNK", chunk)
+        loss = loss_fn(features, labels)
+        (grad,) = torch.autograd.grad(loss, features)
+        results.append((loss, grad))
+    torch.testing.assert_close(results[0][0], results[1][0])
+    torch.testing.assert_close(results[0][1], results[1][1])
+    assert torch.autograd.gradcheck(lambda f: loss_fn(f, labels), (features,))
