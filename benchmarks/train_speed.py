@@ -77,6 +77,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[1] / "config.yaml")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="overrides on the preset, e.g. train.checkpoint_fusion=false")
     args = parser.parse_args()
 
     if args.dataset == "meld":
@@ -88,7 +90,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     features = {m: rng.standard_normal((len(table), d), dtype=np.float32) for m, d in DIMS.items()}
     settings = resolve_run_settings(load_yaml(args.config), args.dataset,
-                                    [f"train.epochs={args.epochs}", f"train.device={args.device}"])
+                                    [f"train.epochs={args.epochs}", f"train.device={args.device}", *args.set])
     with tempfile.TemporaryDirectory() as tmp:
         store = write_store(Path(tmp) / "store", name=args.dataset, table=table, labels=labels, features=features)
         del features
@@ -105,6 +107,7 @@ def main() -> None:
         "utterances": {s: int((table.split == s).sum()) for s in ("train", "validation", "test")},
         "dialogues": int(lengths.size),
         "longest_dialogue": int(lengths.max()),
+        "overrides": args.set,
         "epoch_seconds": epoch_seconds,
         "run_seconds_incl_final_eval": total,
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,

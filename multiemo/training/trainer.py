@@ -35,6 +35,10 @@ from multiemo.training.metrics import classification_scores
 
 log = logging.getLogger(__name__)
 
+# Train settings that change where and how fast a run computes, not what it computes: a run resumes
+# across changes of these, and they are not part of its identity.
+RUNTIME_ONLY = ("device", "num_threads", "checkpoint_fusion")
+
 
 class Objective:
     """Weighted sum of cross-entropy, SWFC and Soft-HGR over the real, labelled utterances of a batch."""
@@ -126,8 +130,7 @@ def train_run(
     store = FeatureStore(store_path)
     train_cfg = from_mapping(TrainConfig, settings.get("train", {}), section="train")
     model_cfg = build_model_config(settings.get("model", {}), store)
-    # Where and how fast a run computes does not change what it is, so resuming on another device is fine.
-    run_train = {k: v for k, v in asdict(train_cfg).items() if k not in ("device", "num_threads")}
+    run_train = {k: v for k, v in asdict(train_cfg).items() if k not in RUNTIME_ONLY}
     identity = {
         "store": str(Path(store_path).resolve()),
         "store_fingerprint": store.fingerprint,
@@ -153,6 +156,8 @@ def train_run(
         num_classes=len(store.labels),
         num_parties=num_parties,
     ).to(device)
+    if model.fusion is not None:
+        model.fusion.checkpoint = train_cfg.checkpoint_fusion
     if train_cfg.standardize:
         mean, std = data["train"].feature_statistics()
         model.set_input_statistics(mean, std)

@@ -92,3 +92,25 @@ def test_constructor_validates(kwargs, message):
         _fusion(("text", "audio"), **kwargs)
     with pytest.raises(ValueError, match="distinct"):
         _fusion(("text", "text"))
+
+
+def test_checkpointing_changes_neither_outputs_nor_gradients(make_batch):
+    """Recomputed layers replay the same dropout masks: outputs and every gradient are identical."""
+    mods = ("text", "audio", "visual")
+    features, _, mask = make_batch([3, 7, 5], dict.fromkeys(mods, DIM))
+    results = []
+    for checkpoint in (False, True):
+        fusion = _fusion(mods, dropout=0.3).train()
+        fusion.checkpoint = checkpoint
+        inputs = {m: x.clone().requires_grad_() for m, x in features.items()}
+        torch.manual_seed(1)
+        out = fusion(inputs, mask)
+        loss = sum((x * torch.arange(x.numel()).view_as(x).sin()).sum() for x in out.values())
+        loss.backward()
+        results.append((out, {m: x.grad for m, x in inputs.items()},
+                        {n: p.grad for n, p in fusion.named_parameters()}))
+    (out_a, in_a, par_a), (out_b, in_b, par_b) = results
+    for a, b in ((out_a, out_b), (in_a, in_b), (par_a, par_b)):
+        assert a.keys() == b.keys()
+        for key in a:
+            torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
