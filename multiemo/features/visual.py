@@ -80,11 +80,13 @@ class VisualConfig:
 
 
 class VisualExtractor:
-    """Detector and backbone built once and moved once to the device (CUDA when available)."""
+    """Detector and backbone built once and moved once to ``device`` (None: CUDA when available)."""
 
-    def __init__(self, config: VisualConfig) -> None:
+    def __init__(self, config: VisualConfig, device: str | torch.device | None = None) -> None:
         self.config = config
-        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if device is None or str(device) == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
         self.cropper = FaceCropper(config.detection, self.device)
         self.embedder = build_backbone(
             config.backbone, weights=config.weights, resnet101_output=config.resnet101_output
@@ -162,6 +164,7 @@ def extract_visual(
     *,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    device: str | torch.device | None = None,
     **settings: object,
 ) -> ModalityFeatures:
     """Face features for every utterance of ``table``, in table order.
@@ -173,13 +176,15 @@ def extract_visual(
             override it.
         cache_dir: where per-utterance face crops are cached as ``.npy`` (None = no cache).
         progress: show a tqdm progress bar.
+        device: where MTCNN and the backbone run ("cpu", "cuda", ...); None or "auto": CUDA when
+            available. Not part of the provenance: it does not change what is computed.
 
     Returns:
         ModalityFeatures with values (N, D) (D from the backbone), present (N,), provenance and a report
         with the statuses listed in the module docstring; rows that are not ``ok`` are zeros.
     """
     config = dataclasses.replace(config or VisualConfig(), **settings)
-    extractor = VisualExtractor(config)
+    extractor = VisualExtractor(config, device)
     report = ExtractionReport(stage="visual")
     values = np.zeros((len(table), extractor.embedder.dim), dtype=np.float32)  # (N, D)
     present = np.zeros(len(table), dtype=bool)  # (N,)

@@ -175,7 +175,7 @@ class Predictor:
 
             detection = DetectionConfig(**settings.pop("detection"))
             config = VisualConfig(detection=detection, **settings)
-            return extract_visual(table, config, progress=progress)
+            return extract_visual(table, config, progress=progress, device=self.device)
         if modality == "text":
             from multiemo.features.text import extract_text
 

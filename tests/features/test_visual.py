@@ -150,3 +150,13 @@ def test_bad_settings_name_the_value():
         dataclasses.replace(VisualConfig(), num_frames=0)
     with pytest.raises(ValueError, match="threshold"):
         DetectionConfig(threshold=1.5)
+
+
+def test_device_is_honoured_by_detector_and_backbone():
+    """``predict --device cpu`` must keep MTCNN off a GPU too, not only the model."""
+    extractor = VisualExtractor(VisualConfig(num_frames=1), device="cpu")
+    assert extractor.device == torch.device("cpu")
+    assert extractor.cropper.mtcnn.device == torch.device("cpu")
+    assert {p.device for p in extractor.embedder.parameters()} == {torch.device("cpu")}
+    with pytest.raises(RuntimeError):
+        VisualExtractor(VisualConfig(num_frames=1), device="no-such-device")
