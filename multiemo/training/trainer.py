@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -309,15 +310,23 @@ def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu
     path = Path(run_dir) / "best.pt"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: {run_dir} holds no finished epoch; train it first")
-    ckpt = torch.load(path, map_location=device, weights_only=False)
-    identity = ckpt["settings"]
-    model = MultiEMO(
-        config=from_mapping(ModelConfig, identity["model"], section="model"),
-        input_dims=ckpt["input_dims"],
-        num_classes=len(identity["labels"]),
-        num_parties=ckpt["num_parties"],
-    )
-    model.load_state_dict(ckpt["model"])
+    try:
+        ckpt = torch.load(path, map_location=device, weights_only=False)
+        identity = ckpt["settings"]
+        model = MultiEMO(
+            config=from_mapping(ModelConfig, identity["model"], section="model"),
+            input_dims=ckpt["input_dims"],
+            num_classes=len(identity["labels"]),
+            num_parties=ckpt["num_parties"],
+        )
+        model.load_state_dict(ckpt["model"])
+    except (KeyError, TypeError, RuntimeError, ValueError, pickle.UnpicklingError) as err:
+        # e.g. a checkpoint of an older model version (renamed or missing weights, unknown settings)
+        raise ValueError(
+            f"{path} cannot be loaded by this version of multiemo ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else 'no detail'}); retrain the run, or use the "
+            "multiemo version that wrote it"
+        ) from err
     model.to(device).eval()
     return model, {**identity, "best_epoch": ckpt["epoch"]}
 

@@ -127,3 +127,20 @@ def test_a_rebuilt_store_is_not_mistaken_for_the_trained_one(tmp_path):
         train_run(store.root, short, tmp_path / "run", progress=False)
     train_run(store.root, short, tmp_path / "run", progress=False, restart_if_changed=True)
     assert len(read_history(tmp_path / "run" / "history.jsonl")) == 1
+
+
+def test_a_checkpoint_of_another_model_version_is_a_clear_error(tmp_path, capsys):
+    import torch
+
+    store = make_learnable_store(tmp_path / "store")
+    short = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 1}}
+    train_run(store.root, short, tmp_path / "run", progress=False)
+    best = tmp_path / "run" / "best.pt"
+    ckpt = torch.load(best, weights_only=False)
+    ckpt["model"]["renamed.weight"] = ckpt["model"].pop("fc.weight")  # as after a refactoring
+    torch.save(ckpt, best)
+    with pytest.raises(ValueError, match="cannot be loaded by this version of multiemo"):
+        evaluate_run(tmp_path / "run")
+    assert main(["evaluate", str(tmp_path / "run")]) != 0
+    err = capsys.readouterr().err
+    assert "cannot be loaded by this version" in err and "Traceback" not in err
