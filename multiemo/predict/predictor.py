@@ -83,13 +83,7 @@ class Predictor:
     ) -> None:
         self.run_dir = Path(run_dir)
         self.device = resolve_device(device)
-        try:
-            self.model, self.identity = load_run_model(self.run_dir, self.device)
-        except RuntimeError as error:  # load_state_dict: parameters of another model version
-            raise ValueError(
-                f"{self.run_dir / 'best.pt'} does not fit this version's model ({str(error).splitlines()[0]}); "
-                "it was saved by an older multiemo: retrain the run"
-            ) from None
+        self.model, self.identity = load_run_model(self.run_dir, self.device)  # ValueError if unloadable
         self.num_parties = int(torch.load(self.run_dir / "best.pt", map_location="cpu", mmap=True,
                                           weights_only=False)["num_parties"])
         self.labels: list[str] = list(self.identity["labels"])

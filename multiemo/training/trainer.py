@@ -322,11 +322,12 @@ def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu
         model.load_state_dict(ckpt["model"])
     except (KeyError, TypeError, RuntimeError, ValueError, pickle.UnpicklingError) as err:
         # e.g. a checkpoint of an older model version (renamed or missing weights, unknown settings)
+        detail = " ".join(str(err).split())  # load_state_dict lists the keys over several lines
+        detail = detail if len(detail) <= 300 else detail[:297] + "..."
         raise ValueError(
-            f"{path} cannot be loaded by this version of multiemo ({type(err).__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else 'no detail'}); retrain the run, or use the "
-            "multiemo version that wrote it"
-        ) from err
+            f"{path} cannot be loaded by this version of multiemo ({type(err).__name__}: {detail}); "
+            "retrain the run, or use the multiemo version that wrote it"
+        ) from None
     model.to(device).eval()
     return model, {**identity, "best_epoch": ckpt["epoch"]}
 

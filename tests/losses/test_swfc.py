@@ -164,7 +164,7 @@ def test_gradcheck(focus):
 def test_anchor_chunks_do_not_change_loss_or_gradient(monkeypatch):
     """Rows are processed ANCHOR_CHUNK at a time; a chunk size that splits the batch unevenly
     gives the same loss and gradient as one chunk, and the gradient still passes gradcheck."""
-    import multiemo.losses.swfc as swfc
+    from multiemo.losses import swfc
 
     gen = torch.Generator().manual_seed(4)
     labels = torch.tensor([0, 1, 2, 0, 1, 0, 3, 2, 0, 1, 1])
