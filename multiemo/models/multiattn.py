@@ -111,7 +111,8 @@ class MultiAttn(nn.Module):
     With ``checkpoint`` set, training keeps only each layer's input and recomputes the layer's activations
     during the backward pass (:func:`torch.utils.checkpoint.checkpoint`, random state preserved, so
     dropout masks and gradients are unchanged). With the paper's IEMOCAP setting (6 layers x 3 modalities,
-    ~3,000 utterances per batch) that is about 2 GB less memory for one extra forward pass of the fusion.
+    ~3,000 utterances per batch) the fusion's saved activations shrink from 2.3 GB to under 0.1 GB, for
+    one extra forward pass of the fusion.
 
     Args:
         modalities: modality names, in config order.

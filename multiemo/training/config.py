@@ -41,7 +41,7 @@ class TrainConfig:
     seed: int = 1
     device: str = "auto"  # "auto" (CUDA when available), "cpu", "cuda", "cuda:1", ...
     num_threads: int = 0  # torch CPU threads; 0 keeps torch's default
-    checkpoint_fusion: bool = True  # recompute MultiAttn activations in backward: less memory, same results
+    checkpoint_fusion: bool = False  # recompute MultiAttn activations in backward: less memory, same results
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):

@@ -144,3 +144,20 @@ def test_a_checkpoint_of_another_model_version_is_a_clear_error(tmp_path, capsys
     assert main(["evaluate", str(tmp_path / "run")]) != 0
     err = capsys.readouterr().err
     assert "cannot be loaded by this version" in err and "Traceback" not in err
+
+
+def test_checkpointed_fusion_trains_identically_and_is_not_part_of_the_identity(tmp_path):
+    """Recomputing the fusion layers in backward (dropout on, so masks must be replayed) gives the same
+    run, and a run started without it resumes with it: it is a runtime setting like the device."""
+    store = make_learnable_store(tmp_path / "store")
+    model = {**SMALL["model"], "dropout": 0.2, "num_layers": 2, "context_modalities": []}
+    plain = {"model": model, "train": {**SMALL["train"], "epochs": 2}}
+    checkpointed = {"model": model, "train": {**plain["train"], "checkpoint_fusion": True}}
+    a = train_run(store.root, plain, tmp_path / "a", progress=False)
+    b = train_run(store.root, checkpointed, tmp_path / "b", progress=False)
+    assert a["test"] == b["test"] and a["validation"] == b["validation"]
+    history = [r["train_loss"] for r in read_history(tmp_path / "a" / "history.jsonl")]
+    assert history == [r["train_loss"] for r in read_history(tmp_path / "b" / "history.jsonl")]
+    # the plain run's directory accepts the checkpointed settings (a ConfigError if they were its identity)
+    again = train_run(store.root, checkpointed, tmp_path / "a", progress=False)
+    assert again["test"] == a["test"]
