@@ -63,10 +63,11 @@ def head_rows(results: Path, dataset: str) -> list[str]:
         scores[name] = classification_scores(labels[rows], guesses, store.labels)
     test = scores["test"]
     per_class = " | ".join(f"{test['per_class_f1'].get(label, float('nan')):.1f}" for label in LABELS)
-    return [
+    row = (
         f"| {dataset} | encoder's own head (no MultiEMO, 1 run) | **{test['weighted_f1']:.2f}** "
         f"| {test['accuracy']:.2f} | {per_class} | {scores['validation']['weighted_f1']:.2f} | – | – |"
-    ]
+    )
+    return [row]
 
 
 def stage_rows(benchmarks: Path, dataset: str) -> list[str]:

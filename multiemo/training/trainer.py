@@ -17,9 +17,9 @@ import logging
 import os
 import pickle
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,7 @@ class Objective:
         )
         self.hgr = SoftHGRLoss(covariance=train.hgr_covariance)
 
-    def to(self, device: torch.device) -> "Objective":
+    def to(self, device: torch.device) -> Objective:
         self.ce.to(device)
         self.swfc.to(device)
         return self
