@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from multiemo.features.base import ModalityFeatures
 from multiemo.features.report import OK, ExtractionReport
@@ -84,8 +83,7 @@ class Predictor:
         self.run_dir = Path(run_dir)
         self.device = resolve_device(device)
         self.model, self.identity = load_run_model(self.run_dir, self.device)  # ValueError if unloadable
-        self.num_parties = int(torch.load(self.run_dir / "best.pt", map_location="cpu", mmap=True,
-                                          weights_only=False)["num_parties"])
+        self.num_parties: int = self.identity["num_parties"]
         self.labels: list[str] = list(self.identity["labels"])
         self.modalities: tuple[str, ...] = tuple(self.identity["model"]["modalities"])
         self.plan = ExtractionPlan.from_store(self.identity["store"], self.modalities, overrides)

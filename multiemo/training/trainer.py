@@ -306,7 +306,8 @@ def run_pass(
 
 
 def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[MultiEMO, dict]:
-    """The best checkpoint's model (eval mode) and the run's settings."""
+    """The best checkpoint's model (eval mode) and the run's settings, with the checkpoint's ``best_epoch``
+    and ``num_parties``."""
     path = Path(run_dir) / "best.pt"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: {run_dir} holds no finished epoch; train it first")
@@ -329,7 +330,7 @@ def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu
             "retrain the run, or use the multiemo version that wrote it"
         ) from None
     model.to(device).eval()
-    return model, {**identity, "best_epoch": ckpt["epoch"]}
+    return model, {**identity, "best_epoch": ckpt["epoch"], "num_parties": int(ckpt["num_parties"])}
 
 
 def evaluate_run(
