@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import f1_score
 from torch import nn
 from tqdm.auto import tqdm
 
 from multiemo.features.text import FINETUNE_FILE, TextEncoder, format_inputs
 from multiemo.io import atomic_path
+from multiemo.training.metrics import classification_scores
 
 log = logging.getLogger(__name__)
 
@@ -272,10 +272,8 @@ def _weighted_f1(
     predicted = {}
     for batch_rows, batch in encoder.batches(ids, order):
         predicted.update(zip(batch_rows.tolist(), head(encoder.pooled(batch)).argmax(-1).cpu().tolist()))
-    guesses = [predicted[r] for r in rows]
-    return float(
-        f1_score(targets[rows], guesses, labels=list(range(classes)), average="weighted", zero_division=0)
-    )
+    guesses = np.array([predicted[r] for r in rows])
+    return classification_scores(targets[rows], guesses, list(range(classes)))["weighted_f1"] / 100.0
 
 
 def _save(out_dir: Path, encoder: TextEncoder, head: nn.Module, meta: dict) -> None:
