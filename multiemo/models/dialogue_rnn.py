@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from multiemo.models.dialogue_packing import DialoguePacking
 from multiemo.models.dialogue_rnn_core import DialogueRNNCore
 from multiemo.models.dropout import Dropout
+from multiemo.models.precision import autocast_dtype
 
 
 class DialogueRNN(nn.Module):
@@ -99,9 +100,15 @@ class DialogueRNN(nn.Module):
         if self.bidirectional:  # a reversed dialogue: reversed inputs and reversed speaker sequence
             streams.append(rows.index_select(1, packing.reverse))
             stream_speakers.append(speakers[packing.reverse].expand(self.num_encoders, -1))
-        emotion = self.core(
-            torch.cat(streams), torch.cat(stream_speakers), packing.batch_sizes
-        )  # (K, N, D), K = directions * E
+        stream_inputs = torch.cat(streams)  # (K, N, D)
+        # Under mixed precision the core's products run in the autocast dtype, its states in float32.
+        compute_dtype = autocast_dtype(u.device.type)
+        if compute_dtype is not None:
+            stream_inputs = stream_inputs.float()
+        with torch.autocast(u.device.type, enabled=False):
+            emotion = self.core(
+                stream_inputs, torch.cat(stream_speakers), packing.batch_sizes, compute_dtype
+            )  # (K, N, D), K = directions * E
         if self.bidirectional:  # align backward outputs with forward rows, directions side by side
             forward_rows, backward_rows = emotion.chunk(2)
             emotion = torch.cat([forward_rows, backward_rows.index_select(1, packing.reverse)], dim=-1)

@@ -131,20 +131,27 @@ class DialogueRNNCore(nn.Module):
         for param in self.parameters():
             nn.init.uniform_(param, -bound, bound)
 
-    def forward(self, u: Tensor, party: Tensor, batch_sizes: list[int]) -> Tensor:
+    def forward(
+        self, u: Tensor, party: Tensor, batch_sizes: list[int], compute_dtype: torch.dtype | None = None
+    ) -> Tensor:
         """Run all streams over packed dialogues.
 
         Args:
             u: (K, N, dim) packed inputs, N = total number of real utterances, time-major.
             party: (K, N) long, speaker party index of each packed row per stream, in [0, num_parties).
             batch_sizes: non-increasing list of length T_max; batch_sizes[t] rows belong to step t.
+            compute_dtype: dtype of the matrix products' inputs (torch.bfloat16 for mixed precision);
+                None: that of the weights. States and gate arithmetic keep the weights' dtype.
 
         Returns:
             (K, N, dim) emotion states e_t, packed like ``u``.
         """
         k, _, dim = u.shape
         gates = 3 * dim
-        pre = torch.baddbmm(self.u_bias, u, self.u_weight)  # (K, N, gates * (1 + party_cells))
+        if compute_dtype is None or compute_dtype == u.dtype:
+            pre = torch.baddbmm(self.u_bias, u, self.u_weight)  # (K, N, gates * (1 + party_cells))
+        else:
+            pre = torch.bmm(u.to(compute_dtype), self.u_weight.to(compute_dtype)).to(u.dtype) + self.u_bias
         pre_g, pre_party = pre.split([gates, pre.shape[-1] - gates], dim=-1)
         # One split per tensor (not a slice per step), so backward is a single concatenation.
         pre_g_steps = pre_g.split(batch_sizes, dim=1)  # T x (K, n_t, gates)
@@ -153,14 +160,15 @@ class DialogueRNNCore(nn.Module):
         is_speaker_steps = nn.functional.one_hot(party, self.num_parties).bool().split(batch_sizes, dim=1)
 
         # Every per-step product computes its weight gradient once, after the whole backward pass.
-        gq_product = StepProduct(self.gq_weight)
-        g_product = StepProduct(self.g_weight, self.g_bias)
-        c_product = StepProduct(self.c_weight)
-        score_product = StepProduct(self.score)
-        p_product = StepProduct(self.p_weight, self.p_bias)
-        l_product = StepProduct(self.l_weight, self.l_bias) if self.listener_state else None
-        e_in_product = StepProduct(self.e_in_weight, self.e_in_bias)
-        e_product = StepProduct(self.e_weight, self.e_bias)
+        cd = compute_dtype
+        gq_product = StepProduct(self.gq_weight, compute_dtype=cd)
+        g_product = StepProduct(self.g_weight, self.g_bias, cd)
+        c_product = StepProduct(self.c_weight, compute_dtype=cd)
+        score_product = StepProduct(self.score)  # one output column: too small to gain from cd
+        p_product = StepProduct(self.p_weight, self.p_bias, cd)
+        l_product = StepProduct(self.l_weight, self.l_bias, cd) if self.listener_state else None
+        e_in_product = StepProduct(self.e_in_weight, self.e_in_bias, cd)
+        e_product = StepProduct(self.e_weight, self.e_bias, cd)
 
         n = batch_sizes[0]
         g = e = u.new_zeros(k, n, dim)

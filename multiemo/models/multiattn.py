@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -10,6 +11,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from multiemo.models.dropout import Dropout
+from multiemo.models.precision import autocast_dtype
 from multiemo.models.token_layout import TokenLayout
 
 
@@ -50,16 +52,23 @@ class CrossAttention(nn.Module):
             (N, D).
         """
         heads = self.num_heads
-        # split, not slicing per block: backward is then one concatenation
-        queries = self.query(x).split(layout.block_sizes)  # blocks x (tokens, D)
-        keys_values = self.key_value(context).split(layout.block_sizes)  # blocks x (tokens, 2D)
+        queries, keys_values = self.query(x), self.key_value(context)  # (N, D), (N, 2D)
+        precision = nullcontext()
+        if x.device.type == "cpu" and autocast_dtype("cpu") is not None:
+            # Mixed precision: the attention itself runs in float32 on a CPU, where the bfloat16
+            # flash-attention backward is 2.6x slower than the float32 one (BENCHMARKS.md).
+            queries, keys_values = queries.float(), keys_values.float()
+            precision = torch.autocast("cpu", enabled=False)
         outputs = []
-        for block, q, kv in zip(layout.blocks, queries, keys_values, strict=True):
-            n, steps = block.dialogues, block.steps
-            q = block.unpack(q).view(n, steps, heads, -1).transpose(1, 2)  # (n, H, S, D/H)
-            k, v = block.unpack(kv).view(n, steps, 2 * heads, -1).transpose(1, 2).chunk(2, dim=1)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=block.attend)  # (n, H, S, D/H)
-            outputs.append(block.pack(y.transpose(1, 2)))  # (tokens, D)
+        with precision:
+            # split, not slicing per block: backward is then one concatenation
+            sizes = layout.block_sizes
+            for block, q, kv in zip(layout.blocks, queries.split(sizes), keys_values.split(sizes), strict=True):
+                n, steps = block.dialogues, block.steps
+                q = block.unpack(q).view(n, steps, heads, -1).transpose(1, 2)  # (n, H, S, D/H)
+                k, v = block.unpack(kv).view(n, steps, 2 * heads, -1).transpose(1, 2).chunk(2, dim=1)
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=block.attend)  # (n, H, S, D/H)
+                outputs.append(block.pack(y.transpose(1, 2)))  # (tokens, D)
         return self.out(torch.cat(outputs))  # (N, D)
 
 

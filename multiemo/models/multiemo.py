@@ -14,6 +14,7 @@ from multiemo.models.dropout import Dropout
 from multiemo.models.masks import dialogue_lengths
 from multiemo.models.modality_dropout import drop_modalities
 from multiemo.models.multiattn import MultiAttn
+from multiemo.models.precision import compute_dtype
 
 
 @dataclass
@@ -42,6 +43,11 @@ class MultiEMO(nn.Module):
     2-layer MLP. Everything is vectorised over the batch; the only Python loops run over time steps
     (DialogueRNN), layers and modalities.
 
+    The plain attribute ``precision`` ("fp32", the default, or "bf16") sets how the forward pass computes
+    (see :mod:`multiemo.models.precision`); "fc", the classifier and the outputs are float32 either way.
+    It is not part of the weights: the trainer sets it from ``train.precision``, and
+    :func:`~multiemo.training.trainer.load_run_model` from the run's settings.
+
     Args:
         config: architecture.
         input_dims: feature size per modality, read from the feature files; must cover every modality
@@ -66,6 +72,7 @@ class MultiEMO(nn.Module):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.config = config
+        self.precision = "fp32"
         self.input_dims = {m: input_dims[m] for m in config.modalities}
         d = config.model_dim
         self.projections = nn.ModuleDict({m: nn.Linear(self.input_dims[m], d) for m in config.modalities})
@@ -144,10 +151,21 @@ class MultiEMO(nn.Module):
                 utterance; a modality without an entry is present everywhere.
 
         Returns:
-            :class:`MultiEMOOutput`; values at padded positions are meaningless.
+            :class:`MultiEMOOutput`, float32; values at padded positions are meaningless.
         """
-        modalities = self.config.modalities
         self._check_inputs(features, party, mask, present)
+        dtype = compute_dtype(self.precision)
+        with torch.autocast(mask.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            return self._forward(features, party, mask, present)
+
+    def _forward(
+        self,
+        features: Mapping[str, Tensor],
+        party: Tensor,
+        mask: Tensor,
+        present: Mapping[str, Tensor] | None,
+    ) -> MultiEMOOutput:
+        modalities = self.config.modalities
         present = present or {}
         available = torch.stack([present.get(m, mask) for m in modalities], dim=-1)  # (B, T, M)
         if self.training and self.config.modality_dropout > 0:
@@ -166,8 +184,11 @@ class MultiEMO(nn.Module):
             contextual = self.context(torch.stack([encoded[m] for m in context_modalities]), party, mask)
             encoded.update(zip(context_modalities, contextual.unbind(0)))  # m -> (B, T, D)
         modality = self.fusion(encoded, mask) if self.fusion is not None else encoded
-        fused = self.fc(torch.cat([modality[m] for m in modalities], dim=-1))  # (B, T, D)
-        return MultiEMOOutput(logits=self.classifier(fused), fused=fused, modality=modality)
+        # The head is small, and its outputs feed the losses directly: always float32.
+        with torch.autocast(mask.device.type, enabled=False):
+            modality = {m: modality[m].float() for m in modalities}
+            fused = self.fc(torch.cat([modality[m] for m in modalities], dim=-1))  # (B, T, D)
+            return MultiEMOOutput(logits=self.classifier(fused), fused=fused, modality=modality)
 
     def _check_inputs(
         self,

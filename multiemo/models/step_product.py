@@ -7,6 +7,10 @@ traffic. :class:`StepProduct` records each step's input and output gradient inst
 The result is the same gradient, to floating point rounding; double backward is not supported.
 Recorded gradients are folded into the weight gradient every ``FLUSH_STEPS`` steps, so at most that many
 steps' gradients are held at once (holding all of them cost ~400 MB on an IEMOCAP batch).
+
+With a ``compute_dtype`` (bfloat16 under mixed precision) the products take inputs and weights in that
+dtype and return the weight's dtype; the recorded inputs are kept in the compute dtype (half the memory)
+and the weight gradient is accumulated in the weight's dtype.
 """
 
 from __future__ import annotations
@@ -29,10 +33,13 @@ class StepProduct:
     Args:
         weight: (K, I, O) stacked weights, one per stream.
         bias: optional (K, 1, O).
+        compute_dtype: dtype of the products' inputs (e.g. torch.bfloat16); None: the weight's dtype.
     """
 
-    def __init__(self, weight: Tensor, bias: Tensor | None = None) -> None:
-        self.record = _Record(weight.detach(), None if bias is None else bias.detach())
+    def __init__(
+        self, weight: Tensor, bias: Tensor | None = None, compute_dtype: torch.dtype | None = None
+    ) -> None:
+        self.record = _Record(weight.detach(), None if bias is None else bias.detach(), compute_dtype)
         params = [p for p in (weight, bias) if p is not None]
         deferred = torch.is_grad_enabled() and any(p.requires_grad for p in params)
         # The token carries no data; every step's product depends on it, so autograd runs its backward
@@ -45,15 +52,17 @@ class StepProduct:
         gets its gradient as usual. Returns (K, n, O)."""
         if self.token is None:
             return self.record.product(x, add)
-        self.record.inputs[step] = x.detach()
+        self.record.inputs[step] = x.detach().to(self.record.weight.dtype)
         return _Product.apply(self.record, step, x, add, self.token)
 
 
 class _Record:
     """Weights, and per step the inputs and output gradients, shared by the autograd nodes."""
 
-    def __init__(self, weight: Tensor, bias: Tensor | None) -> None:
-        self.weight, self.bias = weight, bias
+    def __init__(self, weight: Tensor, bias: Tensor | None, compute_dtype: torch.dtype | None) -> None:
+        self.dtype = weight.dtype  # of outputs and gradients
+        self.weight = weight if compute_dtype is None else weight.to(compute_dtype)
+        self.bias = bias
         self.inputs: dict[int, Tensor] = {}
         self.grads: dict[int, Tensor] = {}
         self.grad_weight: Tensor | None = None  # sum over the steps already folded in
@@ -66,8 +75,8 @@ class _Record:
         steps = sorted(self.grads)
         grads = torch.cat([self.grads.pop(s) for s in steps], dim=1)  # (K, rows, O)
         # inputs stay: a backward pass with retain_graph=True may come again
-        inputs = torch.cat([self.inputs[s] for s in steps], dim=1)  # (K, rows, I)
-        grad_weight = torch.bmm(inputs.transpose(1, 2), grads)  # (K, I, O)
+        inputs = torch.cat([self.inputs[s] for s in steps], dim=1)  # (K, rows, I), compute dtype
+        grad_weight = torch.bmm(inputs.transpose(1, 2), grads.to(inputs.dtype)).to(self.dtype)  # (K, I, O)
         self.grad_weight = grad_weight if self.grad_weight is None else self.grad_weight.add_(grad_weight)
         if self.bias is not None:
             grad_bias = grads.sum(dim=1, keepdim=True)  # (K, 1, O)
@@ -75,7 +84,14 @@ class _Record:
 
     def product(self, x: Tensor, add: Tensor | None) -> Tensor:
         base = add if self.bias is None else (self.bias if add is None else add + self.bias)
+        if self.weight.dtype != self.dtype:  # mixed precision: no baddbmm across dtypes
+            y = torch.bmm(x.to(self.weight.dtype), self.weight).to(self.dtype)
+            return y if base is None else y.add_(base)
         return torch.bmm(x, self.weight) if base is None else torch.baddbmm(base, x, self.weight)
+
+    def input_grad(self, grad: Tensor) -> Tensor:
+        weight = self.weight.transpose(1, 2)
+        return torch.bmm(grad.to(weight.dtype), weight).to(self.dtype)
 
 
 class _Product(Function):
@@ -90,7 +106,7 @@ class _Product(Function):
         record.grads[ctx.step] = grad
         if len(record.grads) >= FLUSH_STEPS:
             record.fold()
-        grad_x = torch.bmm(grad, record.weight.transpose(1, 2)) if ctx.needs_input_grad[2] else None
+        grad_x = record.input_grad(grad) if ctx.needs_input_grad[2] else None
         return None, None, grad_x, grad if ctx.needs_input_grad[3] else None, None
 
 

@@ -18,7 +18,7 @@ import os
 import pickle
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ from multiemo.data.store import FeatureStore, StoreError
 from multiemo.io import atomic_path, write_json
 from multiemo.losses import SoftHGRLoss, SWFCLoss
 from multiemo.models import ModelConfig, MultiEMO
+from multiemo.models.precision import resolve_precision
 from multiemo.training.config import ConfigError, TrainConfig, from_mapping
 from multiemo.training.metrics import classification_scores
 
@@ -131,6 +132,12 @@ def train_run(
     store = FeatureStore(store_path)
     train_cfg = from_mapping(TrainConfig, settings.get("train", {}), section="train")
     model_cfg = build_model_config(settings.get("model", {}), store)
+    device = resolve_device(train_cfg.device)
+    if train_cfg.precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        name = torch.cuda.get_device_name(device)
+        raise ConfigError(f"train.precision=bf16, but {name} has no bfloat16 support; use fp32 or auto")
+    # "auto" becomes what this device runs; the run records (and resumes with) that
+    train_cfg = replace(train_cfg, precision=resolve_precision(train_cfg.precision, device))
     run_train = {k: v for k, v in asdict(train_cfg).items() if k not in RUNTIME_ONLY}
     identity = {
         "store": str(Path(store_path).resolve()),
@@ -144,7 +151,7 @@ def train_run(
 
     if train_cfg.num_threads:
         torch.set_num_threads(train_cfg.num_threads)
-    device = resolve_device(train_cfg.device)
+    log.info("training on %s in %s", device, train_cfg.precision)
     torch.manual_seed(train_cfg.seed)
     np.random.seed(train_cfg.seed)
     modalities = model_cfg.modalities
@@ -159,6 +166,7 @@ def train_run(
     ).to(device)
     if model.fusion is not None:
         model.fusion.checkpoint = train_cfg.checkpoint_fusion
+    model.precision = train_cfg.precision
     if train_cfg.standardize:
         mean, std = data["train"].feature_statistics()
         model.set_input_statistics(mean, std)
@@ -277,12 +285,13 @@ def run_pass(
     with torch.set_grad_enabled(training):
         for batch in data.batches(batch_size, shuffle=training, generator=generator):
             batch = batch.to(device)
+            if training:  # free the last step's gradients before this forward pass's activations arrive
+                optimizer.zero_grad(set_to_none=True)
             out = model(batch.features, batch.party, batch.mask, batch.present)
             n = int((batch.mask & (batch.labels >= 0)).sum())
             if objective is not None and n > 0:
                 loss, parts = objective(out, batch)
                 if training:
-                    optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     if grad_clip > 0:
                         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
@@ -321,6 +330,7 @@ def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu
             num_parties=ckpt["num_parties"],
         )
         model.load_state_dict(ckpt["model"])
+        model.precision = identity["train"].get("precision", "fp32")  # runs older than the setting: fp32
     except (KeyError, TypeError, RuntimeError, ValueError, pickle.UnpicklingError) as err:
         # e.g. a checkpoint of an older model version (renamed or missing weights, unknown settings)
         detail = " ".join(str(err).split())  # load_state_dict lists the keys over several lines

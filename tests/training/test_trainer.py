@@ -3,8 +3,10 @@
 import json
 
 import pytest
+import torch
 
 from multiemo.cli import main
+from multiemo.models.precision import resolve_precision
 from multiemo.training.config import ConfigError
 from multiemo.training.runs import train_seeds
 from multiemo.training.trainer import evaluate_run, read_history, train_run
@@ -161,3 +163,25 @@ def test_checkpointed_fusion_trains_identically_and_is_not_part_of_the_identity(
     # the plain run's directory accepts the checkpointed settings (a ConfigError if they were its identity)
     again = train_run(store.root, checkpointed, tmp_path / "a", progress=False)
     assert again["test"] == a["test"]
+
+
+def test_bf16_runs_are_recorded_and_evaluated_in_bf16(tmp_path):
+    """train.precision is part of what a run is: recorded, applied again by evaluate, and not changeable
+    on resume."""
+    store = make_learnable_store(tmp_path / "store")
+    settings = {"model": SMALL["model"], "train": {**SMALL["train"], "precision": "bf16"}}
+    metrics = train_run(store.root, settings, tmp_path / "run", progress=False)
+    assert json.loads((tmp_path / "run" / "settings.json").read_text())["train"]["precision"] == "bf16"
+    assert metrics["test"]["accuracy"] > 60
+    assert evaluate_run(tmp_path / "run", splits=("validation", "test"))["test"] == metrics["test"]
+    fp32 = {"model": SMALL["model"], "train": {**SMALL["train"], "precision": "fp32"}}
+    with pytest.raises(ConfigError, match=r"different settings \(train.precision\)"):
+        train_run(store.root, fp32, tmp_path / "run", progress=False)
+    with pytest.raises(ConfigError, match="train.precision must be 'fp32', 'bf16' or 'auto'"):
+        train_run(store.root, {"model": SMALL["model"], "train": {**SMALL["train"], "precision": "fp16"}},
+                  tmp_path / "other", progress=False)
+    # "auto" is recorded as what it resolved to on this machine
+    auto = {"model": SMALL["model"], "train": {**SMALL["train"], "precision": "auto", "epochs": 1}}
+    train_run(store.root, auto, tmp_path / "auto", progress=False)
+    recorded = json.loads((tmp_path / "auto" / "settings.json").read_text())["train"]["precision"]
+    assert recorded == resolve_precision("auto", torch.device("cpu"))
