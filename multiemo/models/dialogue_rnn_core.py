@@ -23,18 +23,21 @@ from multiemo.models.online_softmax import pool_add, pool_narrow, pool_read, poo
 from multiemo.models.step_product import StepProduct
 
 
-def _gru(gi: Tensor, gh: Tensor, h: Tensor) -> Tensor:
+def _gru(gi: Tensor, gh: Tensor, h: Tensor, save_dtype: torch.dtype | None = None) -> Tensor:
     """GRU update (same equations as :class:`torch.nn.GRUCell`) from precomputed gate pre-activations.
 
     Args:
         gi: (..., 3H) input-to-hidden part, biases included, gate order (r, z, n).
         gh: (..., 3H) hidden-to-hidden part, biases included; may broadcast against ``gi``.
         h: (..., H) previous hidden state.
+        save_dtype: dtype in which the gate values are kept for the backward pass (bfloat16 under mixed
+            precision: the backward pass then reads 3-digit gates, as autocast's own kernels would);
+            None: that of ``h``.
 
     Returns:
         (..., H) new hidden state.
     """
-    return _GRUUpdate.apply(gi, gh, h)
+    return _GRUUpdate.apply(gi, gh, h, save_dtype)
 
 
 class _GRUUpdate(Function):
@@ -42,20 +45,24 @@ class _GRUUpdate(Function):
     and a single node with a hand-written backward replaces about ten small ones."""
 
     @staticmethod
-    def forward(ctx, gi, gh, h):
+    def forward(ctx, gi, gh, h, save_dtype):
         size = h.shape[-1]
         gi_rz, gi_n = gi.split([2 * size, size], dim=-1)
         gh_rz, gh_n = gh.split([2 * size, size], dim=-1)
         rz = torch.sigmoid(gi_rz + gh_rz)  # (..., 2H)
         r, z = rz.chunk(2, dim=-1)
         n = torch.tanh(torch.addcmul(gi_n, r, gh_n))  # (..., H)
+        out = torch.lerp(n, h, z)  # (1 - z) * n + z * h
+        if save_dtype is not None and save_dtype != h.dtype:
+            rz, n, gh_n = rz.to(save_dtype), n.to(save_dtype), gh_n.to(save_dtype)
         ctx.save_for_backward(rz, n, gh_n, h)
         ctx.gi_shape, ctx.gh_shape = gi.shape, gh.shape
-        return torch.lerp(n, h, z)  # (1 - z) * n + z * h
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         rz, n, gh_n, h = ctx.saved_tensors
+        rz, n, gh_n = rz.to(h.dtype), n.to(h.dtype), gh_n.to(h.dtype)
         size = h.shape[-1]
         r, z = rz.chunk(2, dim=-1)
         grad_n = grad * (1 - z) * (1 - n * n)  # through tanh
@@ -65,7 +72,7 @@ class _GRUUpdate(Function):
         grad_gi = torch.cat([grad_rz, grad_n], dim=-1)
         grad_gh = torch.cat([grad_rz, grad_n * r], dim=-1)
         grad_h = grad * z
-        return _sum_to(grad_gi, ctx.gi_shape), _sum_to(grad_gh, ctx.gh_shape), _sum_to(grad_h, h.shape)
+        return _sum_to(grad_gi, ctx.gi_shape), _sum_to(grad_gh, ctx.gh_shape), _sum_to(grad_h, h.shape), None
 
 
 def _sum_to(grad: Tensor, shape: torch.Size) -> Tensor:
@@ -140,8 +147,9 @@ class DialogueRNNCore(nn.Module):
             u: (K, N, dim) packed inputs, N = total number of real utterances, time-major.
             party: (K, N) long, speaker party index of each packed row per stream, in [0, num_parties).
             batch_sizes: non-increasing list of length T_max; batch_sizes[t] rows belong to step t.
-            compute_dtype: dtype of the matrix products' inputs (torch.bfloat16 for mixed precision);
-                None: that of the weights. States and gate arithmetic keep the weights' dtype.
+            compute_dtype: dtype of the matrix products' inputs and of the gate values kept for the
+                backward pass (torch.bfloat16 for mixed precision); None: that of the weights. States
+                and gate arithmetic keep the weights' dtype.
 
         Returns:
             (K, N, dim) emotion states e_t, packed like ``u``.
@@ -184,7 +192,7 @@ class DialogueRNNCore(nn.Module):
             q_s = q.gather(2, index).squeeze(2)  # (K, n, dim) speaker's party state
 
             gi_g = gq_product(t, q_s, add=pre_g_steps[t])  # (K, n, gates)
-            g = _gru(gi_g, g_product(t, g), g)  # (K, n, dim)
+            g = _gru(gi_g, g_product(t, g), g, cd)  # (K, n, dim)
 
             gi_party = pre_party_steps[t]  # (K, n, gates * party_cells)
             if pool is not None:  # c_t pools g_1..g_{t-1}; c_1 = 0 adds nothing
@@ -196,12 +204,12 @@ class DialogueRNNCore(nn.Module):
             if l_product is not None:
                 gi_p, gi_l = gi_party.split(gates, dim=-1)
                 gh_l = l_product(t, q.view(k, n * self.num_parties, dim)).view(k, n, self.num_parties, gates)
-                q = _gru(gi_l[:, :, None], gh_l, q)  # (K, n, P, dim)
+                q = _gru(gi_l[:, :, None], gh_l, q, cd)  # (K, n, P, dim)
             else:
                 gi_p = gi_party
-            new_q_s = _gru(gi_p, gh_p, q_s)  # (K, n, dim)
+            new_q_s = _gru(gi_p, gh_p, q_s, cd)  # (K, n, dim)
             q = torch.where(is_speaker_steps[t][..., None], new_q_s[:, :, None], q)  # (K, n, P, dim)
 
-            e = _gru(e_in_product(t, new_q_s), e_product(t, e), e)  # (K, n, dim)
+            e = _gru(e_in_product(t, new_q_s), e_product(t, e), e, cd)  # (K, n, dim)
             outputs.append(e)
         return torch.cat(outputs, dim=1)  # (K, N, dim)

@@ -138,3 +138,21 @@ def test_auto_is_bf16_exactly_where_the_cpu_has_bfloat16_instructions():
     assert resolve_precision("bf16", torch.device("cpu")) == "bf16"  # asked for explicitly: emulated if need be
     with pytest.raises(ValueError, match="precision must be one of"):
         resolve_precision("fp16", torch.device("cpu"))
+
+
+def test_gru_gates_kept_in_bfloat16_change_only_the_backward_rounding():
+    from multiemo.models.dialogue_rnn_core import _gru
+
+    torch.manual_seed(0)
+    gi, gh, h = (torch.randn(2, 5, 3 * 16), torch.randn(2, 5, 3 * 16), torch.randn(2, 5, 16))
+    results = []
+    for save_dtype in (None, torch.bfloat16):
+        inputs = [x.clone().requires_grad_() for x in (gi, gh, h)]
+        out = _gru(*inputs, save_dtype)
+        (out * torch.linspace(-1, 1, 16)).sum().backward()
+        results.append((out, [x.grad for x in inputs]))
+    (out_a, grads_a), (out_b, grads_b) = results
+    assert torch.equal(out_a, out_b)
+    for a, b in zip(grads_a, grads_b, strict=True):
+        assert b.dtype == torch.float32
+        torch.testing.assert_close(b, a, rtol=0, atol=0.02 * a.abs().max().item())
