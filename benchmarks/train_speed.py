@@ -98,6 +98,7 @@ def main() -> None:
         train_run(store.root, settings, Path(tmp) / "run", progress=False)
         total = time.perf_counter() - tic
         history = read_history(Path(tmp) / "run" / "history.jsonl")
+        recorded = json.loads((Path(tmp) / "run" / "settings.json").read_text())["train"]
     epoch_seconds = [r["seconds"] for r in history]
     lengths = table.groupby("dialogue_id", sort=False).size()
     result = {
@@ -108,6 +109,8 @@ def main() -> None:
         "dialogues": int(lengths.size),
         "longest_dialogue": int(lengths.max()),
         "overrides": args.set,
+        "precision": recorded["precision"],  # as resolved for this machine ("auto" -> fp32 or bf16)
+        "checkpoint_fusion": settings["train"].get("checkpoint_fusion", False),
         "epoch_seconds": epoch_seconds,
         "run_seconds_incl_final_eval": total,
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
