@@ -409,6 +409,7 @@ def _claim_run_dir(out: Path, identity: dict, restart_if_changed: bool) -> None:
     path = out / "settings.json"
     if path.exists():
         previous = json.loads(path.read_text(encoding="utf-8"))
+        previous.get("train", {}).setdefault("precision", "fp32")  # runs from before the setting: fp32
         if previous == identity:
             return
         if not restart_if_changed:

@@ -180,6 +180,12 @@ def test_bf16_runs_are_recorded_and_evaluated_in_bf16(tmp_path):
     with pytest.raises(ConfigError, match="train.precision must be 'fp32', 'bf16' or 'auto'"):
         train_run(store.root, {"model": SMALL["model"], "train": {**SMALL["train"], "precision": "fp16"}},
                   tmp_path / "other", progress=False)
+    # a run recorded before train.precision existed was float32, and resumes as such
+    train_run(store.root, fp32, tmp_path / "old", progress=False)
+    recorded = json.loads((tmp_path / "old" / "settings.json").read_text())
+    del recorded["train"]["precision"]
+    (tmp_path / "old" / "settings.json").write_text(json.dumps(recorded))
+    assert train_run(store.root, fp32, tmp_path / "old", progress=False)["test"]
     # "auto" is recorded as what it resolved to on this machine
     auto = {"model": SMALL["model"], "train": {**SMALL["train"], "precision": "auto", "epochs": 1}}
     train_run(store.root, auto, tmp_path / "auto", progress=False)
