@@ -154,41 +154,31 @@ class MultiEMO(nn.Module):
             :class:`MultiEMOOutput`, float32; values at padded positions are meaningless.
         """
         self._check_inputs(features, party, mask, present)
-        dtype = compute_dtype(self.precision)
-        with torch.autocast(mask.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-            return self._forward(features, party, mask, present)
-
-    def _forward(
-        self,
-        features: Mapping[str, Tensor],
-        party: Tensor,
-        mask: Tensor,
-        present: Mapping[str, Tensor] | None,
-    ) -> MultiEMOOutput:
         modalities = self.config.modalities
         present = present or {}
         available = torch.stack([present.get(m, mask) for m in modalities], dim=-1)  # (B, T, M)
         if self.training and self.config.modality_dropout > 0:
             available = drop_modalities(available, self.config.modality_dropout)
 
-        encoded = {}
-        for i, m in enumerate(modalities):
-            keep = available[..., i, None]  # (B, T, 1)
-            # Zero the raw features first so NaN/inf placeholders at missing or padded positions cannot
-            # leak into the projection's weight gradient.
-            x = (features[m] - getattr(self, f"input_mean_{m}")) / getattr(self, f"input_std_{m}")
-            x = torch.where(keep & mask[..., None], x, 0.0)  # (B, T, D_m)
-            encoded[m] = torch.where(keep, self.projections[m](x), self.missing[m])  # (B, T, D)
-        if self.context is not None:
-            context_modalities = self.config.context_modalities
-            contextual = self.context(torch.stack([encoded[m] for m in context_modalities]), party, mask)
-            encoded.update(zip(context_modalities, contextual.unbind(0)))  # m -> (B, T, D)
-        modality = self.fusion(encoded, mask) if self.fusion is not None else encoded
-        # The head is small, and its outputs feed the losses directly: always float32.
-        with torch.autocast(mask.device.type, enabled=False):
+        dtype = compute_dtype(self.precision)
+        with torch.autocast(mask.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            encoded = {}
+            for i, m in enumerate(modalities):
+                keep = available[..., i, None]  # (B, T, 1)
+                # Zero the raw features first so NaN/inf placeholders at missing or padded positions cannot
+                # leak into the projection's weight gradient.
+                x = (features[m] - getattr(self, f"input_mean_{m}")) / getattr(self, f"input_std_{m}")
+                x = torch.where(keep & mask[..., None], x, 0.0)  # (B, T, D_m)
+                encoded[m] = torch.where(keep, self.projections[m](x), self.missing[m])  # (B, T, D)
+            if self.context is not None:
+                context_modalities = self.config.context_modalities
+                contextual = self.context(torch.stack([encoded[m] for m in context_modalities]), party, mask)
+                encoded.update(zip(context_modalities, contextual.unbind(0)))  # m -> (B, T, D)
+            modality = self.fusion(encoded, mask) if self.fusion is not None else encoded
+        if dtype is not None:  # the head is small and its outputs feed the losses: float32 throughout
             modality = {m: modality[m].float() for m in modalities}
-            fused = self.fc(torch.cat([modality[m] for m in modalities], dim=-1))  # (B, T, D)
-            return MultiEMOOutput(logits=self.classifier(fused), fused=fused, modality=modality)
+        fused = self.fc(torch.cat([modality[m] for m in modalities], dim=-1))  # (B, T, D)
+        return MultiEMOOutput(logits=self.classifier(fused), fused=fused, modality=modality)
 
     def _check_inputs(
         self,
