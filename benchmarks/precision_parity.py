@@ -4,7 +4,8 @@ Mixed precision changes rounding, so it must not change what a run learns beyond
 This trains each seed once per precision, with everything else equal, and prints test weighted-F1 and
 accuracy per run, their mean and standard deviation, and the paired difference.
 
-    python benchmarks/precision_parity.py --dataset meld_text --store results/meld_text/store --seeds 1,2,3,4,5
+    python benchmarks/precision_parity.py --dataset meld_text --store results/meld_text/store \
+        --seeds 1,2,3,4,5
     python benchmarks/precision_parity.py --dataset demo --store results/demo/store --seeds 1,2,3
 """
 
@@ -21,6 +22,12 @@ import torch
 
 from multiemo.training.config import load_yaml, resolve_run_settings
 from multiemo.training.trainer import train_run
+
+
+def _mean_std(values: list[float]) -> list[float]:
+    """[mean, sample standard deviation] (0 for a single value)."""
+    array = np.asarray(values)
+    return [float(array.mean()), float(array.std(ddof=1)) if len(array) > 1 else 0.0]
 
 
 def main() -> None:
@@ -54,11 +61,8 @@ def main() -> None:
     summary = {"dataset": args.dataset, "store": str(args.store), "overrides": args.set,
                "threads": torch.get_num_threads(), "runs": scores}
     for precision, runs in scores.items():
-        f1 = np.array([r["weighted_f1"] for r in runs])
-        acc = np.array([r["accuracy"] for r in runs])
-        summary[precision] = {"weighted_f1": [float(f1.mean()), float(f1.std(ddof=1)) if len(f1) > 1 else 0.0],
-                              "accuracy": [float(acc.mean()), float(acc.std(ddof=1)) if len(acc) > 1 else 0.0],
-                              "seconds_per_run": float(np.mean([r["seconds"] for r in runs]))}
+        summary[precision] = {key: _mean_std([r[key] for r in runs]) for key in ("weighted_f1", "accuracy")}
+        summary[precision]["seconds_per_run"] = float(np.mean([r["seconds"] for r in runs]))
     if len(precisions) == 2:
         a, b = (np.array([r["weighted_f1"] for r in scores[p]]) for p in precisions)
         summary[f"{precisions[1]} - {precisions[0]} weighted_f1"] = {

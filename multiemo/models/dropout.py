@@ -1,8 +1,8 @@
 """Dropout whose mask comes from 16-bit slices of 64-bit random integers: cheaper on a CPU.
 
 On a CPU, :func:`torch.nn.functional.dropout` draws its mask with ``bernoulli_``, which runs on one
-thread at about 7 ns per element; ``torch.rand`` runs on every core at about 4 ns, and 64-bit random
-integers cut into four 16-bit draws cost about 1 ns per element (2 cores, BENCHMARKS.md). MultiEMO drops
+thread at about 7 ns per element; ``torch.rand`` runs on every core at about 3.4 ns, and 64-bit random
+integers cut into four 16-bit draws cost about 1.3 ns per element (2 cores, BENCHMARKS.md). MultiEMO drops
 out ~10^8 activations per IEMOCAP training batch, so this is a noticeable share of a training step.
 
 Each 16-bit draw is uniform on [0, 2^16), so an element is dropped with probability

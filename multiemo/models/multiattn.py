@@ -62,8 +62,8 @@ class CrossAttention(nn.Module):
         outputs = []
         with precision:
             # split, not slicing per block: backward is then one concatenation
-            sizes = layout.block_sizes
-            for block, q, kv in zip(layout.blocks, queries.split(sizes), keys_values.split(sizes), strict=True):
+            q_blocks, kv_blocks = queries.split(layout.block_sizes), keys_values.split(layout.block_sizes)
+            for block, q, kv in zip(layout.blocks, q_blocks, kv_blocks, strict=True):
                 n, steps = block.dialogues, block.steps
                 q = block.unpack(q).view(n, steps, heads, -1).transpose(1, 2)  # (n, H, S, D/H)
                 k, v = block.unpack(kv).view(n, steps, 2 * heads, -1).transpose(1, 2).chunk(2, dim=1)

@@ -22,7 +22,7 @@ def _model(**overrides):
 
 
 def _recurrence(weight, bias, x_steps, compute):
-    """h_t = tanh(h_{t-1} W + b + x_t): StepProduct in bfloat16, or the same casts written out for autograd."""
+    """h_t = tanh(h_{t-1} W + b + x_t): StepProduct in bfloat16, or the same casts written for autograd."""
     product = StepProduct(weight, bias, compute_dtype=torch.bfloat16) if compute == "step" else None
     h = x_steps[0].new_zeros(x_steps[0].shape)
     total = 0.0
@@ -135,7 +135,7 @@ def test_auto_is_bf16_exactly_where_the_cpu_has_bfloat16_instructions():
     native = bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
     assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if native else "fp32")
     assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
-    assert resolve_precision("bf16", torch.device("cpu")) == "bf16"  # asked for explicitly: emulated if need be
+    assert resolve_precision("bf16", torch.device("cpu")) == "bf16"  # asked for: emulated if need be
     with pytest.raises(ValueError, match="precision must be one of"):
         resolve_precision("fp16", torch.device("cpu"))
 
