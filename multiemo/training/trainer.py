@@ -17,7 +17,7 @@ import logging
 import os
 import pickle
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -114,6 +114,7 @@ def train_run(
     *,
     progress: bool = True,
     restart_if_changed: bool = False,
+    on_epoch: Callable[[dict], None] | None = None,
 ) -> dict:
     """Train one seed and evaluate its best-on-validation checkpoint; resume if ``out_dir`` holds a run.
 
@@ -124,6 +125,7 @@ def train_run(
         progress: show a progress bar over epochs.
         restart_if_changed: if ``out_dir`` holds a run with other settings, delete it and start afresh
             (the workflow's behaviour when a setting changed); otherwise refuse with an error.
+        on_epoch: called with each epoch's history record once it is written (e.g. by benchmarks).
 
     Returns:
         The content written to ``out_dir/metrics.json``.
@@ -229,6 +231,8 @@ def train_run(
                                     "num_parties": num_parties})
         state["epoch"] = epoch
         _append_jsonl(out / "history.jsonl", record)
+        if on_epoch is not None:
+            on_epoch(record)
         _save(last, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "scheduler": scheduler.state_dict(), "shuffle_rng": shuffle.get_state(),
                      "torch_rng": torch.get_rng_state(),

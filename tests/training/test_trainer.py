@@ -21,9 +21,11 @@ SMALL = {
 
 def test_training_learns_and_selects_on_validation(tmp_path):
     store = make_learnable_store(tmp_path / "store")
-    metrics = train_run(store.root, SMALL, tmp_path / "run", progress=False)
+    seen = []
+    metrics = train_run(store.root, SMALL, tmp_path / "run", progress=False, on_epoch=seen.append)
     history = read_history(tmp_path / "run" / "history.jsonl")
     assert [r["epoch"] for r in history] == [1, 2, 3, 4]
+    assert seen == history  # the callback gets each record as written
     best = max(history, key=lambda r: r["validation_weighted_f1"])
     assert metrics["best_epoch"] == best["epoch"]
     assert metrics["validation"]["weighted_f1"] == pytest.approx(best["validation_weighted_f1"])
