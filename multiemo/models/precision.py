@@ -43,9 +43,16 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
     ``"auto"`` is ``"bf16"`` on a CUDA device with native bfloat16 (compute capability 8.0 and newer) or
     a Linux CPU with bfloat16 instructions (x86 AVX512-BF16 or AMX-BF16, Arm BF16), else ``"fp32"``.
+    An explicit ``"bf16"`` is a ValueError on a CUDA device without bfloat16 support (on a CPU it is
+    emulated where need be).
     """
     if precision != "auto":
         compute_dtype(precision)  # ValueError if unknown
+        if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            raise ValueError(
+                f"precision bf16, but {torch.cuda.get_device_name(device)} has no bfloat16 support; "
+                "use fp32 or auto"
+            )
         return precision
     if device.type == "cuda":
         native = torch.cuda.is_bf16_supported(including_emulation=False)

@@ -98,7 +98,7 @@ class _Product(Function):
     @staticmethod
     def forward(ctx, record, step, x, add, token):  # token: a graph dependency only
         ctx.record, ctx.step = record, step
-        return record.product(x, add)
+        return record.product(record.inputs[step], add)  # x as recorded: already in the compute dtype
 
     @staticmethod
     def backward(ctx, grad):

@@ -135,9 +135,6 @@ def train_run(
     train_cfg = from_mapping(TrainConfig, settings.get("train", {}), section="train")
     model_cfg = build_model_config(settings.get("model", {}), store)
     device = resolve_device(train_cfg.device)
-    if train_cfg.precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        name = torch.cuda.get_device_name(device)
-        raise ConfigError(f"train.precision=bf16, but {name} has no bfloat16 support; use fp32 or auto")
     # "auto" becomes what this device runs; the run records (and resumes with) that
     train_cfg = replace(train_cfg, precision=resolve_precision(train_cfg.precision, device))
     run_train = {k: v for k, v in asdict(train_cfg).items() if k not in RUNTIME_ONLY}
