@@ -1,3 +1,8 @@
 """multiemo: multimodal emotion recognition in conversations (MultiEMO, Shi & Huang, ACL 2023)."""
 
+from multiemo._onednn import bound_kernel_caches
+
 __version__ = "0.1.0"
+
+# Before anything in the process builds a oneDNN kernel: see multiemo._onednn.
+bound_kernel_caches()
