@@ -3,12 +3,12 @@
 On a CPU, PyTorch runs bfloat16 matrix products through oneDNN, which compiles a kernel for every
 new combination of tensor shapes and keeps it in two caches of 1024 entries each: oneDNN's own
 primitive cache (``ONEDNN_PRIMITIVE_CACHE_CAPACITY``, about 0.45 MB per entry here) and that of
-ideep, PyTorch's wrapper around oneDNN (``LRU_CACHE_CAPACITY``). Dialogue batches have a different number of utterances every time, so
-training hits few entries and both caches keep filling; their entries land between the large
-short-lived activation buffers, so the heap fragments too. Over 20 IEMOCAP-like epochs in bfloat16
-the peak RSS rose from 2.3 GB to 3.9 GB and was still rising; with both caches capped at
-:data:`CACHE_CAPACITY` entries it stays at 2.5-2.6 GB from the second epoch on, and epochs are as
-fast (BENCHMARKS.md).
+ideep, PyTorch's wrapper around oneDNN (``LRU_CACHE_CAPACITY``). Dialogue batches have a different
+number of utterances every time, so training hits few entries and both caches keep filling; their
+entries land between the large short-lived activation buffers, so the heap fragments too. Over
+20 IEMOCAP-like epochs in bfloat16 the peak RSS rose from 2.3 GB to 3.9 GB and was still rising;
+with both caches capped at :data:`CACHE_CAPACITY` entries it stays at 2.5-2.6 GB from the second
+epoch on, and epochs are as fast (BENCHMARKS.md).
 
 Both libraries read these variables once, when they first build a kernel, so the bounds must be in
 the environment before the first bfloat16 product of the process; importing :mod:`multiemo` sets
@@ -23,7 +23,9 @@ from collections.abc import MutableMapping
 CACHE_CAPACITY = 32
 
 
-def bound_kernel_caches(environ: MutableMapping[str, str] = os.environ, capacity: int = CACHE_CAPACITY) -> None:
+def bound_kernel_caches(
+    environ: MutableMapping[str, str] = os.environ, capacity: int = CACHE_CAPACITY
+) -> None:
     """Set both cache capacities to ``capacity`` in ``environ`` where the user has not set them."""
     if "ONEDNN_PRIMITIVE_CACHE_CAPACITY" not in environ and "DNNL_PRIMITIVE_CACHE_CAPACITY" not in environ:
         environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(capacity)
