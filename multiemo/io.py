@@ -6,9 +6,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -40,9 +41,8 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 def write_npy(path: str | os.PathLike, array: np.ndarray) -> None:
     """Write one array as ``.npy``, atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.save(handle, array)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, array)
 
 
 def _json_default(obj: Any) -> Any:

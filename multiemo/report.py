@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from multiemo.features.report import ExtractionReport  # noqa: E402
-from multiemo.io import atomic_path, write_json  # noqa: E402
-from multiemo.training.runs import summarise_runs  # noqa: E402
-from multiemo.training.trainer import read_history  # noqa: E402
+from multiemo.features.report import ExtractionReport
+from multiemo.io import atomic_path, write_json
+from multiemo.training.runs import summarise_runs
+from multiemo.training.trainer import read_history
 
 
 def write_report(
@@ -60,15 +60,23 @@ def write_report(
                        "validation_weighted_f1_mean,seeds\n"
                        + "".join(f"{r[0]},{r[1]:.2f},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]}\n"
                                  for r in rows), encoding="utf-8")
-    md = [f"# {title}", "", f"Main variant: **{main_variant}**; scores on the test split of the epoch chosen on "
-          "validation weighted-F1, mean ± std over seeds "
-          f"{main['seeds']}.", "", "| variant | test weighted-F1 | test accuracy | validation weighted-F1 |",
-          "|---|---|---|---|"]
+    md = [
+        f"# {title}",
+        "",
+        (
+            f"Main variant: **{main_variant}**; scores on the test split of the epoch chosen on validation "
+            f"weighted-F1, mean ± std over seeds {main['seeds']}."
+        ),
+        "",
+        "| variant | test weighted-F1 | test accuracy | validation weighted-F1 |",
+        "|---|---|---|---|",
+    ]
     md += [f"| {r[0]} | {r[1]:.2f} ± {r[2]:.2f} | {r[3]:.2f} ± {r[4]:.2f} | {r[5]:.2f} |" for r in rows]
     md += ["", "## Per-class F1 (test, main variant)", "", "| label | F1 |", "|---|---|"]
     md += [f"| {label} | {s['mean']:.2f} ± {s['std']:.2f} |" for label, s in main["test"]["per_class_f1"].items()]
-    md += ["", f"Oracle test weighted-F1 (epoch picked on test, as the original paper did; **not a valid "
-           f"estimate**): {main['oracle_test_weighted_f1']['mean']:.2f} ± {main['oracle_test_weighted_f1']['std']:.2f}"]
+    oracle = main["oracle_test_weighted_f1"]
+    md += ["", ("Oracle test weighted-F1 (epoch picked on test, as the original paper did; **not a valid "
+                f"estimate**): {oracle['mean']:.2f} ± {oracle['std']:.2f}")]
     if extraction:
         md += ["", "## Feature extraction", "", "| stage | outcome counts |", "|---|---|"]
         md += [f"| {stage} | {', '.join(f'{k}: {v}' for k, v in info['counts'].items())} |"

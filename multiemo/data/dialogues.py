@@ -7,8 +7,8 @@ per-utterance Python work.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
-from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ class DialogueBatch:
     labels: torch.Tensor
     rows: torch.Tensor
 
-    def to(self, device: torch.device | str) -> "DialogueBatch":
+    def to(self, device: torch.device | str) -> DialogueBatch:
         moved = {}
         for f in fields(self):
             value = getattr(self, f.name)

@@ -51,18 +51,17 @@ class ModalityFeatures:
             "provenance": self.provenance,
             "report": self.report.to_dict() if self.report is not None else None,
         }
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez(
-                    handle,
-                    keys=np.asarray(self.keys, dtype=str),
-                    values=self.values,
-                    present=self.present,
-                    meta=np.asarray(json.dumps(meta, ensure_ascii=False)),
-                )
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez(
+                handle,
+                keys=np.asarray(self.keys, dtype=str),
+                values=self.values,
+                present=self.present,
+                meta=np.asarray(json.dumps(meta, ensure_ascii=False)),
+            )
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "ModalityFeatures":
+    def load(cls, path: str | os.PathLike) -> ModalityFeatures:
         with np.load(Path(path), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             report = ExtractionReport.from_dict(meta["report"]) if meta.get("report") else None
@@ -75,7 +74,7 @@ class ModalityFeatures:
             )
 
     @classmethod
-    def concatenate(cls, parts: list["ModalityFeatures"]) -> "ModalityFeatures":
+    def concatenate(cls, parts: list[ModalityFeatures]) -> ModalityFeatures:
         """Join shards of the same modality; their provenance must agree."""
         if not parts:
             raise ValueError("no feature shards to concatenate")

@@ -53,7 +53,7 @@ class ExtractionReport:
             lines.append(f"  {len(keys)} {status}: {shown}")
         return "\n".join(lines)
 
-    def merge(self, other: "ExtractionReport") -> None:
+    def merge(self, other: ExtractionReport) -> None:
         """Fold another report of the same stage (e.g. another shard) into this one."""
         self.statuses.update(other.statuses)
         self.messages.update(other.messages)
@@ -62,13 +62,13 @@ class ExtractionReport:
         return {"stage": self.stage, "counts": self.counts(), "statuses": self.statuses, "messages": self.messages}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ExtractionReport":
+    def from_dict(cls, data: dict) -> ExtractionReport:
         return cls(stage=data["stage"], statuses=dict(data["statuses"]), messages=dict(data.get("messages", {})))
 
     def write(self, path: str | os.PathLike) -> None:
         write_json(path, self.to_dict())
 
     @classmethod
-    def read(cls, path: str | os.PathLike) -> "ExtractionReport":
+    def read(cls, path: str | os.PathLike) -> ExtractionReport:
         with open(path, encoding="utf-8") as handle:
             return cls.from_dict(json.load(handle))
