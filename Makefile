@@ -1,9 +1,9 @@
-# The two commands of the README's Quick start. PYTHON picks the interpreter that creates .venv.
+# The two commands of the README's Quick start, and `make lint`. PYTHON picks the interpreter that creates .venv.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install
+.PHONY: demo test install lint
 
 $(BIN)/multiemo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,3 +17,6 @@ test: install
 
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/snakemake --cores 2 --profile workflow/profiles/local
+
+lint: install
+	$(BIN)/ruff check .
