@@ -7,8 +7,8 @@ ideep, PyTorch's wrapper around oneDNN (``LRU_CACHE_CAPACITY``). Dialogue batche
 number of utterances every time, so training hits few entries and both caches keep filling; their
 entries land between the large short-lived activation buffers, so the heap fragments too. Over
 20 IEMOCAP-like epochs in bfloat16 the peak RSS rose from 2.3 GB to 3.9 GB and was still rising;
-with both caches capped at :data:`CACHE_CAPACITY` entries it stays at 2.5-2.6 GB from the second
-epoch on, and epochs are as fast (BENCHMARKS.md).
+with both caches capped at :data:`CACHE_CAPACITY` entries it stays at or below 2.6 GB over 50 epochs,
+and epochs are as fast (BENCHMARKS.md).
 
 Both libraries read these variables once, when they first build a kernel, so the bounds must be in
 the environment before the first bfloat16 product of the process; importing :mod:`multiemo` sets
