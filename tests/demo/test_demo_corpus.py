@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from multiemo.demo.generate import CUES_FILE, MELD_COLUMNS, corrupt_bytes, meld_table
-from multiemo.demo.plan import MELD_SPLITS, CorpusSpec, cue_table, plan_corpus
+from workflow.demo.generator.generate import CUES_FILE, MELD_COLUMNS, corrupt_bytes, meld_table
+from workflow.demo.generator.plan import MELD_SPLITS, CorpusSpec, cue_table, plan_corpus
 
 CORPUS = Path(__file__).resolve().parents[2] / "workflow" / "demo" / "meld_layout"
 REAL_MELD = Path(__file__).resolve().parents[3] / "shared" / "data" / "meld"
@@ -117,8 +117,8 @@ def test_corpus_is_small():
 )
 def test_rendering_is_deterministic(tmp_path, cues):
     """Rendering twice gives the same bytes; with the recorded tool versions, the committed bytes."""
-    from multiemo.demo.readme import av_version_line
-    from multiemo.demo.render import espeak_version, render_clip
+    from workflow.demo.generator.readme import av_version_line
+    from workflow.demo.generator.render import espeak_version, render_clip
 
     plan = next(p for p in plan_corpus(CorpusSpec()) if p.fate == "ok" and p.split == "test")
     for name in ("a.mp4", "b.mp4"):

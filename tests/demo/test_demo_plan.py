@@ -7,9 +7,9 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from multiemo.demo.cues import EMOTIONS, MODALITIES, RELIABILITY, SENTIMENT
-from multiemo.demo.generate import MELD_COLUMNS, format_timestamp, meld_table
-from multiemo.demo.plan import CorpusSpec, cue_table, plan_corpus
+from workflow.demo.generator.cues import EMOTIONS, MODALITIES, RELIABILITY, SENTIMENT
+from workflow.demo.generator.generate import MELD_COLUMNS, format_timestamp, meld_table
+from workflow.demo.generator.plan import CorpusSpec, cue_table, plan_corpus
 
 
 def test_plan_is_deterministic_for_a_seed():

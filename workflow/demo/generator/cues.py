@@ -1,7 +1,7 @@
 """What each emotion looks, sounds and reads like in the demo corpus: the fixed design, no randomness.
 
-The planner (:mod:`multiemo.demo.plan`) draws from these tables; the renderer turns the drawn numbers
-into media. Keeping the design here, as plain data, lets the corpus README and the tests point at one place.
+The planner (:mod:`.plan`) draws from these tables; the renderer turns the drawn numbers into
+media. Keeping the design here, as plain data, lets the corpus README and the tests point at one place.
 """
 
 from __future__ import annotations

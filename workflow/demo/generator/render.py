@@ -18,8 +18,8 @@ import av
 import numpy as np
 from scipy.signal import lfilter
 
-from multiemo.demo.faces import TILE, emotional_face
-from multiemo.demo.plan import UtterancePlan
+from .faces import TILE, emotional_face
+from .plan import UtterancePlan
 
 WIDTH, HEIGHT = 320, 240
 SAMPLE_RATE = 22050  # espeak-ng's native rate; kept so no resampler enters the generator

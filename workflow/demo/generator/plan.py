@@ -1,7 +1,7 @@
 """Plan the demo corpus: every label, sentence and cue parameter, drawn from one seed, with no media.
 
 Planning is a pure function of the :class:`CorpusSpec`, so the cue table can be tested and inspected
-without synthesising a sound; :mod:`multiemo.demo.render` turns each :class:`UtterancePlan` into a clip.
+without synthesising a sound; :mod:`.render` turns each :class:`UtterancePlan` into a clip.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import numpy as np
 import pandas as pd
 
-from multiemo.demo.cues import (
+from .cues import (
     CHARACTERS,
     EMOTION_PRIOR,
     EMOTIONS,

@@ -14,7 +14,7 @@ from scipy.ndimage import map_coordinates
 from skimage import data
 from skimage.transform import resize, rotate
 
-from multiemo.demo.cues import CHARACTERS, FACE_CUES
+from .cues import CHARACTERS, FACE_CUES
 
 TILE = 150
 MOUTH_XY = (72.0, 107.0)  # measured with MTCNN landmarks on all six tiles (within about 5 px)
@@ -47,7 +47,7 @@ def emotional_face(face: str, cue: str, strength: float, light: float) -> np.nda
 
     Args:
         face: photo name, see :func:`face_tile`.
-        cue: an emotion in :data:`multiemo.demo.cues.FACE_CUES`.
+        cue: an emotion in :data:`.cues.FACE_CUES`.
         strength: scale of the cue's deviation from the identity transform.
         light: lighting noise added to all channels, independent of the emotion.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import av
 import pandas as pd
 
-from multiemo.demo.cues import (
+from .cues import (
     CHARACTERS,
     EMOTION_PRIOR,
     EMOTIONS,
@@ -18,7 +18,7 @@ from multiemo.demo.cues import (
     VOICE_CUES,
     VOICE_JITTER,
 )
-from multiemo.demo.plan import SHORT_HOUR_DIALOGUE, CorpusSpec
+from .plan import SHORT_HOUR_DIALOGUE, CorpusSpec
 
 
 def av_version_line() -> str:
@@ -41,18 +41,24 @@ def corpus_readme(spec: CorpusSpec, table: pd.DataFrame, *, espeak: str) -> str:
         "Do not edit by hand; regenerate (needs espeak-ng, `apt-get install espeak-ng`):",
         "",
         "```",
-        f"python -m multiemo.demo.generate workflow/demo/meld_layout --seed {spec.seed}",
-        "python -m multiemo.demo.check workflow/demo/meld_layout   # optional: re-measure demo_check.json",
+        f"python -m workflow.demo.generator.generate workflow/demo/meld_layout --seed {spec.seed}",
+        (
+            "python -m workflow.demo.generator.check workflow/demo/meld_layout"
+            "   # optional: re-measure demo_check.json"
+        ),
         "```",
         "",
         "## Provenance",
-        f"- Generator: `multiemo.demo` (plan in `plan.py`, design constants in `cues.py`), seed {spec.seed}.",
+        (
+            "- Generator: `workflow/demo/generator/` (plan in `plan.py`, design constants in `cues.py`),"
+            f" seed {spec.seed}."
+        ),
         f"- Speech: `{espeak}`, 22,050 Hz mono, AAC 32 kb/s.",
         f"- Video: {av_version_line()}, libx264 CRF 30, one thread,",
         f"  320x240, {spec.fps} fps, bitexact muxing: the same versions regenerate the corpus byte for byte.",
         "- `demo_cues.csv`: the full plan, one row per utterance: true emotion, the emotion whose cue each",
         "  channel shows (`text_cue`, `audio_cue`, `visual_cue`), voice and face parameters, clip fate.",
-        "- `demo_check.json` (written by `multiemo.demo.check`, not by the generator): test accuracy and",
+        "- `demo_check.json` (written by `check.py`, not by the generator): test accuracy and",
         "  weighted F1 of a logistic regression per modality and on their concatenation, face detection rate.",
         "",
         "## Layout and size",

@@ -1,4 +1,6 @@
-"""Generate the demo corpus in MELD's raw-release layout: ``python -m multiemo.demo.generate OUT_DIR``.
+"""Generate the demo corpus in MELD's raw-release layout.
+
+Run from the repository root: ``python -m workflow.demo.generator.generate OUT_DIR``.
 
 Writes ``{train,dev,test}_sent_emo.csv``, the clip folders, ``demo_cues.csv`` (what every channel of every
 utterance shows) and a README. The whole folder is built beside OUT_DIR and renamed into place at the end.
@@ -17,7 +19,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from multiemo.demo.plan import (
+from multiemo.io import atomic_path
+
+from .plan import (
     MELD_SPLITS,
     SHORT_HOUR_DIALOGUE,
     CorpusSpec,
@@ -25,9 +29,8 @@ from multiemo.demo.plan import (
     cue_table,
     plan_corpus,
 )
-from multiemo.demo.readme import corpus_readme
-from multiemo.demo.render import espeak_version, render_clip
-from multiemo.io import atomic_path
+from .readme import corpus_readme
+from .render import espeak_version, render_clip
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +105,7 @@ def write_corpus(out_dir: str | Path, spec: CorpusSpec | None = None) -> pd.Data
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m multiemo.demo.generate", description=__doc__.splitlines()[0]
+        prog="python -m workflow.demo.generator.generate", description=__doc__.splitlines()[0]
     )
     parser.add_argument("out_dir", type=Path, help="folder to (re)create, e.g. workflow/demo/meld_layout")
     parser.add_argument(

@@ -1,4 +1,6 @@
-"""Measure what each modality of the demo corpus reveals: ``python -m multiemo.demo.check CORPUS_DIR``.
+"""Measure what each modality of the demo corpus reveals.
+
+Run from the repository root: ``python -m workflow.demo.generator.check CORPUS_DIR``.
 
 Extracts simple real features (MiniLM sentence means, openSMILE eGeMAPSv02 functionals, MTCNN face crops
 embedded by MTCNN's own ONet), fits a logistic regression per modality and on their concatenation
@@ -26,8 +28,9 @@ from sklearn.model_selection import GroupKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from multiemo.demo.plan import MELD_SPLITS
 from multiemo.io import write_json
+
+from .plan import MELD_SPLITS
 
 log = logging.getLogger(__name__)
 AUDIO_RATE = 16_000
@@ -197,7 +200,7 @@ def run_check(root: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m multiemo.demo.check", description=__doc__.splitlines()[0]
+        prog="python -m workflow.demo.generator.check", description=__doc__.splitlines()[0]
     )
     parser.add_argument("corpus", type=Path, help="a MELD-layout folder, e.g. workflow/demo/meld_layout")
     args = parser.parse_args(argv)
