@@ -10,7 +10,7 @@ then times, per clip:
 and projects the wall-clock for all 13,708 MELD utterances on an 8-core machine, assuming utterances
 are independent shards run as 8 single-threaded processes (about 8x the single-core rate).
 
-    OMP_NUM_THREADS=1 python benchmarks/extract_speed.py --clips 6 --original-clips 2
+    OMP_NUM_THREADS=1 python -m benchmarks.extract_speed --clips 6 --original-clips 2
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ import torch
 from skimage import data as skdata
 
 from multiemo.features.audio import extract_audio
-from multiemo.features.clips import write_clip
 from multiemo.features.faces import DetectionConfig, FaceCropper
 from multiemo.features.media import decode_audio, sample_frames
 from multiemo.features.visual import VisualConfig, VisualExtractor, extract_visual
+from tests.clips import write_clip
 
 MELD_UTTERANCES = 13_708
 CORES = 8

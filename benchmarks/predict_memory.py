@@ -6,7 +6,7 @@ process (so that writing the video does not count): predicts a 20-second version
 model), records peak RSS, predicts the long one, and reports the peak RSS growth, the peak of traced
 Python/numpy allocations during it (tracemalloc on, which slows it), and the time.
 
-    OMP_NUM_THREADS=1 python benchmarks/predict_memory.py --run results/demo/runs/full/seed_1 --minutes 60
+    OMP_NUM_THREADS=1 python -m benchmarks.predict_memory --run results/demo/runs/full/seed_1 --minutes 60
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from multiemo.features.clips import write_clip
 from multiemo.predict import Predictor
 from multiemo.predict.inputs import from_video
+from tests.clips import write_clip
 
 SR = 16000
 
@@ -81,7 +81,9 @@ def main() -> None:
         short = conversation(Path(tmp), "short", 20.0, args.period)
         long = conversation(Path(tmp), "long", args.minutes * 60, args.period)
         generate = time.perf_counter() - tic
-        command = [sys.executable, __file__, *sys.argv[1:], "--measure", *map(str, (*short, *long))]
+        # Run as a module from the repo root, like the parent, so that `tests.clips` stays importable.
+        measure_args = ["--measure", *map(str, (*short, *long))]
+        command = [sys.executable, "-m", __spec__.name, *sys.argv[1:], *measure_args]
         report = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     report.update(generate_seconds=round(generate, 1), machine=platform.platform())
     print(json.dumps(report, indent=2))

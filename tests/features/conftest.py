@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from skimage import data as skdata
 
-from multiemo.features.clips import write_clip
 from multiemo.features.media import decode_audio
+from tests.clips import write_clip
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 RAVDESS = SHARED_DATA / "ravdess"

@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from multiemo.features.clips import write_clip
+from tests.clips import write_clip
 from tests.conftest import REPO
 from tests.features.conftest import _speech
 

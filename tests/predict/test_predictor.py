@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import torch
 
-from multiemo.features.clips import write_clip
 from multiemo.predict import Predictor, predict
 from multiemo.predict.inputs import from_manifest, from_video
 from multiemo.predict.outputs import write_predictions
 from multiemo.predict.settings import ProvenanceMismatch
+from tests.clips import write_clip
 from tests.predict.conftest import FPS, SR, TALK, stamp, talk_audio
 
 LABELS = ["neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger"]

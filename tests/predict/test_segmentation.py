@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from multiemo.features.clips import write_clip
 from multiemo.features.media import decode_audio
 from multiemo.predict.segmentation import (
     SegmentationConfig,
@@ -15,6 +14,7 @@ from multiemo.predict.segmentation import (
     segment_media,
     voiced_segments,
 )
+from tests.clips import write_clip
 from tests.features.conftest import astronaut_frame
 from tests.predict.conftest import SR, TALK, TALK_SECONDS
 

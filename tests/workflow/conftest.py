@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from multiemo.features.clips import write_clip
+from tests.clips import write_clip
 from tests.conftest import REPO
 from tests.features.conftest import _speech, astronaut_frame
 

@@ -1,6 +1,7 @@
 """Writing small media files (H.264 video + AAC audio in mp4, or PCM wav) with PyAV.
 
-Tests, benchmarks and demos make their clips in code with this one writer instead of shipping binaries.
+A test and benchmark helper, not part of the library: tests and benchmarks make their clips in code with
+this one writer instead of shipping binaries (benchmarks run as `python -m benchmarks.NAME` from the repo root).
 """
 
 from __future__ import annotations
