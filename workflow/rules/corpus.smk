@@ -6,7 +6,7 @@ rule read_corpus:
     log:
         f"logs/{{ds}}/read_corpus.log",
     benchmark:
-        f"benchmarks/{{ds}}/read_corpus.tsv"
+        f"{RESULTS}/{{ds}}/benchmarks/read_corpus.tsv"
     conda:
         "../../envs/train.yaml"
     script:
@@ -25,7 +25,7 @@ rule assemble_store:
     log:
         f"logs/{{ds}}/assemble_store.log",
     benchmark:
-        f"benchmarks/{{ds}}/assemble_store.tsv"
+        f"{RESULTS}/{{ds}}/benchmarks/assemble_store.tsv"
     conda:
         "../../envs/train.yaml"
     script:

@@ -11,7 +11,7 @@ rule audio_features:
     log:
         f"logs/{{ds}}/audio/shard_{{shard}}.log",
     benchmark:
-        f"benchmarks/{{ds}}/audio/shard_{{shard}}.tsv"
+        f"{RESULTS}/{{ds}}/benchmarks/audio/shard_{{shard}}.tsv"
     threads: 1
     conda:
         "../../envs/audio.yaml"
@@ -34,7 +34,7 @@ rule visual_features:
     log:
         f"logs/{{ds}}/visual/shard_{{shard}}.log",
     benchmark:
-        f"benchmarks/{{ds}}/visual/shard_{{shard}}.tsv"
+        f"{RESULTS}/{{ds}}/benchmarks/visual/shard_{{shard}}.tsv"
     threads: 1
     resources:
         gpu=lambda wc: int(config["resources"]["extraction_gpu"]),
@@ -54,7 +54,7 @@ rule finetune_text_encoder:
     log:
         f"logs/{{ds}}/finetune_text_encoder.log",
     benchmark:
-        f"benchmarks/{{ds}}/finetune_text_encoder.tsv"
+        f"{RESULTS}/{{ds}}/benchmarks/finetune_text_encoder.tsv"
     threads: 2
     resources:
         gpu=lambda wc: int(config["resources"]["train_gpu"]),
@@ -75,7 +75,7 @@ rule text_features:
     log:
         f"logs/{{ds}}/text_features.log",
     benchmark:
-        f"benchmarks/{{ds}}/text_features.tsv"
+        f"{RESULTS}/{{ds}}/benchmarks/text_features.tsv"
     threads: 2
     conda:
         "../../envs/text.yaml"

@@ -16,7 +16,7 @@ rule predict:
     log:
         f"logs/predict/{Path(predict_out()).name}.log",
     benchmark:
-        f"benchmarks/predict/{Path(predict_out()).name}.tsv"
+        f"{RESULTS}/predict/benchmarks/{Path(predict_out()).name}.tsv"
     threads: 2
     resources:
         gpu=lambda wc: int(config["resources"]["train_gpu"]),

@@ -9,7 +9,7 @@ rule train:
     log:
         f"logs/{{ds}}/train/{{variant}}/seed_{{seed}}.log",
     benchmark:
-        f"benchmarks/{{ds}}/train/{{variant}}/seed_{{seed}}.tsv"
+        f"{RESULTS}/{{ds}}/benchmarks/train/{{variant}}/seed_{{seed}}.tsv"
     threads: 1
     resources:
         gpu=lambda wc: int(config["resources"]["train_gpu"]),
