@@ -1,3 +1,6 @@
+# "Report" in this workflow means one thing: a dataset's results report in results/{ds}/report/ (scores,
+# ablation, confusion matrix, curves; written by multiemo.report). Its files marked report(...) also appear in
+# Snakemake's HTML report. Per-stage extraction counts are outcomes, in results/{ds}/extraction/.
 rule make_report:
     input:
         metrics=lambda wc: run_metrics(wc.ds),
@@ -27,12 +30,9 @@ rule make_report:
         "../scripts/report.py"
 
 
-# Named targets: `snakemake report`, `snakemake train_meld`, `snakemake features_iemocap`, ...
-rule report:
-    input:
-        report_files(config["dataset"]),
-
-
+# Named targets per dataset: `snakemake train_meld`, `snakemake features_iemocap`, ... The default dataset's
+# results report is the default target (`snakemake`); no rule is named `report`, so that `snakemake report`
+# cannot be mistaken for Snakemake's own HTML report (`snakemake --report FILE`, the `report()` items above).
 for _ds in DATASETS:
 
     rule:
