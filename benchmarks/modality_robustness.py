@@ -24,7 +24,7 @@ from multiemo.data.store import FeatureStore
 from multiemo.io import write_json
 from multiemo.predict.robustness import evaluate_without
 from multiemo.training.config import load_yaml, resolve_run_settings
-from multiemo.training.trainer import train_run
+from multiemo.evaluation.runs import train_run
 
 REPO = Path(__file__).resolve().parents[1]
 

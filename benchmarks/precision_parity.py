@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from multiemo.training.config import load_yaml, resolve_run_settings
-from multiemo.training.trainer import train_run
+from multiemo.evaluation.runs import train_run
 
 
 def _mean_std(values: list[float]) -> list[float]:

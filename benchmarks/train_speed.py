@@ -26,7 +26,8 @@ import torch
 
 from multiemo.data.store import write_store
 from multiemo.training.config import load_yaml, resolve_run_settings
-from multiemo.training.trainer import read_history, train_run
+from multiemo.evaluation.runs import train_run
+from multiemo.training.checkpoint import read_history
 
 DIMS = {"text": 768, "audio": 512, "visual": 1000}
 MELD_LABELS = ["neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger"]

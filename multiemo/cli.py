@@ -78,8 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "train":
         from multiemo.training.config import load_yaml, resolve_run_settings
-        from multiemo.training.runs import train_seeds
-        from multiemo.training.trainer import train_run
+        from multiemo.evaluation.runs import train_seeds
+        from multiemo.evaluation.runs import train_run
 
         settings = resolve_run_settings(load_yaml(args.config), args.dataset, args.overrides)
         if args.seeds:
@@ -94,7 +94,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                   f"{metrics['test']['weighted_f1']:.2f}, accuracy {metrics['test']['accuracy']:.2f}")
         return 0
     if args.command == "evaluate":
-        from multiemo.training.trainer import evaluate_run
+        from multiemo.evaluation.evaluate import evaluate_run
 
         metrics = evaluate_run(args.run_dir, splits=(args.split,))
         print(json.dumps(metrics[args.split], indent=2))

@@ -15,8 +15,8 @@ import numpy as np
 
 from multiemo.features.report import ExtractionReport
 from multiemo.io import atomic_path, write_json
-from multiemo.training.runs import summarise_runs
-from multiemo.training.trainer import read_history
+from multiemo.evaluation.runs import summarise_runs
+from multiemo.training.checkpoint import read_history
 
 
 def write_report(

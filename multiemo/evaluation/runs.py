@@ -1,15 +1,62 @@
-"""Several seeds of one setting, and their mean ± std."""
+"""A run trained and then evaluated once; several seeds of one setting, and their mean ± std."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from multiemo.evaluation.evaluate import evaluate_run
 from multiemo.io import write_json
+from multiemo.training.checkpoint import read_history
+from multiemo.training.loop import fit
 from multiemo.training.metrics import summarise
-from multiemo.training.trainer import train_run
+
+
+def train_run(
+    store_path: str | os.PathLike,
+    settings: Mapping,
+    out_dir: str | os.PathLike,
+    *,
+    progress: bool = True,
+    restart_if_changed: bool = False,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> dict:
+    """Train one seed and evaluate its best-on-validation checkpoint; resume if ``out_dir`` holds a run.
+
+    Args:
+        store_path: feature store directory.
+        settings: ``{"model": {...}, "train": {...}}`` as resolved from config.yaml and overrides.
+        out_dir: the run directory (created).
+        progress: show a progress bar over epochs.
+        restart_if_changed: if ``out_dir`` holds a run with other settings, delete it and start afresh
+            (the workflow's behaviour when a setting changed); otherwise refuse with an error.
+        on_epoch: called with each epoch's history record once it is written (e.g. by benchmarks).
+
+    Returns:
+        The content written to ``out_dir/metrics.json``.
+    """
+    out = Path(out_dir)
+    fitted = fit(store_path, settings, out, progress=progress, restart_if_changed=restart_if_changed,
+                 on_epoch=on_epoch)
+    tic = time.perf_counter()
+    metrics = evaluate_run(out, splits=("validation", "test"), store=fitted.store, device=fitted.device)
+    history = read_history(out / "history.jsonl")
+    oracle = max(history, key=lambda r: r["test_weighted_f1"])
+    metrics.update(
+        best_epoch=fitted.best_epoch,
+        seed=fitted.seed,
+        epochs=fitted.epochs,
+        train_seconds=fitted.seconds + time.perf_counter() - tic,
+        oracle_test_weighted_f1=oracle["test_weighted_f1"],
+        oracle_epoch=oracle["epoch"],
+        oracle_note="best test score over all epochs: chosen on the test set, NOT a valid estimate; "
+        "reported only for comparison with papers that selected epochs this way",
+    )
+    write_json(out / "metrics.json", metrics)
+    return metrics
 
 
 def train_seeds(

@@ -46,7 +46,7 @@ class MultiEMO(nn.Module):
     The plain attribute ``precision`` ("fp32", the default, or "bf16") sets how the forward pass computes
     (see :mod:`multiemo.models.precision`); "fc", the classifier and the outputs are float32 either way.
     It is not part of the weights: the trainer sets it from ``train.precision``, and
-    :func:`~multiemo.training.trainer.load_run_model` from the run's settings.
+    :func:`~multiemo.training.checkpoint.load_run_model` from the run's settings.
 
     Args:
         config: architecture.

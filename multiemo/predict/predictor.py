@@ -26,7 +26,7 @@ from multiemo.features.utterances import table_keys
 from multiemo.predict.inputs import Conversation
 from multiemo.predict.settings import ExtractionPlan
 from multiemo.predict.windows import classify_windows, window_spans
-from multiemo.training.trainer import load_run_model, resolve_device
+from multiemo.training.checkpoint import load_run_model, resolve_device
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ import torch
 
 from multiemo.data.dialogues import DialogueBatch, DialogueSet
 from multiemo.data.store import FeatureStore, StoreError
-from multiemo.training.trainer import load_run_model, resolve_device, run_pass
+from multiemo.training.checkpoint import load_run_model, resolve_device
+from multiemo.training.passes import run_pass
 
 
 class WithoutModalities:

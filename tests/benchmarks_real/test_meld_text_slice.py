@@ -20,7 +20,7 @@ import yaml
 from multiemo.corpora import MELD_LABELS
 from multiemo.pipeline import assemble_store, extract_text_features, finetune_text, read_corpus
 from multiemo.training.config import resolve_run_settings
-from multiemo.training.trainer import train_run
+from multiemo.evaluation.runs import train_run
 from tests.conftest import REPO
 
 CSVS = {"train": "train_sent_emo.csv", "dev": "dev_sent_emo.csv", "test": "test_sent_emo.csv"}

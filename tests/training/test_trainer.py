@@ -8,8 +8,10 @@ import torch
 from multiemo.cli import main
 from multiemo.models.precision import resolve_precision
 from multiemo.training.config import ConfigError
-from multiemo.training.runs import train_seeds
-from multiemo.training.trainer import evaluate_run, read_history, train_run
+from multiemo.evaluation.runs import train_seeds
+from multiemo.evaluation.evaluate import evaluate_run
+from multiemo.evaluation.runs import train_run
+from multiemo.training.checkpoint import read_history
 from tests.conftest import REPO, make_learnable_store
 
 SMALL = {

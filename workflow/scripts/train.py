@@ -3,7 +3,7 @@
 import torch
 
 from multiemo.logutil import log_to_file
-from multiemo.training.trainer import train_run
+from multiemo.evaluation.runs import train_run
 
 with log_to_file(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)

@@ -1,0 +1,191 @@
+"""The training loop: epochs over a feature store, the best epoch kept by validation weighted-F1.
+
+:func:`fit` trains and leaves ``settings.json``, ``history.jsonl``, ``last.pt`` and ``best.pt`` in the run
+directory (see :mod:`multiemo.training.checkpoint`); :func:`multiemo.evaluation.runs.train_run` then
+evaluates the best checkpoint once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from multiemo.data.dialogues import DialogueSet
+from multiemo.data.store import FeatureStore
+from multiemo.models import ModelConfig, MultiEMO
+from multiemo.models.precision import resolve_precision
+from multiemo.training.checkpoint import (
+    RUNTIME_ONLY,
+    append_history,
+    claim_run_dir,
+    jsonable,
+    load_checkpoint,
+    resolve_device,
+    save_checkpoint,
+    truncate_history,
+)
+from multiemo.training.config import ConfigError, TrainConfig, from_mapping
+from multiemo.training.objective import Objective
+from multiemo.training.passes import run_pass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """What :func:`fit` leaves for the evaluation of its best checkpoint."""
+
+    store: FeatureStore
+    device: torch.device
+    best_epoch: int
+    seed: int
+    epochs: int
+    seconds: float  # spent in the epoch loop
+
+
+def build_model_config(model_settings: Mapping, store: FeatureStore) -> ModelConfig:
+    """ModelConfig for a store: modalities must exist in it; context encoders only for modalities in use."""
+    settings = dict(model_settings)
+    modalities = tuple(settings.get("modalities", ModelConfig.modalities))
+    missing = [m for m in modalities if m not in store.modalities]
+    if missing:
+        raise ConfigError(
+            f"model.modalities asks for {missing}, but store {store.root} holds only {sorted(store.modalities)}"
+        )
+    context = settings.get("context_modalities", ModelConfig.context_modalities)
+    settings["context_modalities"] = tuple(m for m in context if m in modalities)
+    settings["modalities"] = modalities
+    return from_mapping(ModelConfig, settings, section="model")
+
+
+def fit(
+    store_path: str | os.PathLike,
+    settings: Mapping,
+    out_dir: str | os.PathLike,
+    *,
+    progress: bool = True,
+    restart_if_changed: bool = False,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> Fitted:
+    """Train one seed; resume if ``out_dir`` holds an unfinished run of the same settings.
+
+    Args: as :func:`multiemo.evaluation.runs.train_run`.
+    """
+    out = Path(out_dir)
+    store = FeatureStore(store_path)
+    train_cfg = from_mapping(TrainConfig, settings.get("train", {}), section="train")
+    model_cfg = build_model_config(settings.get("model", {}), store)
+    device = resolve_device(train_cfg.device)
+    # "auto" becomes what this device runs; the run records (and resumes with) that
+    train_cfg = replace(train_cfg, precision=resolve_precision(train_cfg.precision, device))
+    run_train = {k: v for k, v in asdict(train_cfg).items() if k not in RUNTIME_ONLY}
+    identity = {
+        "store": str(Path(store_path).resolve()),
+        "store_fingerprint": store.fingerprint,
+        "model": jsonable(asdict(model_cfg)),
+        "train": jsonable(run_train),
+        "labels": store.labels,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    claim_run_dir(out, identity, restart_if_changed)
+
+    if train_cfg.num_threads:
+        torch.set_num_threads(train_cfg.num_threads)
+    log.info("training on %s in %s", device, train_cfg.precision)
+    torch.manual_seed(train_cfg.seed)
+    np.random.seed(train_cfg.seed)
+    modalities = model_cfg.modalities
+    data = {split: DialogueSet(store, split, modalities) for split in ("train", "validation", "test")}
+    num_parties = int(store.table["party"].max()) + 1
+    input_dims = {m: store.modalities[m].dim for m in modalities}
+    model = MultiEMO(
+        config=model_cfg,
+        input_dims=input_dims,
+        num_classes=len(store.labels),
+        num_parties=num_parties,
+    ).to(device)
+    if model.fusion is not None:
+        model.fusion.checkpoint = train_cfg.checkpoint_fusion
+    model.precision = train_cfg.precision
+    if train_cfg.standardize:
+        mean, std = data["train"].feature_statistics()
+        model.set_input_statistics(mean, std)
+    objective = Objective(train_cfg, store.class_counts("train")).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=train_cfg.lr_factor, patience=train_cfg.lr_patience
+    )
+    shuffle = torch.Generator().manual_seed(train_cfg.seed)
+    state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0}
+
+    last = out / "last.pt"
+    if last.exists():
+        ckpt = load_checkpoint(last, device)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        shuffle.set_state(ckpt["shuffle_rng"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(ckpt["cuda_rng"], device)
+        state = ckpt["state"]
+        log.info("resuming %s after epoch %d", out, state["epoch"])
+    truncate_history(out / "history.jsonl", state["epoch"])
+
+    started = time.perf_counter()
+    epochs = tqdm(
+        range(state["epoch"] + 1, train_cfg.epochs + 1),
+        desc=f"train {out.name}",
+        disable=not progress,
+        initial=state["epoch"],
+        total=train_cfg.epochs,
+    )
+    for epoch in epochs:
+        tic = time.perf_counter()
+        train_pass = run_pass(model, data["train"], train_cfg.batch_size, objective, device,
+                              optimizer=optimizer, generator=shuffle, grad_clip=train_cfg.grad_clip)
+        val_pass = run_pass(model, data["validation"], train_cfg.batch_size, objective, device)
+        test_pass = run_pass(model, data["test"], train_cfg.batch_size, None, device)  # scores only
+        scheduler.step(val_pass.loss)
+        val_scores = val_pass.scores(store.labels)
+        test_scores = test_pass.scores(store.labels)
+        record = {
+            "epoch": epoch,
+            "lr": optimizer.param_groups[0]["lr"],
+            "train_loss": train_pass.loss,
+            "train_parts": train_pass.parts,
+            "train_weighted_f1": train_pass.scores(store.labels)["weighted_f1"],
+            "validation_loss": val_pass.loss,
+            "validation_weighted_f1": val_scores["weighted_f1"],
+            "validation_accuracy": val_scores["accuracy"],
+            # Logged for the oracle figure only; never used to choose anything.
+            "test_weighted_f1": test_scores["weighted_f1"],
+            "seconds": time.perf_counter() - tic,
+        }
+        if val_scores["weighted_f1"] > state["best_f1"]:
+            state.update(best_f1=val_scores["weighted_f1"], best_epoch=epoch)
+            save_checkpoint(out / "best.pt", {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                              "epoch": epoch, "settings": identity, "input_dims": input_dims,
+                                              "num_parties": num_parties})
+        state["epoch"] = epoch
+        append_history(out / "history.jsonl", record)
+        if on_epoch is not None:
+            on_epoch(record)
+        save_checkpoint(last, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                               "scheduler": scheduler.state_dict(), "shuffle_rng": shuffle.get_state(),
+                               "torch_rng": torch.get_rng_state(),
+                               "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                               "state": state})
+        epochs.set_postfix(val_f1=f"{val_scores['weighted_f1']:.2f}", best=state["best_epoch"])
+        log.info("epoch %d: train loss %.4f, validation loss %.4f, validation weighted-F1 %.2f (%.1fs)",
+                 epoch, train_pass.loss, val_pass.loss, val_scores["weighted_f1"], record["seconds"])
+    return Fitted(store=store, device=device, best_epoch=state["best_epoch"], seed=train_cfg.seed,
+                  epochs=train_cfg.epochs, seconds=time.perf_counter() - started)

@@ -1,0 +1,73 @@
+"""One pass of a model over a split: the training step when given an optimizer, else evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from multiemo.data.dialogues import DialogueSet
+from multiemo.models import MultiEMO
+from multiemo.training.metrics import classification_scores
+from multiemo.training.objective import Objective
+
+
+class PassResult:
+    """Mean loss and the predictions of one pass over a split."""
+
+    def __init__(self, loss: float, parts: dict, y_true: np.ndarray, probs: np.ndarray, rows: np.ndarray):
+        self.loss, self.parts, self.y_true, self.probs, self.rows = loss, parts, y_true, probs, rows
+
+    def scores(self, labels: Sequence[str]) -> dict:
+        """:func:`~multiemo.training.metrics.classification_scores` of the labelled utterances."""
+        keep = self.y_true >= 0
+        return classification_scores(self.y_true[keep], self.probs[keep].argmax(1), labels)
+
+
+def run_pass(
+    model: MultiEMO,
+    data: DialogueSet,
+    batch_size: int,
+    objective: Objective | None,
+    device: torch.device,
+    *,
+    optimizer: torch.optim.Optimizer | None = None,
+    generator: torch.Generator | None = None,
+    grad_clip: float = 0.0,
+) -> PassResult:
+    """One pass over ``data``; trains when ``optimizer`` is given, else evaluates without gradients."""
+    training = optimizer is not None
+    model.train(training)
+    total, count, parts_sum = 0.0, 0, {}
+    y_true, probs, rows = [], [], []
+    with torch.set_grad_enabled(training):
+        for batch in data.batches(batch_size, shuffle=training, generator=generator):
+            batch = batch.to(device)
+            if training:  # free the last step's gradients before this forward pass's activations arrive
+                optimizer.zero_grad(set_to_none=True)
+            out = model(batch.features, batch.party, batch.mask, batch.present)
+            n = int((batch.mask & (batch.labels >= 0)).sum())
+            if objective is not None and n > 0:
+                loss, parts = objective(out, batch)
+                if training:
+                    loss.backward()
+                    if grad_clip > 0:
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+                    optimizer.step()
+                total += float(loss.detach()) * n
+                count += n
+                for k, v in parts.items():
+                    parts_sum[k] = parts_sum.get(k, 0.0) + v * n
+            real = batch.mask
+            y_true.append(batch.labels[real].cpu())
+            probs.append(out.logits[real].detach().float().softmax(-1).cpu())
+            rows.append(batch.rows[real].cpu())
+    count = max(count, 1)
+    return PassResult(
+        loss=total / count,
+        parts={k: v / count for k, v in parts_sum.items()},
+        y_true=torch.cat(y_true).numpy(),
+        probs=torch.cat(probs).numpy(),
+        rows=torch.cat(rows).numpy(),
+    )
