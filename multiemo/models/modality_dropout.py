@@ -21,8 +21,6 @@ def drop_modalities(present: Tensor, p: float) -> Tensor:
     Returns:
         (B, T, M) bool, a subset of ``present``.
     """
-    if not 0 <= p < 1:
-        raise ValueError(f"modality dropout probability must be in [0, 1), got {p!r}")
     if p == 0:
         return present
     kept = present & (torch.rand(present.shape, device=present.device) >= p)  # (B, T, M)

@@ -1,6 +1,6 @@
 import pytest
 
-from multiemo.models import ModelConfig, MultiEMO
+from multiemo.models import ModelConfig
 
 
 def test_defaults_are_valid_and_from_dict_freezes_lists():
@@ -36,22 +36,3 @@ def test_invalid_values_raise_naming_the_value(kwargs, message):
 def test_from_dict_rejects_unknown_keys():
     with pytest.raises(ValueError, match="model_dimm"):
         ModelConfig.from_dict({"model_dimm": 8})
-
-
-def test_input_dims_must_cover_every_modality():
-    with pytest.raises(ValueError, match="visual"):
-        MultiEMO(config=ModelConfig(), input_dims={"text": 4, "audio": 3}, num_classes=3, num_parties=2)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"input_dims": {"text": 0, "audio": 3, "visual": 2}}, "text"),
-        ({"num_classes": 0}, "num_classes"),
-        ({"num_parties": -1}, "num_parties"),
-    ],
-)
-def test_model_arguments_are_validated(kwargs, message):
-    args = {"input_dims": {"text": 4, "audio": 3, "visual": 2}, "num_classes": 3, "num_parties": 2} | kwargs
-    with pytest.raises(ValueError, match=message):
-        MultiEMO(config=ModelConfig(model_dim=8, num_heads=2), **args)
