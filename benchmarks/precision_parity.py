@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from multiemo.training.config import load_yaml, resolve_run_settings
+from multiemo.settings import load_yaml
+from multiemo.training.config import resolve_run_settings
 from multiemo.evaluation.runs import train_run
 
 

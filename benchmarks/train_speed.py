@@ -25,7 +25,8 @@ import pandas as pd
 import torch
 
 from multiemo.data.store import write_store
-from multiemo.training.config import load_yaml, resolve_run_settings
+from multiemo.settings import load_yaml
+from multiemo.training.config import resolve_run_settings
 from multiemo.evaluation.runs import train_run
 from multiemo.training.checkpoint import read_history
 

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from multiemo.training.config import ConfigError
+from multiemo.settings import ConfigError
 
 log = logging.getLogger("multiemo")
 
@@ -77,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "train":
-        from multiemo.training.config import load_yaml, resolve_run_settings
+        from multiemo.settings import load_yaml
+        from multiemo.training.config import resolve_run_settings
         from multiemo.evaluation.runs import train_seeds
         from multiemo.evaluation.runs import train_run
 
@@ -101,7 +102,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "predict":
         from multiemo.predict import predict
-        from multiemo.training.config import parse_overrides
+        from multiemo.settings import parse_overrides
 
         if args.transcript and not args.video:
             raise ValueError("--transcript goes with --video; a manifest carries its own text")

@@ -69,6 +69,8 @@ class VisualConfig:
     def __post_init__(self) -> None:
         if self.num_frames < 1:
             raise ValueError(f"num_frames must be >= 1, got {self.num_frames}")
+        if self.max_side is not None and self.max_side < 16:
+            raise ValueError(f"max_side must be >= 16 pixels (or null for full size), got {self.max_side}")
         if self.backbone not in BACKBONES:
             raise ValueError(f"unknown face backbone {self.backbone!r}; choose one of {BACKBONES}")
         if self.resnet101_output not in RESNET101_OUTPUTS:

@@ -10,7 +10,7 @@ from multiemo.predict.inputs import from_manifest, from_video
 from multiemo.predict.outputs import write_predictions
 from multiemo.predict.predictor import Predictions, Predictor
 from multiemo.predict.segmentation import SegmentationConfig
-from multiemo.training.config import from_mapping
+from multiemo.settings import from_mapping
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,7 @@
 import pytest
 
-from multiemo.training.config import (
-    ConfigError,
-    TrainConfig,
-    from_mapping,
-    load_yaml,
-    parse_overrides,
-    resolve_run_settings,
-)
+from multiemo.settings import ConfigError, from_mapping, load_yaml, parse_overrides
+from multiemo.training.config import TrainConfig, resolve_run_settings
 from tests.conftest import REPO
 
 
@@ -52,3 +46,32 @@ def test_missing_or_malformed_config_file(tmp_path):
     (tmp_path / "bad.yaml").write_text("a: [1, 2\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_yaml(tmp_path / "bad.yaml")
+
+
+def test_a_dataset_block_overrides_only_its_own_keys():
+    """The issue-16 cases: partial dataset blocks change what they name and nothing else."""
+    config = load_yaml(REPO / "config.yaml")
+    iemocap = resolve_run_settings(config, "iemocap")
+    config["datasets"]["mine"] = {"reader": "manifest", "modalities": ["text"], "preset": "iemocap",
+                                  "train": {"lr": 1.0e-3, "epochs": 30}, "model": {"dropout": 0.2}}
+    mine = resolve_run_settings(config, "mine")
+    assert mine["train"] == {**iemocap["train"], "lr": 1.0e-3, "epochs": 30}
+    assert mine["train"]["batch_size"] == 64 and mine["train"]["precision"] == "auto"
+    assert mine["model"] == {**iemocap["model"], "dropout": 0.2, "modalities": ["text"], "context_modalities": ["text"]}
+    assert mine["model"]["num_layers"] == 6 and mine["model"]["bidirectional"] is True
+
+
+def test_resolution_is_complete_and_refuses_bad_values_naming_the_key():
+    config = load_yaml(REPO / "config.yaml")
+    meld = resolve_run_settings(config, "meld")
+    assert set(meld["train"]) == {f for f in TrainConfig.__dataclass_fields__}
+    assert meld["model"]["context_modalities"] == ["audio", "visual"]
+    assert resolve_run_settings(config, "meld", ["model.modalities=[text]"])["model"]["context_modalities"] == []
+    with pytest.raises(ConfigError, match="num_layers"):
+        resolve_run_settings(config, "meld", ["model.num_layers=0"])
+    with pytest.raises(ConfigError, match="dropout"):
+        resolve_run_settings(config, "meld", ["model.dropout=1"])
+    with pytest.raises(ConfigError, match=r"unknown model setting\(s\) \['fusionn'\]"):
+        resolve_run_settings(config, "meld", ["model.fusionn=false"])
+    with pytest.raises(ConfigError, match="lr_patience"):
+        resolve_run_settings(config, "meld", ["train.lr_patience=-1"])

@@ -2,7 +2,8 @@
 # changing one reruns exactly the stages that depend on it.
 from pathlib import Path
 
-from multiemo.training.config import deep_merge, resolve_run_settings
+from multiemo.settings import ConfigError, deep_merge, parse_overrides
+from multiemo.training.config import complete_settings, resolve_run_settings
 
 DATASETS = config["datasets"]
 RESULTS = config.get("results", "results")
@@ -75,11 +76,33 @@ def seeds(ds):
 
 
 def run_settings(ds, variant, seed):
-    """Resolved model/train settings of one training job (preset + dataset + variant + seed)."""
+    """Resolved model/train settings of one training job (preset + dataset + variant + seed).
+
+    The same resolution as `multiemo train --dataset {ds} <variant's overrides> train.seed={seed}`.
+    """
     if variant not in config["variants"]:
-        raise ValueError(f"variant {variant!r} is not defined under 'variants' in config.yaml")
+        raise ConfigError(f"dataset {ds!r} trains variant {variant!r}, which is not defined under 'variants'")
     overrides = list(config["variants"][variant]) + [f"train.seed={seed}"]
-    return resolve_run_settings(config, ds, overrides)
+    try:
+        return resolve_run_settings(config, ds, overrides)
+    except ConfigError as err:
+        raise ConfigError(f"dataset {ds!r}, variant {variant!r} {overrides[:-1]}: {err}") from None
+
+
+def check_run_settings():
+    """Resolve every training job and every variant now, so a bad setting fails `snakemake -n`, not a job."""
+    for name, overrides in config["variants"].items():
+        try:
+            complete_settings(parse_overrides(overrides))
+        except ConfigError as err:
+            raise ConfigError(f"variant {name!r} {list(overrides)}: {err}") from None
+    for ds in DATASETS:
+        for variant in variants(ds):
+            for seed in seeds(ds):
+                run_settings(ds, variant, seed)
+
+
+check_run_settings()
 
 
 def run_metrics(ds, variant=None):

@@ -1,0 +1,149 @@
+"""Settings vocabulary shared by every floor: YAML files, ``key=value`` overrides, typed dataclass configs.
+
+Nothing here knows about training, models or features; each config dataclass lives beside the code it
+configures and is built from a mapping with :func:`from_mapping`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration file or override is invalid."""
+
+
+def load_yaml(path: str | os.PathLike) -> dict:
+    """Read a YAML config file with a clear error for a missing or malformed file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping at the top level")
+    return data
+
+
+def parse_overrides(overrides: Sequence[str]) -> dict:
+    """Turn ``["train.epochs=3", "model.fusion=false"]`` into a nested mapping (values parsed as YAML)."""
+    nested: dict = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"override {item!r} must look like section.key=value, e.g. train.epochs=3")
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError:
+            value = raw
+        node = nested
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {item!r} conflicts with another override")
+        node[leaf] = value
+    return nested
+
+
+def deep_merge(base: Mapping, update: Mapping) -> dict:
+    """Recursively merge ``update`` into a copy of ``base``."""
+    out = copy.deepcopy(dict(base))
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def fill_defaults(config: dict, schema: Mapping) -> dict:
+    """Set the JSON-schema ``default`` of every missing key the schema names under ``properties``.
+
+    Only ``properties`` are followed (through local ``$ref``\\ s), never ``additionalProperties``: keys a
+    user names freely (datasets, presets, variants) get nothing written into them, so a dataset's own
+    ``model:``/``train:``/``extraction:`` block holds exactly what the user wrote. (Snakemake's
+    ``validate(set_default=True)`` fills those too, which silently overrode presets.)
+    """
+
+    def resolve(node: Mapping) -> Mapping:
+        while "$ref" in node:
+            *_, name = node["$ref"].split("/")
+            node = schema["definitions"][name]
+        return node
+
+    def fill(values: dict, node: Mapping) -> None:
+        for key, sub in resolve(node).get("properties", {}).items():
+            stated = sub if "default" in sub else resolve(sub)  # a default beside a $ref wins
+            if key not in values and "default" in stated:
+                values[key] = copy.deepcopy(stated["default"])
+            if isinstance(values.get(key), dict):
+                fill(values[key], sub)
+
+    fill(config, schema)
+    return config
+
+
+def from_mapping(cls: type, values: Mapping[str, Any], *, section: str):
+    """Build a config dataclass from a mapping, rejecting unknown keys and coercing types.
+
+    YAML and command-line strings are coerced to each field's annotated type, so ``"false"`` is
+    ``False``, ``"1e-4"`` is ``0.0001`` and a list becomes a tuple.
+    """
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown {section} setting(s) {unknown}; known: {sorted(known)}")
+    hints = typing.get_type_hints(cls)
+    kwargs = {name: _coerce(hints[name], value, f"{section}.{name}") for name, value in values.items()}
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{section}: {err}") from err
+
+
+def _coerce(hint: Any, value: Any, name: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(options[0], value, name)
+    if origin is tuple:
+        items = [value] if isinstance(value, str) else list(value)
+        (inner, *_rest) = typing.get_args(hint) or (str,)
+        return tuple(_coerce(inner, item, name) for item in items)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0", "on", "off"):
+            return value.lower() in ("true", "yes", "1", "on")
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+    if hint in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{name} must be a number, got {value!r}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number, got {value!r}") from None
+        if hint is int:
+            if number != int(number):
+                raise ConfigError(f"{name} must be a whole number, got {value!r}")
+            return int(number)
+        return number
+    if hint is str:
+        return str(value)
+    return value
