@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from multiemo import bound_kernel_caches
 from multiemo.settings import load_yaml
 from multiemo.training.config import resolve_run_settings
 from multiemo.evaluation.runs import train_run
@@ -32,6 +33,7 @@ def _mean_std(values: list[float]) -> list[float]:
 
 
 def main() -> None:
+    bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", required=True, help="dataset or preset name in the config")
     parser.add_argument("--store", type=Path, required=True, help="feature store to train on")

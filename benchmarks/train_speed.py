@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from multiemo import bound_kernel_caches
 from multiemo.data.store import write_store
 from multiemo.settings import load_yaml
 from multiemo.training.config import resolve_run_settings
@@ -78,6 +79,7 @@ def _peak_rss_gb() -> float:
 
 
 def main() -> None:
+    bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=["meld", "iemocap"], required=True)
     parser.add_argument("--meld-dir", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared/data/meld")

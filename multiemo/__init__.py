@@ -4,5 +4,4 @@ from multiemo._onednn import bound_kernel_caches
 
 __version__ = "0.1.0"
 
-# Before anything in the process builds a oneDNN kernel: see multiemo._onednn.
-bound_kernel_caches()
+__all__ = ["bound_kernel_caches"]

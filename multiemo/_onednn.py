@@ -11,8 +11,10 @@ with both caches capped at :data:`CACHE_CAPACITY` entries it stays at or below 2
 and epochs are as fast (BENCHMARKS.md).
 
 Both libraries read these variables once, when they first build a kernel, so the bounds must be in
-the environment before the first bfloat16 product of the process; importing :mod:`multiemo` sets
-them. A value the user set (including oneDNN's older ``DNNL_`` spelling) is left alone.
+the environment before the first bfloat16 product of the process. Importing :mod:`multiemo` changes
+nothing in the environment: the entry points that train, predict or extract (``multiemo`` on the
+command line, the workflow's scripts, the benchmarks) call :func:`bound_kernel_caches` first. A value
+the user set (including oneDNN's older ``DNNL_`` spelling) is left alone.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ CACHE_CAPACITY = 32
 def bound_kernel_caches(
     environ: MutableMapping[str, str] = os.environ, capacity: int = CACHE_CAPACITY
 ) -> None:
-    """Set both cache capacities to ``capacity`` in ``environ`` where the user has not set them."""
+    """Set both cache capacities to ``capacity`` in ``environ`` where the user has not set them.
+
+    Call it at the start of a program, before its first oneDNN (bfloat16) product.
+    """
     if "ONEDNN_PRIMITIVE_CACHE_CAPACITY" not in environ and "DNNL_PRIMITIVE_CACHE_CAPACITY" not in environ:
         environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(capacity)
     environ.setdefault("LRU_CACHE_CAPACITY", str(capacity))

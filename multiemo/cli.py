@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from multiemo import bound_kernel_caches
 from multiemo.settings import ConfigError
 
 log = logging.getLogger("multiemo")
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -2,9 +2,11 @@
 
 import torch
 
+from multiemo import bound_kernel_caches
 from multiemo.logutil import log_to_file
 from multiemo.evaluation.runs import train_run
 
+bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
 with log_to_file(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
     train_run(
