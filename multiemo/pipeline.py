@@ -14,62 +14,40 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from multiemo.corpora import Corpus, read_iemocap, read_manifest, read_meld
+from multiemo.corpora import Corpus
+from multiemo.corpora.registry import reader as corpus_reader
 from multiemo.data.store import TABLE_COLUMNS, FeatureStore, write_store
 from multiemo.features.base import ModalityFeatures
+from multiemo.features.registry import ExtractionContext, extractor
 
 log = logging.getLogger(__name__)
 
-MEDIA_MODALITIES = ("audio", "visual")
-READERS = ("meld", "iemocap", "manifest")
-
 
 def read_corpus(entry: Mapping, out_dir: str | os.PathLike) -> Corpus:
-    """Read the corpus a config ``datasets`` entry describes and save it to ``out_dir``.
+    """Read the corpus a config ``datasets`` entry describes (its ``reader`` in
+    :mod:`multiemo.corpora.registry`) and save it to ``out_dir``.
 
-    Media are required only when an audio or visual modality is requested, so an annotations-only
-    MELD or IEMOCAP corpus (``modalities: [text]``) serves text-only training. ``require_media: true`` in the
-    entry demands the clips anyway; ``require_media: false`` together with audio or visual is refused, since
-    those features would have nothing to be extracted from.
+    Media are required only when a modality whose extractor reads media (audio, visual) is requested, so an
+    annotations-only MELD or IEMOCAP corpus (``modalities: [text]``) serves text-only training.
+    ``require_media: true`` in the entry demands the clips anyway; ``require_media: false`` together with
+    such a modality is refused, since those features would have nothing to be extracted from.
     """
-    reader = entry.get("reader")
+    read = corpus_reader(entry.get("reader"))
     modalities = list(entry.get("modalities", ["text", "audio", "visual"]))
-    media = [m for m in modalities if m in MEDIA_MODALITIES]
+    media = [m for m in modalities if extractor(m).reads == "media"]
     require_media = entry.get("require_media")
     if require_media is None:
         require_media = bool(media)
     elif media and not require_media:
         raise ValueError(
-            f"the dataset entry asks for {media} features but sets require_media: false; audio and visual "
-            "features are extracted from the clips, so either provide them (remove require_media) or train "
-            "on text alone with modalities: [text]"
+            f"the dataset entry asks for {media} features but sets require_media: false; these features are "
+            "extracted from the clips, so either provide them (remove require_media) or train on the "
+            "other modalities alone (e.g. modalities: [text])"
         )
-    if reader == "meld":
-        corpus = read_meld(_existing(entry, "root"), require_media=require_media)
-    elif reader == "iemocap":
-        corpus = read_iemocap(
-            _existing(entry, "root"),
-            test_sessions=tuple(entry.get("test_sessions", (5,))),
-            validation_fraction=float(entry.get("validation_fraction", 0.1)),
-            seed=int(entry.get("split_seed", 0)),
-            require_media=require_media,
-        )
-    elif reader == "manifest":
-        corpus = read_manifest(_existing(entry, "manifest"), labels=entry.get("labels"))
-    else:
-        raise ValueError(f"unknown corpus reader {reader!r}; choose one of {list(READERS)}")
+    corpus = read(entry, require_media=bool(require_media))
     corpus.save(out_dir)
     log.info("%s", corpus.report.summary())
     return corpus
-
-
-def _existing(entry: Mapping, key: str) -> Path:
-    if not entry.get(key):
-        raise ValueError(f"the dataset entry needs a {key!r} path")
-    path = Path(entry[key])
-    if not path.exists():
-        raise FileNotFoundError(f"{key} {path} does not exist; set datasets.<name>.{key} in config.yaml")
-    return path
 
 
 def shard_table(table: pd.DataFrame, shard: int, num_shards: int) -> pd.DataFrame:
@@ -78,6 +56,40 @@ def shard_table(table: pd.DataFrame, shard: int, num_shards: int) -> pd.DataFram
         raise ValueError(f"shard {shard} is outside 0..{num_shards - 1}")
     codes, _ = pd.factorize(table["dialogue_id"], sort=False)
     return table[codes % num_shards == shard]
+
+
+def extract_features(
+    modality: str,
+    corpus_dir: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    settings: Mapping,
+    shard: int | None = None,
+    num_shards: int = 1,
+    cache_dir: str | os.PathLike | None = None,
+    inputs: Mapping[str, str | os.PathLike] | None = None,
+    progress: bool = True,
+) -> ModalityFeatures:
+    """Features of one modality (:mod:`multiemo.features.registry`) of a saved corpus, written as ``.npz``.
+
+    Args:
+        modality: a registered modality.
+        settings: its ``extraction.<modality>`` block.
+        shard, num_shards: extract only the dialogues of this shard (:func:`shard_table`); a modality that
+            is not sharded (text: context needs whole dialogues) takes the whole corpus (``shard=None``).
+        cache_dir, inputs: see :class:`~multiemo.features.registry.ExtractionContext`.
+    """
+    spec = extractor(modality)
+    table = Corpus.load(corpus_dir).table
+    if shard is not None:
+        if not spec.sharded:
+            raise ValueError(f"{modality} features are made over the whole corpus, not per shard")
+        table = shard_table(table, shard, num_shards)
+    context = ExtractionContext(cache_dir=Path(cache_dir) if cache_dir is not None else None,
+                                inputs={k: Path(v) for k, v in (inputs or {}).items() if v is not None})
+    features = spec.make(settings, context)(table, progress=progress)
+    features.save(out_path)
+    return features
 
 
 def extract_shard(
@@ -91,24 +103,9 @@ def extract_shard(
     cache_dir: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> ModalityFeatures:
-    """Audio or visual features of one shard of a saved corpus, written as one ``.npz`` shard."""
-    table = shard_table(Corpus.load(corpus_dir).table, shard, num_shards)
-    if modality == "audio":
-        from multiemo.features.audio import AudioConfig, extract_audio
-
-        features = extract_audio(table, AudioConfig(**settings), progress=progress)
-    elif modality == "visual":
-        from multiemo.features.faces import DetectionConfig
-        from multiemo.features.visual import VisualConfig, extract_visual
-
-        settings = dict(settings)
-        detection = DetectionConfig(**settings.pop("detection", {}))
-        config = VisualConfig(detection=detection, **settings)
-        features = extract_visual(table, config, cache_dir=cache_dir, progress=progress)
-    else:
-        raise ValueError(f"no sharded extractor for modality {modality!r}; use 'audio' or 'visual'")
-    features.save(out_path)
-    return features
+    """Features of one shard of dialogues of a sharded modality (audio, visual), as one ``.npz`` shard."""
+    return extract_features(modality, corpus_dir, out_path, settings=settings, shard=shard,
+                            num_shards=num_shards, cache_dir=cache_dir, progress=progress)
 
 
 def extract_text_features(
@@ -121,21 +118,8 @@ def extract_text_features(
 ) -> ModalityFeatures:
     """Text features of a whole saved corpus (context needs whole dialogues), from ``settings["model"]``
     or from a fine-tuned encoder directory."""
-    from multiemo.features.text import TextEncoder, extract_text
-
-    table = Corpus.load(corpus_dir).table
-    encoder = TextEncoder(
-        str(encoder_path or settings["model"]),
-        pooling=None if encoder_path else settings.get("pooling"),
-        max_length=settings.get("max_length"),
-        batch_size=int(settings.get("batch_size", 32)),
-    )
-    features = extract_text(
-        table, encoder, past=settings.get("past"), future=settings.get("future"),
-        speaker_names=bool(settings.get("speaker_names", True)), show_progress=progress,
-    )
-    features.save(out_path)
-    return features
+    return extract_features("text", corpus_dir, out_path, settings=settings,
+                            inputs={"encoder": encoder_path} if encoder_path else None, progress=progress)
 
 
 def finetune_text(corpus_dir: str | os.PathLike, out_dir: str | os.PathLike, *, settings: Mapping,

@@ -1,10 +1,10 @@
 """Emotions of new conversations from a trained run: the run's own extractors, its model, explicit gaps.
 
-Features are made by the same extractors (``extract_audio``, ``extract_visual``, ``extract_text``) with
-the settings recorded in the run's feature store (:mod:`multiemo.predict.settings`). They decode each
+Features are made by the same extractors as in training (:mod:`multiemo.features.registry`), with the
+settings recorded in the run's feature store (:mod:`multiemo.predict.settings`). They decode each
 utterance's segment by seeking into the video, so a long recording is never held in memory; the model then
 runs in windows of utterances (:mod:`multiemo.predict.windows`). A modality that is missing for an
-utterance (no face found, silent or no audio, no transcript) is marked absent and the model uses its learned
+utterance (no face found, silent or no audio, no transcript for an extractor that reads text) is marked absent and the model uses its learned
 "missing" vector in its place, as in training with ``model.modality_dropout``; every prediction says which
 modalities it used.
 """
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from multiemo.features.base import ModalityFeatures
+from multiemo.features.registry import Extract, ExtractionContext, extractor, modalities as registered_modalities
 from multiemo.features.report import OK, ExtractionReport
 from multiemo.features.utterances import table_keys
 from multiemo.predict.inputs import Conversation
@@ -31,7 +32,6 @@ from multiemo.training.checkpoint import load_run_model, resolve_device
 log = logging.getLogger(__name__)
 
 NO_TRANSCRIPT = "no_transcript"
-MODALITY_ORDER = ("text", "audio", "visual")
 
 
 @dataclass
@@ -60,7 +60,8 @@ class Predictor:
         run_dir: a run directory written by ``multiemo train`` (holds best.pt and settings.json; the
             feature store it names must still hold its store.json).
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda``, ``cuda:N``.
-        overrides: modality -> {setting: value}; only ``batch_size`` may differ from training.
+        overrides: modality -> {setting: value}; only the extractor's ``runtime_keys`` (e.g. ``batch_size``)
+            may differ from training.
         window, context: utterances per model window and context kept around each window's core.
         progress: show progress bars.
 
@@ -90,17 +91,18 @@ class Predictor:
         window_spans(0, window, context)  # reject a bad window/context before any work
         self.window, self.context, self.progress = window, context, progress
         self.modality_dropout = float(self.identity["model"].get("modality_dropout", 0.0))
-        self._text_encoder = None
+        self._extractors: dict[str, Extract] = {}
         self._checked: set[str] = set()
         # Fail before any decoding: each extractor, rebuilt from the recorded settings, must report the
-        # recorded provenance. The text model is loaded (and checked) only for a conversation with text.
-        self._check_extractors([m for m in self.modalities if m != "text"])
+        # recorded provenance. Extractors that read text (a transformer) are loaded and checked only for a
+        # conversation with text.
+        self._check_extractors([m for m in self.modalities if not self._reads_text(m)])
 
     def predict(self, conversation: Conversation) -> Predictions:
         """Features, then emotions, of every utterance of ``conversation`` (table order kept)."""
         table = conversation.table
-        if conversation.has_text and "text" in self.modalities:
-            self._check_extractors(["text"])
+        if conversation.has_text:
+            self._check_extractors([m for m in self.modalities if self._reads_text(m)])
         extracted = {m: self._extract(m, table, conversation.has_text) for m in self.modalities}
         probs, folded = classify_windows(
             self.model,
@@ -155,43 +157,21 @@ class Predictor:
 
     def _extract(self, modality: str, table: pd.DataFrame, has_text: bool, *, progress: bool | None = None
                  ) -> ModalityFeatures:
-        settings = dict(self.plan.settings[modality])
-        progress = self.progress if progress is None else progress
-        if modality == "audio":
-            from multiemo.features.audio import AudioConfig, extract_audio
+        if self._reads_text(modality) and not has_text:
+            return _absent_text(table, modality, self.plan.recorded[modality])
+        if modality not in self._extractors:
+            context = ExtractionContext(device=str(self.device))
+            self._extractors[modality] = extractor(modality).make(self.plan.settings[modality], context)
+        return self._extractors[modality](table, progress=self.progress if progress is None else progress)
 
-            return extract_audio(table, AudioConfig(**settings), progress=progress)
-        if modality == "visual":
-            from multiemo.features.faces import DetectionConfig
-            from multiemo.features.visual import VisualConfig, extract_visual
-
-            detection = DetectionConfig(**settings.pop("detection"))
-            config = VisualConfig(detection=detection, **settings)
-            return extract_visual(table, config, progress=progress, device=self.device)
-        if modality == "text":
-            from multiemo.features.text import extract_text
-
-            if not has_text:
-                return _absent_text(table, int(self.plan.recorded["text"]["dim"]), self.plan.recorded["text"])
-            encoder = self._encoder(settings)
-            return extract_text(table, encoder, past=settings["past"], future=settings["future"],
-                                speaker_names=settings["speaker_names"],
-                                show_progress=progress)
-        raise ValueError(f"the run uses modality {modality!r}, which has no extractor; use text, audio, visual")
-
-    def _encoder(self, settings: Mapping):
-        if self._text_encoder is None:
-            from multiemo.features.text import TextEncoder
-
-            self._text_encoder = TextEncoder(settings["model"], pooling=settings["pooling"],
-                                             max_length=settings["max_length"],
-                                             batch_size=int(settings.get("batch_size", 32)), device=self.device)
-        return self._text_encoder
+    @staticmethod
+    def _reads_text(modality: str) -> bool:
+        return extractor(modality).reads == "text"
 
     def _frame(self, table: pd.DataFrame, probs: np.ndarray, extracted: Mapping[str, ModalityFeatures],
                inputs: ExtractionReport) -> pd.DataFrame:
         keys = table_keys(table)
-        order = [m for m in MODALITY_ORDER if m in extracted] + [m for m in extracted if m not in MODALITY_ORDER]
+        order = [m for m in registered_modalities() if m in extracted]
         frame = pd.DataFrame({
             "dialogue_id": table["dialogue_id"].to_numpy(),
             "utterance_id": table["utterance_id"].to_numpy(),
@@ -214,10 +194,12 @@ class Predictor:
         return frame
 
 
-def _absent_text(table: pd.DataFrame, dim: int, provenance: dict) -> ModalityFeatures:
-    """Text features of a conversation without transcript: all missing, counted as ``no_transcript``."""
+def _absent_text(table: pd.DataFrame, modality: str, provenance: dict) -> ModalityFeatures:
+    """Features of a text-reading modality for a conversation without transcript: all missing, counted
+    as ``no_transcript``; ``provenance["dim"]`` gives their size."""
     keys = table_keys(table)
-    report = ExtractionReport(stage="text")
+    dim = int(provenance["dim"])
+    report = ExtractionReport(stage=modality)
     for key in keys:
         report.add(key, NO_TRANSCRIPT, "no transcript was given")
     return ModalityFeatures(keys=keys, values=np.zeros((len(keys), dim), np.float32),

@@ -2,7 +2,8 @@
 
 Prediction must make features exactly as training did. The settings come from the provenance that each
 extractor recorded in the run's feature store (``store.json``); a user override may only change settings
-that do not change the features (``batch_size``). Any other override that differs from the recorded value,
+that do not change the features (each extractor's ``runtime_keys`` in :mod:`multiemo.features.registry`,
+e.g. ``batch_size``). Any other override that differs from the recorded value,
 and any difference between the recorded provenance and what the rebuilt extractor reports (e.g. another
 feature dimension), is an error naming the setting. Library versions may differ: that is only logged.
 """
@@ -16,19 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
+from multiemo.features.registry import extractor, modalities as registered_modalities
 
-#: Provenance keys that name library versions: a difference is logged, not an error.
-VERSION_KEYS = frozenset({"opensmile_version", "facenet_pytorch_version", "transformers"})
-#: Settings that change speed or memory only, never the features: the user may set them.
-RUNTIME_SETTINGS = {"audio": frozenset(), "visual": frozenset({"batch_size"}), "text": frozenset({"batch_size"})}
-#: Extractor settings read from each modality's provenance (the rest of the provenance is checked only).
-SETTINGS = {
-    "audio": ("feature_set", "feature_level", "sample_rate", "min_duration", "silence_dbfs"),
-    "visual": ("num_frames", "max_side", "detection", "backbone", "weights", "resnet101_output"),
-    "text": ("model", "pooling", "past", "future", "speaker_names", "max_length"),
-}
-_DEFAULT_WEIGHTS = {"mtcnn_onet": None, "inception_resnet_v1": "vggface2 (facenet-pytorch download)"}
+log = logging.getLogger(__name__)
 
 
 class ProvenanceMismatch(ValueError):
@@ -70,18 +61,20 @@ class ExtractionPlan:
         recorded, settings = {}, {}
         for modality in modalities:
             provenance = dict(modalities_meta.get(modality, {}).get("provenance") or {})
-            if modality not in SETTINGS or not all(k in provenance for k in SETTINGS[modality]):
+            spec = extractor(modality)  # ValueError naming the registered modalities
+            if not all(k in provenance for k in spec.recorded_keys()):
                 raise ProvenanceMismatch(
                     f"{meta_path}: the {modality} features record no extractor settings (provenance "
                     f"{sorted(provenance) or 'empty'}), e.g. imported from pickles; prediction can only "
                     "reproduce features this toolkit extracted"
                 )
             recorded[modality] = provenance
-            settings[modality] = {k: provenance[k] for k in SETTINGS[modality]}
-        settings = _with_constructor_values(settings)
+            settings[modality] = spec.settings_from(provenance)
         for modality, values in (overrides or {}).items():
-            if modality not in SETTINGS:
-                raise ValueError(f"unknown modality {modality!r} in overrides; use one of {sorted(SETTINGS)}")
+            if modality not in registered_modalities():
+                raise ValueError(
+                    f"unknown modality {modality!r} in overrides; use one of {sorted(registered_modalities())}"
+                )
             if modality not in settings:
                 log.warning("override for %s ignored: the run does not use %s", modality, modality)
                 continue
@@ -98,8 +91,9 @@ class ExtractionPlan:
             ProvenanceMismatch: naming the first setting that differs.
         """
         recorded = self.recorded[modality]
+        versions = extractor(modality).versions(recorded)
         for key in sorted(set(recorded) | set(produced)):
-            if key in VERSION_KEYS or _bundled_weights(modality, key, recorded):
+            if key in versions:
                 if recorded.get(key) != produced.get(key):
                     log.info("%s.%s differs from training (%r vs %r); features are made the same way",
                              modality, key, recorded.get(key), produced.get(key))
@@ -112,29 +106,13 @@ class ExtractionPlan:
                 )
 
 
-def _with_constructor_values(settings: dict[str, dict]) -> dict[str, dict]:
-    """Provenance values that are descriptions, not constructor arguments (bundled weights), become None."""
-    visual = settings.get("visual")
-    if visual is not None and visual.get("weights") == _DEFAULT_WEIGHTS.get(visual["backbone"], object()):
-        visual["weights"] = None
-    if visual is not None and str(visual.get("weights") or "").startswith("onet.pt bundled"):
-        visual["weights"] = None
-    if visual is not None and visual.get("resnet101_output") is None:
-        visual["resnet101_output"] = "penultimate"
-    return settings
-
-
-def _bundled_weights(modality: str, key: str, recorded: Mapping) -> bool:
-    """The bundled ONet's weights description names the facenet-pytorch version: a version, not a setting."""
-    return modality == "visual" and key == "weights" and recorded.get("backbone") == "mtcnn_onet"
-
-
 def _apply_override(settings: dict, modality: str, key: str, value: Any) -> None:
-    if key in RUNTIME_SETTINGS[modality]:
+    runtime = extractor(modality).runtime_keys
+    if key in runtime:
         settings[key] = value
         return
     if key not in settings:
-        known = sorted(set(settings) | RUNTIME_SETTINGS[modality])
+        known = sorted(set(settings) | runtime)
         raise ValueError(f"unknown {modality} setting {key!r}; known: {known}")
     if isinstance(settings[key], dict) and isinstance(value, Mapping):
         for inner, inner_value in value.items():
@@ -150,5 +128,5 @@ def _override_message(name: str, recorded: Any, wanted: Any) -> str:
     return (
         f"{name}: the run was trained on features made with {recorded!r}, the override asks for {wanted!r}; "
         "predictions are only consistent with training when features are made the same way (only "
-        "batch_size may change). Drop the override, or extract and train a new run with it"
+        "speed settings such as batch_size may change). Drop the override, or extract and train a new run with it"
     )

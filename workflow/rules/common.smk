@@ -2,12 +2,17 @@
 # changing one reruns exactly the stages that depend on it.
 from pathlib import Path
 
+from multiemo.corpora.registry import reader as corpus_reader
+from multiemo.features.registry import extractor, load_plugins
+from multiemo.features.registry import modalities as registered_modalities
 from multiemo.settings import ConfigError, deep_merge, parse_overrides
 from multiemo.training.config import complete_settings, resolve_run_settings
 
 DATASETS = config["datasets"]
 RESULTS = config.get("results", "results")
-MEDIA_MODALITIES = ("audio", "visual")
+# Plugins register extra extractors and readers here and, through params.plugins, in each job's process.
+PLUGINS = list(config.get("plugins") or [])
+load_plugins(PLUGINS)
 
 
 wildcard_constraints:
@@ -25,10 +30,28 @@ def modalities(ds):
     return list(entry(ds).get("modalities", ["text", "audio", "visual"]))
 
 
+def check_extraction():
+    """Every dataset's reader, modalities and extraction blocks are registered (multiemo/*/registry.py)."""
+    for ds in DATASETS:
+        try:
+            corpus_reader(entry(ds)["reader"])
+            for modality in modalities(ds):
+                extractor(modality)
+            for block in (config["extraction"], entry(ds).get("extraction", {})):
+                for modality in block:
+                    if modality != "shards":
+                        extractor(modality)
+        except ValueError as err:
+            raise ValueError(f"dataset {ds!r}: {err}") from None
+
+
+check_extraction()
+
+
 def extraction(ds, stage):
     """Global extraction settings of a stage, with the dataset's own overrides."""
     own = entry(ds).get("extraction", {}).get(stage, {})
-    return deep_merge(config["extraction"][stage], own)
+    return deep_merge(config["extraction"].get(stage, {}), own)
 
 
 def num_shards(ds):
@@ -36,20 +59,19 @@ def num_shards(ds):
 
 
 def corpus_settings(ds):
-    """What the corpus reader depends on (paths and split options, not training settings)."""
-    keys = ("reader", "root", "manifest", "labels", "require_media", "test_sessions",
-            "validation_fraction", "split_seed")
+    """What the corpus reader depends on (its registered keys: paths and split options, not training settings)."""
+    keys = ("reader", "require_media", *corpus_reader(entry(ds)["reader"]).keys)
     return {k: entry(ds)[k] for k in keys if k in entry(ds)} | {"modalities": modalities(ds)}
 
 
 def feature_files(ds):
-    """modality -> list of feature files that make up the store."""
+    """modality -> list of feature files that make up the store: per shard, or one for the whole corpus."""
     files = {}
     for modality in modalities(ds):
-        if modality in MEDIA_MODALITIES:
+        if extractor(modality).sharded:
             files[modality] = [f"{RESULTS}/{ds}/features/{modality}/shard_{i}.npz" for i in range(num_shards(ds))]
         else:
-            files[modality] = [f"{RESULTS}/{ds}/features/text/text.npz"]
+            files[modality] = [f"{RESULTS}/{ds}/features/{modality}/{modality}.npz"]
     return files
 
 
@@ -61,10 +83,17 @@ def finetune_enabled(ds):
     return bool(extraction(ds, "text").get("finetune", {}).get("enabled", False))
 
 
-def text_encoder_input(wildcards):
-    if finetune_enabled(wildcards.ds):
-        return {"encoder": f"{RESULTS}/{wildcards.ds}/text_encoder"}
-    return {}
+def extraction_inputs(ds, modality):
+    """The corpus, and the fine-tuned encoder for a modality that can use one when fine-tuning is on."""
+    files = {"corpus": f"{RESULTS}/{ds}/corpus"}
+    if extractor(modality).finetune and finetune_enabled(ds):
+        files["encoder"] = f"{RESULTS}/{ds}/text_encoder"
+    return files
+
+
+def extraction_cache(ds, modality):
+    cache = extractor(modality).cache
+    return f"{RESULTS}/{ds}/cache/{cache}" if cache else None
 
 
 def variants(ds):

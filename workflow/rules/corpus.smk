@@ -3,6 +3,7 @@ rule read_corpus:
         directory(f"{RESULTS}/{{ds}}/corpus"),
     params:
         settings=lambda wc: corpus_settings(wc.ds),
+        plugins=PLUGINS,
     log:
         f"logs/{{ds}}/read_corpus.log",
     benchmark:

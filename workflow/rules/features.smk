@@ -1,47 +1,44 @@
-rule audio_features:
-    input:
-        corpus=f"{RESULTS}/{{ds}}/corpus",
-    output:
-        f"{RESULTS}/{{ds}}/features/audio/shard_{{shard}}.npz",
-    params:
-        modality="audio",
-        settings=lambda wc: extraction(wc.ds, "audio"),
-        num_shards=lambda wc: num_shards(wc.ds),
-        cache=None,
-    log:
-        f"logs/{{ds}}/audio/shard_{{shard}}.log",
-    benchmark:
-        f"{RESULTS}/{{ds}}/benchmarks/audio/shard_{{shard}}.tsv"
-    threads: 1
-    conda:
-        "../../envs/audio.yaml"
-    script:
-        "../scripts/extract_shard.py"
+# Feature extraction: one rule `{modality}_features` per extractor in multiemo/features/registry.py (built-in
+# and plugins). A sharded modality runs one job per shard of dialogues, the others one job over the corpus;
+# environment, threads, GPU and cache come from the registry entry.
+for _modality in registered_modalities():
+    _spec = extractor(_modality)
+    _sharded = _spec.sharded
 
-
-rule visual_features:
-    input:
-        corpus=f"{RESULTS}/{{ds}}/corpus",
-    output:
-        f"{RESULTS}/{{ds}}/features/visual/shard_{{shard}}.npz",
-    params:
-        modality="visual",
-        settings=lambda wc: extraction(wc.ds, "visual"),
-        num_shards=lambda wc: num_shards(wc.ds),
-        # MTCNN face crops are cached per utterance, keyed by media and detection settings: changing
-        # only the face backbone re-embeds the cached crops instead of decoding and detecting again.
-        cache=lambda wc: f"{RESULTS}/{wc.ds}/cache/faces",
-    log:
-        f"logs/{{ds}}/visual/shard_{{shard}}.log",
-    benchmark:
-        f"{RESULTS}/{{ds}}/benchmarks/visual/shard_{{shard}}.tsv"
-    threads: 1
-    resources:
-        gpu=lambda wc: int(config["resources"]["extraction_gpu"]),
-    conda:
-        "../../envs/visual.yaml"
-    script:
-        "../scripts/extract_shard.py"
+    rule:
+        name:
+            f"{_modality}_features"
+        input:
+            unpack(lambda wc, m=_modality: extraction_inputs(wc.ds, m)),
+        output:
+            (
+                f"{RESULTS}/{{ds}}/features/{_modality}/shard_{{shard}}.npz"
+                if _sharded
+                else f"{RESULTS}/{{ds}}/features/{_modality}/{_modality}.npz"
+            ),
+        params:
+            modality=_modality,
+            settings=lambda wc, m=_modality: extraction(wc.ds, m),
+            num_shards=lambda wc: num_shards(wc.ds),
+            # e.g. MTCNN face crops, cached per utterance and keyed by media and detection settings:
+            # changing only the face backbone re-embeds the cached crops instead of detecting again.
+            cache=lambda wc, m=_modality: extraction_cache(wc.ds, m),
+            plugins=PLUGINS,
+        log:
+            f"logs/{{ds}}/{_modality}/shard_{{shard}}.log" if _sharded else f"logs/{{ds}}/{_modality}_features.log",
+        benchmark:
+            (
+                f"{RESULTS}/{{ds}}/benchmarks/{_modality}/shard_{{shard}}.tsv"
+                if _sharded
+                else f"{RESULTS}/{{ds}}/benchmarks/{_modality}_features.tsv"
+            )
+        threads: _spec.threads
+        resources:
+            gpu=lambda wc, gpu=_spec.gpu: int(config["resources"]["extraction_gpu"]) if gpu else 0,
+        conda:
+            f"../../envs/{_spec.env}.yaml"
+        script:
+            "../scripts/extract_features.py"
 
 
 rule finetune_text_encoder:
@@ -62,22 +59,3 @@ rule finetune_text_encoder:
         "../../envs/text.yaml"
     script:
         "../scripts/finetune_text.py"
-
-
-rule text_features:
-    input:
-        unpack(text_encoder_input),
-        corpus=f"{RESULTS}/{{ds}}/corpus",
-    output:
-        f"{RESULTS}/{{ds}}/features/text/text.npz",
-    params:
-        settings=lambda wc: extraction(wc.ds, "text"),
-    log:
-        f"logs/{{ds}}/text_features.log",
-    benchmark:
-        f"{RESULTS}/{{ds}}/benchmarks/text_features.tsv"
-    threads: 2
-    conda:
-        "../../envs/text.yaml"
-    script:
-        "../scripts/text_features.py"

@@ -13,6 +13,7 @@ rule predict:
     params:
         run=lambda wc, input: str(Path(input.run).parent),
         settings=predict_settings(),
+        plugins=PLUGINS,
     log:
         f"logs/predict/{Path(predict_out()).name}.log",
     benchmark:

@@ -1,0 +1,120 @@
+"""The corpus readers, one entry per ``reader:`` name of a config ``datasets`` entry.
+
+An entry names the function that reads the corpus from a dataset entry and the entry keys it depends on:
+the workflow passes exactly those keys (plus ``reader``, ``modalities`` and ``require_media``) to the
+read job, so changing one rereads the corpus and changing anything else does not. A new reader is one
+module with a ``read(entry, *, require_media) -> Corpus`` function plus one :func:`register_reader` call,
+here or in a plugin module (``plugins:`` in config.yaml).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from multiemo.corpora.corpus import Corpus
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How one corpus layout is read.
+
+    Attributes:
+        name: the ``reader:`` value.
+        read: ``"module:function"`` or the function ``read(entry, *, require_media) -> Corpus``; ``entry``
+            holds the keys below (those the user set) and ``require_media`` says whether clips are needed.
+        keys: the dataset entry keys the reader depends on (paths, label and split options).
+    """
+
+    name: str
+    read: str | Callable[..., Corpus]
+    keys: tuple[str, ...] = ()
+
+    def __call__(self, entry: Mapping, *, require_media: bool) -> Corpus:
+        target = self.read
+        if isinstance(target, str):
+            module, _, attribute = target.partition(":")
+            target = getattr(importlib.import_module(module), attribute)
+        return target(entry, require_media=require_media)
+
+
+_READERS: dict[str, Reader] = {}
+
+
+def register_reader(reader: Reader, *, replace: bool = False) -> Reader:
+    """Add ``reader`` to the registry (``replace=True`` swaps an existing entry of the same name)."""
+    if reader.name in _READERS and not replace:
+        raise ValueError(f"a corpus reader named {reader.name!r} is already registered")
+    _READERS[reader.name] = reader
+    return reader
+
+
+def unregister_reader(name: str) -> None:
+    """Remove a reader's entry (tests register toy readers and take them away again)."""
+    _READERS.pop(name, None)
+
+
+def reader(name: str | None) -> Reader:
+    """The entry of ``name``.
+
+    Raises:
+        ValueError: no reader of that name, naming those that exist.
+    """
+    if name not in _READERS:
+        raise ValueError(f"unknown corpus reader {name!r}; choose one of {list(_READERS)}")
+    return _READERS[name]
+
+
+def readers() -> tuple[str, ...]:
+    """Registered reader names."""
+    return tuple(_READERS)
+
+
+def existing_path(entry: Mapping, key: str) -> Path:
+    """``entry[key]`` as a path that exists.
+
+    Raises:
+        ValueError: the key is missing; FileNotFoundError: the path does not exist (naming the config key).
+    """
+    if not entry.get(key):
+        raise ValueError(f"the dataset entry needs a {key!r} path")
+    path = Path(entry[key])
+    if not path.exists():
+        raise FileNotFoundError(f"{key} {path} does not exist; set datasets.<name>.{key} in config.yaml")
+    return path
+
+
+def read_meld_entry(entry: Mapping, *, require_media: bool) -> Corpus:
+    from multiemo.corpora.meld import read_meld
+
+    return read_meld(existing_path(entry, "root"), require_media=require_media)
+
+
+def read_iemocap_entry(entry: Mapping, *, require_media: bool) -> Corpus:
+    from multiemo.corpora.iemocap import read_iemocap
+
+    return read_iemocap(
+        existing_path(entry, "root"),
+        test_sessions=tuple(entry.get("test_sessions", (5,))),
+        validation_fraction=float(entry.get("validation_fraction", 0.1)),
+        seed=int(entry.get("split_seed", 0)),
+        require_media=require_media,
+    )
+
+
+def read_manifest_entry(entry: Mapping, *, require_media: bool) -> Corpus:
+    """A manifest names its clips row by row; missing ones are reported, whatever ``require_media`` says."""
+    from multiemo.corpora.manifest import read_manifest
+
+    del require_media
+    return read_manifest(existing_path(entry, "manifest"), labels=entry.get("labels"))
+
+
+for _entry in (
+    Reader("meld", read_meld_entry, ("root",)),
+    Reader("iemocap", read_iemocap_entry, ("root", "test_sessions", "validation_fraction", "split_seed")),
+    Reader("manifest", read_manifest_entry, ("manifest", "labels")),
+):
+    register_reader(_entry)

@@ -1,0 +1,215 @@
+"""The feature extractors, one entry per modality: the one place that says what a modality needs.
+
+An entry names the modality's settings dataclass and the function that builds its extractor, and says
+which settings change only speed or memory (``runtime_keys``: prediction may change them), whether the
+workflow runs it in per-shard jobs over dialogues or in one job over the whole corpus, and what it reads
+(the clips, the transcripts, or only the utterance table). The pipeline, the predictor, prediction's
+settings check and the Snakemake rules read this registry, so a new extractor is one module (a settings
+dataclass and a ``build`` function) plus one :func:`register_extractor` call, in this file or in user
+code (a module named under ``plugins:`` in config.yaml, imported by the workflow and its jobs).
+
+Entries name their code as ``"module:attribute"`` strings, imported only when used: the workflow reads
+the registry in an environment that may lack openSMILE, torch or transformers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from multiemo.features.base import ModalityFeatures
+
+#: What an extractor reads: the media clips, the transcript text, or only the utterance table.
+READS = ("media", "text", "table")
+
+
+class Extract(Protocol):
+    """A built extractor: features of every utterance of a table, in table order."""
+
+    def __call__(self, table: pd.DataFrame, *, progress: bool) -> ModalityFeatures: ...
+
+
+@dataclass(frozen=True)
+class ExtractionContext:
+    """Where and with what an extractor runs; none of it changes the features.
+
+    Attributes:
+        device: ``None``/``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
+        cache_dir: a folder the extractor may cache intermediate results in (the workflow's ``cache``).
+        inputs: extra input paths made by an earlier stage, e.g. ``"encoder"``: a fine-tuned text encoder.
+    """
+
+    device: str | None = None
+    cache_dir: Path | None = None
+    inputs: Mapping[str, Path] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Extractor:
+    """How one modality's features are made.
+
+    Attributes:
+        modality: its name in ``modalities:``, ``extraction.<modality>`` and the feature store.
+        settings: the settings dataclass (``"module:Class"`` or the class); its defaults are the defaults.
+        build: ``"module:function"`` or the function ``build(settings, context) -> Extract``, called with an
+            instance of ``settings`` and an :class:`ExtractionContext`.
+        runtime_keys: settings that change speed or memory only; every other setting must be recorded in
+            the features' provenance under its own name, so that prediction can make them again.
+        stage_keys: keys of the settings block that configure another stage (text: ``finetune``).
+        sharded: the workflow splits the dialogues into ``shards`` jobs; else one job over the corpus.
+        reads: ``media`` (the corpus must have clips), ``text`` (absent when a conversation has no
+            transcript) or ``table``.
+        env: the workflow's conda environment ``envs/{env}.yaml``.
+        threads: the workflow job's threads.
+        gpu: the workflow job asks for ``resources.extraction_gpu`` GPUs.
+        cache: the workflow gives the job ``results/{ds}/cache/{cache}`` as ``context.cache_dir``.
+        finetune: with ``extraction.<modality>.finetune.enabled`` the job gets the encoder made by the
+            ``finetune_text_encoder`` rule as ``context.inputs["encoder"]``.
+        version_keys: provenance keys that name library versions (a difference is logged, not an error), or
+            ``"module:function"`` of the recorded provenance giving them.
+        from_provenance: ``"module:function"`` turning recorded provenance into settings where the two
+            differ (descriptions of bundled weights); None: the recorded values are the settings.
+    """
+
+    modality: str
+    settings: str | type
+    build: str | Callable
+    runtime_keys: frozenset[str] = frozenset()
+    stage_keys: frozenset[str] = frozenset()
+    sharded: bool = True
+    reads: str = "media"
+    env: str = "train"
+    threads: int = 1
+    gpu: bool = False
+    cache: str | None = None
+    finetune: bool = False
+    version_keys: frozenset[str] | str | Callable = frozenset()
+    from_provenance: str | Callable | None = None
+
+    def __post_init__(self) -> None:
+        if self.reads not in READS:
+            raise ValueError(f"extractor {self.modality!r}: reads must be one of {READS}, got {self.reads!r}")
+
+    def settings_class(self) -> type:
+        return _resolve(self.settings)
+
+    def recorded_keys(self) -> tuple[str, ...]:
+        """Settings that determine the features: the dataclass fields except the runtime keys."""
+        return tuple(f.name for f in dataclasses.fields(self.settings_class()) if f.name not in self.runtime_keys)
+
+    def make_settings(self, values: Mapping[str, Any]) -> Any:
+        """The settings dataclass from a config block; nested dataclass fields accept mappings.
+
+        Raises:
+            ValueError: a key the dataclass does not have, naming it and the known ones.
+        """
+        cls = self.settings_class()
+        return _instance(cls, {k: v for k, v in values.items() if k not in self.stage_keys},
+                         f"extraction.{self.modality}")
+
+    def make(self, values: Mapping[str, Any], context: ExtractionContext | None = None) -> Extract:
+        """The extractor built from a config block (settings checked by the dataclass)."""
+        return _resolve(self.build)(self.make_settings(values), context or ExtractionContext())
+
+    def versions(self, recorded: Mapping[str, Any]) -> frozenset[str]:
+        keys = self.version_keys
+        return frozenset(_resolve(keys)(recorded) if isinstance(keys, str) or callable(keys) else keys)
+
+    def settings_from(self, recorded: Mapping[str, Any]) -> dict:
+        """The settings that make features again as ``recorded`` says they were made."""
+        settings = {k: recorded[k] for k in self.recorded_keys()}
+        return dict(_resolve(self.from_provenance)(settings) if self.from_provenance else settings)
+
+
+_EXTRACTORS: dict[str, Extractor] = {}
+
+
+def register_extractor(extractor: Extractor, *, replace: bool = False) -> Extractor:
+    """Add ``extractor`` to the registry (``replace=True`` swaps an existing entry of the same modality)."""
+    if extractor.modality in _EXTRACTORS and not replace:
+        raise ValueError(f"an extractor for modality {extractor.modality!r} is already registered")
+    _EXTRACTORS[extractor.modality] = extractor
+    return extractor
+
+
+def unregister_extractor(modality: str) -> None:
+    """Remove a modality's entry (tests register toy extractors and take them away again)."""
+    _EXTRACTORS.pop(modality, None)
+
+
+def extractor(modality: str) -> Extractor:
+    """The entry of ``modality``.
+
+    Raises:
+        ValueError: no extractor is registered for it, naming those that are.
+    """
+    if modality not in _EXTRACTORS:
+        raise ValueError(
+            f"no feature extractor is registered for modality {modality!r}; known: {list(_EXTRACTORS)} "
+            "(a plugin's extractor is registered when its module is imported: list it under plugins:)"
+        )
+    return _EXTRACTORS[modality]
+
+
+def modalities() -> tuple[str, ...]:
+    """Registered modalities, in registration order (built-ins: text, audio, visual)."""
+    return tuple(_EXTRACTORS)
+
+
+def load_plugins(modules: Iterable[str] | None) -> None:
+    """Import each named module; a plugin registers its extractors or readers when imported.
+
+    Raises:
+        ImportError: naming the module and what to do.
+    """
+    for name in modules or ():
+        try:
+            importlib.import_module(name)
+        except ImportError as err:
+            raise ImportError(f"plugin module {name!r} cannot be imported ({err}); install it or put it on "
+                              "PYTHONPATH, or remove it from plugins:") from err
+
+
+def _resolve(target: str | Callable | type) -> Any:
+    if not isinstance(target, str):
+        return target
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _instance(cls: type, values: Mapping[str, Any], where: str) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(f"{where}: unknown setting(s) {unknown}; known: {sorted(fields)}")
+    kwargs = {}
+    for name, value in values.items():
+        nested = _nested_dataclass(fields[name])
+        kwargs[name] = _instance(nested, value, f"{where}.{name}") if nested and isinstance(value, Mapping) else value
+    return cls(**kwargs)
+
+
+def _nested_dataclass(spec: dataclasses.Field) -> type | None:
+    """The dataclass type of a field whose default is a dataclass (e.g. VisualConfig.detection), else None."""
+    default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+    return type(default) if dataclasses.is_dataclass(default) else None
+
+
+for _entry in (
+    Extractor("text", "multiemo.features.extractors:TextConfig", "multiemo.features.extractors:build_text",
+              runtime_keys=frozenset({"batch_size"}), stage_keys=frozenset({"finetune"}), sharded=False,
+              reads="text", env="text", threads=2, finetune=True, version_keys=frozenset({"transformers"})),
+    Extractor("audio", "multiemo.features.audio:AudioConfig", "multiemo.features.extractors:build_audio",
+              env="audio", version_keys=frozenset({"opensmile_version"})),
+    Extractor("visual", "multiemo.features.visual:VisualConfig", "multiemo.features.extractors:build_visual",
+              runtime_keys=frozenset({"batch_size"}), env="visual", gpu=True, cache="faces",
+              version_keys="multiemo.features.extractors:visual_version_keys",
+              from_provenance="multiemo.features.extractors:visual_settings"),
+):
+    register_extractor(_entry)

@@ -1,0 +1,22 @@
+"""Snakemake adapter: one modality's features, of one shard of dialogues or of the whole corpus."""
+
+from multiemo import bound_kernel_caches
+from multiemo.features.registry import load_plugins
+from multiemo.logutil import log_to_file
+from multiemo.pipeline import extract_features
+
+bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
+with log_to_file(snakemake.log[0]):
+    load_plugins(snakemake.params.plugins)
+    shard = snakemake.wildcards.get("shard")
+    extract_features(
+        snakemake.params.modality,
+        snakemake.input.corpus,
+        snakemake.output[0],
+        settings=snakemake.params.settings,
+        shard=None if shard is None else int(shard),
+        num_shards=snakemake.params.num_shards,
+        cache_dir=snakemake.params.cache,
+        inputs={"encoder": snakemake.input.encoder} if "encoder" in snakemake.input.keys() else None,
+        progress=False,
+    )
