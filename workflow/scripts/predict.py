@@ -5,12 +5,10 @@ from pathlib import Path
 import torch
 
 from multiemo import bound_kernel_caches
-from multiemo import bound_kernel_caches
 from multiemo.features.registry import load_plugins
 from multiemo.logutil import log_to_file
 from multiemo.predict import predict
 
-bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
 bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
 with log_to_file(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
