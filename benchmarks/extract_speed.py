@@ -145,19 +145,19 @@ def main() -> None:
                 "audio: openSMILE ComParE_2016",
                 args.clips,
                 audio_s,
-                f"{audio.report.counts()}, dim {audio.dim}",
+                f"{audio.outcomes.counts()}, dim {audio.dim}",
             ),
             (
                 f"visual: ours ({args.num_frames} sampled frames)",
                 args.clips,
                 visual_s,
-                f"{visual.report.counts()}, {visual.provenance['backbone']} dim {visual.dim}",
+                f"{visual.outcomes.counts()}, {visual.provenance['backbone']} dim {visual.dim}",
             ),
             (
                 "visual: ours, detector at full res/20 px",
                 args.original_clips,
                 sampled_full_s,
-                f"{sampled_full.report.counts()}",
+                f"{sampled_full.outcomes.counts()}",
             ),
             (
                 "visual: original (all frames, MTCNN each)",

@@ -20,7 +20,7 @@ import torch
 
 from multiemo.data.store import FeatureStore
 from multiemo.features.text_finetune import HEAD_FILE
-from multiemo.training.metrics import classification_scores
+from multiemo.metrics import classification_scores
 
 LABELS = ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger")
 

@@ -1,4 +1,9 @@
-"""Per-utterance outcome of an extraction stage, counted and reported instead of silently skipped."""
+"""Stage outcomes: what each stage (reading a corpus, extracting a modality) made of every utterance.
+
+An utterance a stage could not use (a missing file, a corrupt video, no face) is counted under a status
+word instead of being skipped silently. Stages write their outcomes as ``{stage}.json``; the results
+report (:mod:`multiemo.report`) shows their counts.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,8 @@ OK = "ok"
 
 
 @dataclass
-class ExtractionReport:
-    """Outcome of one stage (e.g. ``"audio"``) for every utterance it was asked to process.
+class StageOutcomes:
+    """Outcomes of one stage (e.g. ``"audio"``) for every utterance it was asked to process.
 
     ``statuses`` maps an utterance key (``"{dialogue_id}/{utterance_id}"``) to a short status word:
     ``ok`` or a problem such as ``missing_file``, ``corrupt``, ``no_audio``, ``no_video``, ``no_face``,
@@ -53,8 +58,8 @@ class ExtractionReport:
             lines.append(f"  {len(keys)} {status}: {shown}")
         return "\n".join(lines)
 
-    def merge(self, other: ExtractionReport) -> None:
-        """Fold another report of the same stage (e.g. another shard) into this one."""
+    def merge(self, other: StageOutcomes) -> None:
+        """Fold the outcomes of another part of the same stage (e.g. another shard) into these."""
         self.statuses.update(other.statuses)
         self.messages.update(other.messages)
 
@@ -62,13 +67,13 @@ class ExtractionReport:
         return {"stage": self.stage, "counts": self.counts(), "statuses": self.statuses, "messages": self.messages}
 
     @classmethod
-    def from_dict(cls, data: dict) -> ExtractionReport:
+    def from_dict(cls, data: dict) -> StageOutcomes:
         return cls(stage=data["stage"], statuses=dict(data["statuses"]), messages=dict(data.get("messages", {})))
 
     def write(self, path: str | os.PathLike) -> None:
         write_json(path, self.to_dict())
 
     @classmethod
-    def read(cls, path: str | os.PathLike) -> ExtractionReport:
+    def read(cls, path: str | os.PathLike) -> StageOutcomes:
         with open(path, encoding="utf-8") as handle:
             return cls.from_dict(json.load(handle))

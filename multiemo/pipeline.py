@@ -46,7 +46,7 @@ def read_corpus(entry: Mapping, out_dir: str | os.PathLike) -> Corpus:
         )
     corpus = read(entry, require_media=bool(require_media))
     corpus.save(out_dir)
-    log.info("%s", corpus.report.summary())
+    log.info("%s", corpus.outcomes.summary())
     return corpus
 
 
@@ -144,17 +144,17 @@ def assemble_store(
     feature_files: Mapping[str, Sequence[str | os.PathLike]],
     out_dir: str | os.PathLike,
     *,
-    reports_dir: str | os.PathLike | None = None,
+    outcomes_dir: str | os.PathLike | None = None,
 ) -> FeatureStore:
     """Join the feature shards of every modality, in corpus order, into a feature store.
 
-    Every utterance of the corpus must be covered by each modality's shards exactly once. Per-stage
-    extraction reports (and the corpus report) are written to ``reports_dir`` as ``{stage}.json``.
+    Every utterance of the corpus must be covered by each modality's shards exactly once. The outcomes
+    of every stage (the corpus and each modality) are written to ``outcomes_dir`` as ``{stage}.json``.
     """
     corpus = Corpus.load(corpus_dir)
     keys = corpus.keys()
     row_of = {key: i for i, key in enumerate(keys)}
-    features, present, provenance, reports = {}, {}, {}, [corpus.report]
+    features, present, provenance, outcomes = {}, {}, {}, [corpus.outcomes]
     for modality, files in feature_files.items():
         joined = ModalityFeatures.concatenate([ModalityFeatures.load(f) for f in files])
         if sorted(joined.keys) != sorted(keys):
@@ -169,15 +169,15 @@ def assemble_store(
         mask = np.zeros(len(keys), dtype=bool)
         mask[order] = joined.present
         features[modality], present[modality], provenance[modality] = values, mask, joined.provenance
-        if joined.report is not None:
-            reports.append(joined.report)
+        if joined.outcomes is not None:
+            outcomes.append(joined.outcomes)
     table = corpus.table[[c for c in TABLE_COLUMNS if c in corpus.table.columns] + ["media"]]
-    if reports_dir is not None:
-        for report in reports:
-            report.write(Path(reports_dir) / f"{report.stage}.json")
-    counts = {r.stage: r.counts() for r in reports}
-    for report in reports:
-        log.info("%s", report.summary())
+    if outcomes_dir is not None:
+        for stage in outcomes:
+            stage.write(Path(outcomes_dir) / f"{stage.stage}.json")
+    counts = {s.stage: s.counts() for s in outcomes}
+    for stage in outcomes:
+        log.info("%s", stage.summary())
     return write_store(
         out_dir, name=name, table=table, labels=list(corpus.labels), features=features,
         provenance=provenance, present=present, metadata={"extraction": counts},

@@ -13,9 +13,9 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt
 import numpy as np
 
-from multiemo.features.report import ExtractionReport
+from multiemo.evaluation.summary import summarise_runs
 from multiemo.io import atomic_path, write_json
-from multiemo.evaluation.runs import summarise_runs
+from multiemo.outcomes import StageOutcomes
 from multiemo.training.checkpoint import read_history
 
 
@@ -25,7 +25,7 @@ def write_report(
     title: str,
     variants: Mapping[str, Sequence[str | os.PathLike]],
     main_variant: str,
-    extraction_reports: Sequence[str | os.PathLike] = (),
+    stage_outcomes: Sequence[str | os.PathLike] = (),
 ) -> dict:
     """Write ``results.md``, ``summary.json``, ``ablation.csv``, ``confusion_matrix.png``, ``curves.png``.
 
@@ -34,14 +34,14 @@ def write_report(
         title: heading of the report, e.g. the dataset name.
         variants: variant name → run directories (one per seed) holding ``metrics.json``.
         main_variant: the variant whose confusion matrix, curves and per-class scores are shown.
-        extraction_reports: ExtractionReport JSON files of the feature stages.
+        stage_outcomes: ``{stage}.json`` files of :class:`~multiemo.outcomes.StageOutcomes` (corpus, features).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if main_variant not in variants:
         raise ValueError(f"main variant {main_variant!r} is not among the variants {sorted(variants)}")
     summaries = {name: summarise_runs(runs) for name, runs in variants.items()}
-    stages = [ExtractionReport.read(p) for p in extraction_reports]
+    stages = [StageOutcomes.read(p) for p in stage_outcomes]
     extraction = {r.stage: {"counts": r.counts(), "problems": r.problems()} for r in stages}
     main = summaries[main_variant]
     labels = main["labels"]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from multiemo.training.metrics import classification_scores, summarise
+from multiemo.metrics import classification_scores, summarise
 
 
 def test_scores_in_percent_with_confusion_matrix():

@@ -1,4 +1,4 @@
-"""A read corpus: the utterance table, its label names and the per-utterance report of the reading."""
+"""A read corpus: the utterance table, its label names and the per-utterance outcomes of the reading."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from multiemo.corpora.table import COLUMNS, validate_table
-from multiemo.features.base import utterance_key
-from multiemo.features.report import ExtractionReport
 from multiemo.io import atomic_path
+from multiemo.keys import utterance_key
+from multiemo.outcomes import StageOutcomes
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +29,14 @@ class Corpus:
     Attributes:
         table: the utterance table (see :mod:`multiemo.corpora.table`), N rows.
         labels: label names in index order (label index i = ``labels[i]``).
-        report: stage ``"corpus"``; one status per utterance the reader met, ``ok`` or a problem such as
+        outcomes: stage ``"corpus"``; one status per utterance the reader met, ``ok`` or a problem such as
             ``missing_file`` (utterance kept, media path kept so the media stage counts it too) or
             ``label_excluded`` (utterance dropped from the table; IEMOCAP classes outside ``labels``).
     """
 
     table: pd.DataFrame
     labels: list[str]
-    report: ExtractionReport
+    outcomes: StageOutcomes
 
     def __post_init__(self) -> None:
         validate_table(self.table, source="corpus table", labels=self.labels)
@@ -51,12 +51,12 @@ class Corpus:
         return np.array([index.get(label, -1) for label in self.table["label"]], dtype=np.int64)
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write ``utterances.csv`` (UTF-8) and ``corpus.json`` (labels, report) into a new directory, atomically."""
+        """Write ``utterances.csv`` (UTF-8) and ``corpus.json`` (labels, outcomes) into a new directory, atomically."""
         directory = Path(directory)
         with atomic_path(directory) as tmp:
             tmp.mkdir()
             self.table.to_csv(tmp / TABLE_FILE, index=False, encoding="utf-8")
-            meta = {"labels": self.labels, "report": self.report.to_dict()}
+            meta = {"labels": self.labels, "report": self.outcomes.to_dict()}
             (tmp / META_FILE).write_text(
                 json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
@@ -82,5 +82,5 @@ class Corpus:
             encoding="utf-8",
         )
         return cls(
-            table=table, labels=list(meta["labels"]), report=ExtractionReport.from_dict(meta["report"])
+            table=table, labels=list(meta["labels"]), outcomes=StageOutcomes.from_dict(meta["report"])
         )

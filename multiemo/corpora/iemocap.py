@@ -37,8 +37,8 @@ import pandas as pd
 from multiemo.corpora.corpus import Corpus
 from multiemo.corpora.fields import clean_text, read_text_file
 from multiemo.corpora.table import FACE_SIDES, build_table
-from multiemo.features.base import utterance_key
-from multiemo.features.report import OK, ExtractionReport
+from multiemo.keys import utterance_key
+from multiemo.outcomes import OK, StageOutcomes
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +118,9 @@ def read_iemocap(
     numbers = {int(p.name[7:]) for p in sessions}
     if not set(test_sessions) <= numbers:
         raise ValueError(f"test sessions {sorted(set(test_sessions) - numbers)} not found under {root}")
-    report = ExtractionReport(stage="corpus")
+    outcomes = StageOutcomes(stage="corpus")
     frames = [
-        _read_dialog(path, codes, require_media, face_sides, report)
+        _read_dialog(path, codes, require_media, face_sides, outcomes)
         for session in sessions
         for path in sorted((session / "dialog" / "EmoEvaluation").glob("Ses*.txt"))
     ]
@@ -136,9 +136,9 @@ def read_iemocap(
         len(table),
         table["dialogue_id"].nunique(),
         root,
-        report.counts(),
+        outcomes.counts(),
     )
-    return Corpus(table=table, labels=label_names, report=report)
+    return Corpus(table=table, labels=label_names, outcomes=outcomes)
 
 
 def _read_dialog(
@@ -146,7 +146,7 @@ def _read_dialog(
     codes: dict[str, str],
     require_media: bool,
     face_sides: Mapping[str, str],
-    report: ExtractionReport,
+    outcomes: StageOutcomes,
 ) -> pd.DataFrame:
     dialog = evaluation.stem
     tag = _DIALOG.match(dialog)
@@ -174,14 +174,14 @@ def _read_dialog(
             )
         key = utterance_key(dialog, turn)
         if code not in codes:
-            report.add(key, "label_excluded", f"label {code!r} is not among {list(codes)}")
+            outcomes.add(key, "label_excluded", f"label {code!r} is not among {list(codes)}")
             continue
         if turn not in texts:
-            report.add(key, "missing_transcript", f"{turn} has no line in transcriptions/{dialog}.txt")
+            outcomes.add(key, "missing_transcript", f"{turn} has no line in transcriptions/{dialog}.txt")
         elif media_status != OK:
-            report.add(key, media_status, f"{video} not found")
+            outcomes.add(key, media_status, f"{video} not found")
         else:
-            report.add(key, OK)
+            outcomes.add(key, OK)
         speaker = gender.group(1)
         records.append(
             {

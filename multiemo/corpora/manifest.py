@@ -15,8 +15,8 @@ import pandas as pd
 from multiemo.corpora.corpus import Corpus
 from multiemo.corpora.fields import clean_text, parse_seconds, read_text_file
 from multiemo.corpora.table import COLUMNS, FACE_SIDES, SPLITS, build_table, validate_table
-from multiemo.features.base import utterance_key
-from multiemo.features.report import OK, ExtractionReport
+from multiemo.keys import utterance_key
+from multiemo.outcomes import OK, StageOutcomes
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def read_manifest(
             "(dialogue_id, utterance_id) must be unique"
         )
     start, end = _segments(raw, lines, source)
-    report = ExtractionReport(stage="corpus")
+    outcomes = StageOutcomes(stage="corpus")
     rows = pd.DataFrame(
         {
             "dialogue_id": raw["dialogue_id"],
@@ -114,7 +114,7 @@ def read_manifest(
             "label": raw["label"],
             "split": split,
             "text": [clean_text(t) for t in raw["text"]],
-            "media": _media(raw, path.parent, report),
+            "media": _media(raw, path.parent, outcomes),
             "start": start,
             "end": end,
             "face_side": _face_sides(raw, lines, source),
@@ -135,9 +135,9 @@ def read_manifest(
         source,
         len(table),
         table["dialogue_id"].nunique(),
-        report.counts(),
+        outcomes.counts(),
     )
-    return Corpus(table=table, labels=labels, report=report)
+    return Corpus(table=table, labels=labels, outcomes=outcomes)
 
 
 def _read_rows(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
@@ -199,21 +199,21 @@ def _face_sides(raw: pd.DataFrame, lines: np.ndarray, source: str) -> list[str]:
     return sides
 
 
-def _media(raw: pd.DataFrame, base: Path, report: ExtractionReport) -> list[str]:
+def _media(raw: pd.DataFrame, base: Path, outcomes: StageOutcomes) -> list[str]:
     paths = []
     for dialogue, utterance, media in zip(raw["dialogue_id"], raw["utterance_id"], raw["media"]):
         key = utterance_key(dialogue, utterance)
         if not media:
-            report.add(key, OK)
+            outcomes.add(key, OK)
             paths.append("")
             continue
         path = Path(os.path.abspath(base / Path(media).expanduser()))
         if not path.is_file():
-            report.add(key, "missing_file", f"{path} not found")
+            outcomes.add(key, "missing_file", f"{path} not found")
         elif path.stat().st_size == 0:
-            report.add(key, "empty_file", f"{path} is empty (0 bytes)")
+            outcomes.add(key, "empty_file", f"{path} is empty (0 bytes)")
         else:
-            report.add(key, OK)
+            outcomes.add(key, OK)
         paths.append(str(path))
     return paths
 

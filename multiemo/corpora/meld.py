@@ -33,8 +33,8 @@ import pandas as pd
 from multiemo.corpora.corpus import Corpus
 from multiemo.corpora.fields import clean_text, parse_timestamp, read_text_file
 from multiemo.corpora.table import SPLITS, build_table
-from multiemo.features.base import utterance_key
-from multiemo.features.report import OK, ExtractionReport
+from multiemo.keys import utterance_key
+from multiemo.outcomes import OK, StageOutcomes
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,8 @@ def read_meld(
                 "there, or read the annotations only with require_media=False (text-only training, no audio "
                 "or visual features: in config.yaml, `modalities: [text]` for this dataset)."
             )
-    report = ExtractionReport(stage="corpus")
-    parts = [_read_part(csvs[s], s, folders[s] if require_media else None, report) for s in splits]
+    outcomes = StageOutcomes(stage="corpus")
+    parts = [_read_part(csvs[s], s, folders[s] if require_media else None, outcomes) for s in splits]
     table = build_table(pd.concat(parts, ignore_index=True), order_by="_utterance_number")
     table = table.drop(columns="_utterance_number")
     log.info(
@@ -98,12 +98,12 @@ def read_meld(
         len(table),
         table["dialogue_id"].nunique(),
         root,
-        report.counts(),
+        outcomes.counts(),
     )
-    return Corpus(table=table, labels=list(MELD_LABELS), report=report)
+    return Corpus(table=table, labels=list(MELD_LABELS), outcomes=outcomes)
 
 
-def _read_part(csv_path: Path, split: str, folder: Path | None, report: ExtractionReport) -> pd.DataFrame:
+def _read_part(csv_path: Path, split: str, folder: Path | None, outcomes: StageOutcomes) -> pd.DataFrame:
     part = MELD_PARTS[split][0]
     raw = pd.read_csv(io.StringIO(read_text_file(csv_path)), dtype=str, keep_default_na=False)
     raw.columns = [c.strip() for c in raw.columns]
@@ -134,7 +134,7 @@ def _read_part(csv_path: Path, split: str, folder: Path | None, report: Extracti
             "label": emotion.to_numpy(),
             "split": split,
             "text": [clean_text(t) for t in raw["Utterance"]],
-            "media": _media(folder, dialogue, utterance, dialogue_ids, report),
+            "media": _media(folder, dialogue, utterance, dialogue_ids, outcomes),
             "start": np.nan,
             "end": np.nan,
             "face_side": "",
@@ -161,11 +161,11 @@ def _media(
     dialogue: np.ndarray,
     utterance: np.ndarray,
     dialogue_ids: list[str],
-    report: ExtractionReport,
+    outcomes: StageOutcomes,
 ) -> list[str]:
     if folder is None:
         for d, u in zip(dialogue_ids, utterance):
-            report.add(utterance_key(d, str(u)))
+            outcomes.add(utterance_key(d, str(u)))
         return [""] * len(dialogue_ids)
     present = {entry.name: entry for entry in os.scandir(folder)}  # one listing instead of 10k stat calls
     paths = []
@@ -175,11 +175,11 @@ def _media(
         key = utterance_key(dialogue_id, str(u))
         entry = present.get(name)
         if entry is None:
-            report.add(key, "missing_file", f"{path} not found")
+            outcomes.add(key, "missing_file", f"{path} not found")
         elif entry.stat().st_size == 0:
-            report.add(key, "empty_file", f"{path} is empty (0 bytes)")
+            outcomes.add(key, "empty_file", f"{path} is empty (0 bytes)")
         else:
-            report.add(key, OK)
+            outcomes.add(key, OK)
         paths.append(str(path))
     return paths
 

@@ -1,18 +1,17 @@
-"""A run trained and then evaluated once; several seeds of one setting, and their mean ± std."""
+"""A run: one seed trained, then its best checkpoint evaluated once; several seeds of one setting."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from multiemo.evaluation.evaluate import evaluate_run
+from multiemo.evaluation.summary import summarise_runs
 from multiemo.io import write_json
 from multiemo.training.checkpoint import read_history
 from multiemo.training.loop import fit
-from multiemo.training.metrics import summarise
 
 
 def train_run(
@@ -78,29 +77,3 @@ def train_seeds(
     summary = summarise_runs(run_dirs)
     write_json(out / "summary.json", summary)
     return summary
-
-
-def summarise_runs(run_dirs: Sequence[str | os.PathLike]) -> dict:
-    """Mean and std over runs of every test score (and validation weighted-F1, oracle test weighted-F1)."""
-    metrics = [json.loads((Path(d) / "metrics.json").read_text(encoding="utf-8")) for d in run_dirs]
-    if not metrics:
-        raise ValueError("no runs to summarise")
-    labels = metrics[0]["labels"]
-    test = {
-        key: summarise([m["test"][key] for m in metrics]) for key in ("weighted_f1", "accuracy", "macro_f1")
-    }
-    per_class = {
-        label: summarise([m["test"]["per_class_f1"].get(label, 0.0) for m in metrics])
-        for label in labels
-        if any(label in m["test"]["per_class_f1"] for m in metrics)
-    }
-    return {
-        "runs": [str(d) for d in run_dirs],
-        "seeds": [m["seed"] for m in metrics],
-        "labels": labels,
-        "test": {**test, "per_class_f1": per_class},
-        "validation": {"weighted_f1": summarise([m["validation"]["weighted_f1"] for m in metrics])},
-        "best_epoch": [m["best_epoch"] for m in metrics],
-        "oracle_test_weighted_f1": summarise([m["oracle_test_weighted_f1"] for m in metrics]),
-        "oracle_note": metrics[0]["oracle_note"],
-    }

@@ -3,7 +3,7 @@
 Missing audio is explicit, never a fake measurement: an utterance whose media is absent, damaged,
 stream-less, too short for the feature set, or silent gets a zero row with ``present`` False, and its
 status (``no_media``, ``missing_file``, ``corrupt``, ``no_audio``, ``empty``, ``too_short``, ``silent``)
-is counted in the report.
+is counted in the stage outcomes.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import pandas as pd
 
 from multiemo.features.base import ModalityFeatures
 from multiemo.features.media import decode_audio
-from multiemo.features.report import OK, ExtractionReport
-from multiemo.features.utterances import Utterance, load_each, table_keys
+from multiemo.features.utterances import Utterance, load_each
+from multiemo.keys import table_keys
+from multiemo.outcomes import OK, StageOutcomes
 
 log = logging.getLogger(__name__)
 
@@ -138,28 +139,28 @@ def extract_audio(
 
     Returns:
         ModalityFeatures with values (N, D) (D from the feature set, e.g. 6,373 for ComParE_2016),
-        present (N,), provenance and a report whose statuses are ``ok`` or the problems listed in the
+        present (N,), provenance and stage outcomes whose statuses are ``ok`` or the problems listed in the
         module docstring; rows that are not ``ok`` are zeros with present False.
     """
     config = dataclasses.replace(config or AudioConfig(), **settings)
     extractor = AudioExtractor(config)
-    report = ExtractionReport(stage="audio")
+    outcomes = StageOutcomes(stage="audio")
     values = np.zeros((len(table), extractor.dim), dtype=np.float32)  # (N, D)
     present = np.zeros(len(table), dtype=bool)  # (N,)
 
     def decode(utt: Utterance) -> np.ndarray:
         return decode_audio(utt.media, start=utt.start, end=utt.end, sample_rate=config.sample_rate)
 
-    for row, utt, signal in load_each(table, decode, report, progress=progress):
+    for row, utt, signal in load_each(table, decode, outcomes, progress=progress):
         status, message = extractor.check(signal)
         vector = extractor.features(signal) if status == OK else None
         if status == OK and vector is None:
             status, message = TOO_SHORT, f"openSMILE gave non-finite {config.feature_set} values"
-        report.add(utt.key, status, message)
+        outcomes.add(utt.key, status, message)
         if vector is not None:
             values[row] = vector
             present[row] = True
-    log.info("%s", report.summary())
+    log.info("%s", outcomes.summary())
     return ModalityFeatures(
-        keys=table_keys(table), values=values, present=present, provenance=extractor.provenance, report=report
+        keys=table_keys(table), values=values, present=present, provenance=extractor.provenance, outcomes=outcomes
     )

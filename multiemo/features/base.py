@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from multiemo.features.report import ExtractionReport
 from multiemo.io import atomic_path
+from multiemo.outcomes import StageOutcomes
 
 
 @dataclass
@@ -22,14 +22,14 @@ class ModalityFeatures:
         values: (N, D) float32 features; rows of missing utterances are zeros.
         present: (N,) bool, False where the modality is missing for that utterance (no face, no audio, ...).
         provenance: how the features were made (extractor, settings, versions); recorded in the store.
-        report: per-utterance outcome counts of the stage.
+        outcomes: per-utterance outcome counts of the stage.
     """
 
     keys: list[str]
     values: np.ndarray
     present: np.ndarray
     provenance: dict = field(default_factory=dict)
-    report: ExtractionReport | None = None
+    outcomes: StageOutcomes | None = None
 
     def __post_init__(self) -> None:
         self.values = np.asarray(self.values, dtype=np.float32)
@@ -49,7 +49,7 @@ class ModalityFeatures:
         """Write one shard as a single ``.npz`` (atomically, so a half-written shard never looks finished)."""
         meta = {
             "provenance": self.provenance,
-            "report": self.report.to_dict() if self.report is not None else None,
+            "report": self.outcomes.to_dict() if self.outcomes is not None else None,
         }
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez(
@@ -64,13 +64,13 @@ class ModalityFeatures:
     def load(cls, path: str | os.PathLike) -> ModalityFeatures:
         with np.load(Path(path), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            report = ExtractionReport.from_dict(meta["report"]) if meta.get("report") else None
+            outcomes = StageOutcomes.from_dict(meta["report"]) if meta.get("report") else None
             return cls(
                 keys=[str(k) for k in data["keys"]],
                 values=data["values"],
                 present=data["present"],
                 provenance=meta["provenance"],
-                report=report,
+                outcomes=outcomes,
             )
 
     @classmethod
@@ -85,21 +85,17 @@ class ModalityFeatures:
                     "feature shards were made with different settings: "
                     f"{first.provenance} vs {part.provenance}; delete the stale shards and rerun"
                 )
-        report = None
-        if any(p.report is not None for p in parts):
-            report = ExtractionReport(stage=next(p.report.stage for p in parts if p.report is not None))
+        outcomes = None
+        if any(p.outcomes is not None for p in parts):
+            outcomes = StageOutcomes(stage=next(p.outcomes.stage for p in parts if p.outcomes is not None))
             for part in parts:
-                if part.report is not None:
-                    report.merge(part.report)
+                if part.outcomes is not None:
+                    outcomes.merge(part.outcomes)
         return cls(
             keys=[k for p in parts for k in p.keys],
             values=np.concatenate([p.values for p in parts]),
             present=np.concatenate([p.present for p in parts]),
             provenance=first.provenance,
-            report=report,
+            outcomes=outcomes,
         )
 
-
-def utterance_key(dialogue_id: object, utterance_id: object) -> str:
-    """The key that names one utterance everywhere (shards, reports, stores)."""
-    return f"{dialogue_id}/{utterance_id}"

@@ -2,7 +2,7 @@
 
 Every failure a user's data can cause (a missing or empty file, undecodable bytes, a file without the
 stream we need, a segment with nothing in it) ends in a :class:`MediaError` whose ``status`` is the word
-that extractors record in their :class:`~multiemo.features.report.ExtractionReport`.
+that extractors record in their :class:`~multiemo.outcomes.StageOutcomes`.
 """
 
 from __future__ import annotations

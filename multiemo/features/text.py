@@ -21,8 +21,9 @@ import transformers
 from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer
 
-from multiemo.features.base import ModalityFeatures, utterance_key
-from multiemo.features.report import OK, ExtractionReport
+from multiemo.features.base import ModalityFeatures
+from multiemo.keys import utterance_key
+from multiemo.outcomes import OK, StageOutcomes
 
 log = logging.getLogger(__name__)
 
@@ -316,9 +317,9 @@ def extract_text(
         values[present] = encoder.encode(
             [inputs[i] for i in np.flatnonzero(present)], show_progress=show_progress
         )
-    report = ExtractionReport(stage="text")
+    outcomes = StageOutcomes(stage="text")
     for key, ok in zip(keys, present):
-        report.add(key, OK if ok else EMPTY_TEXT, "" if ok else "the utterance has no text")
+        outcomes.add(key, OK if ok else EMPTY_TEXT, "" if ok else "the utterance has no text")
     settings = {"past": past, "future": future, "speaker_names": speaker_names}
     if encoder.fine_tune and {k: encoder.fine_tune["settings"].get(k) for k in settings} != settings:
         log.warning(
@@ -338,5 +339,5 @@ def extract_text(
         if encoder.fine_tune
         else None,
     }
-    log.info("%s", report.summary())
-    return ModalityFeatures(keys=keys, values=values, present=present, provenance=provenance, report=report)
+    log.info("%s", outcomes.summary())
+    return ModalityFeatures(keys=keys, values=values, present=present, provenance=provenance, outcomes=outcomes)

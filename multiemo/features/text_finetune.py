@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from multiemo.features.text import FINETUNE_FILE, TextEncoder, format_inputs
 from multiemo.io import atomic_path
-from multiemo.training.metrics import classification_scores
+from multiemo.metrics import classification_scores
 
 log = logging.getLogger(__name__)
 

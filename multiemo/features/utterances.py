@@ -9,9 +9,9 @@ from typing import NamedTuple, TypeVar
 import pandas as pd
 from tqdm.auto import tqdm
 
-from multiemo.features.base import utterance_key
 from multiemo.features.media import MediaError
-from multiemo.features.report import ExtractionReport
+from multiemo.keys import utterance_key
+from multiemo.outcomes import StageOutcomes
 
 REQUIRED_COLUMNS = ("dialogue_id", "utterance_id", "media", "start", "end")
 NO_MEDIA = "no_media"
@@ -62,31 +62,26 @@ def iter_utterances(table: pd.DataFrame, *, desc: str, progress: bool = True) ->
 def load_each(
     table: pd.DataFrame,
     load: Callable[[Utterance], T],
-    report: ExtractionReport,
+    outcomes: StageOutcomes,
     *,
     progress: bool = True,
 ) -> Iterator[tuple[int, Utterance, T]]:
     """``(row, utterance, load(utterance))`` for every row whose media loads, in table order.
 
     Rows without media (status ``no_media``) and rows where ``load`` raises :class:`MediaError` (its
-    status: ``missing_file``, ``corrupt``, ...) are recorded in ``report`` and skipped; the caller
+    status: ``missing_file``, ``corrupt``, ...) are recorded in ``outcomes`` and skipped; the caller
     records the outcome of the rows it is given.
     """
-    for row, utt in enumerate(iter_utterances(table, desc=report.stage, progress=progress)):
+    for row, utt in enumerate(iter_utterances(table, desc=outcomes.stage, progress=progress)):
         if not utt.media:
-            report.add(utt.key, NO_MEDIA, "no media file listed for this utterance")
+            outcomes.add(utt.key, NO_MEDIA, "no media file listed for this utterance")
             continue
         try:
             loaded = load(utt)
         except MediaError as exc:
-            report.add(utt.key, exc.status, str(exc))
+            outcomes.add(utt.key, exc.status, str(exc))
             continue
         yield row, utt, loaded
-
-
-def table_keys(table: pd.DataFrame) -> list[str]:
-    """Utterance keys of every row of a checked table, in table order."""
-    return [utterance_key(d, u) for d, u in zip(table["dialogue_id"], table["utterance_id"])]
 
 
 def _text(value: object) -> str:

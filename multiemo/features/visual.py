@@ -33,9 +33,10 @@ from multiemo.features.base import ModalityFeatures
 from multiemo.features.face_backbones import BACKBONES, RESNET101_OUTPUTS, build_backbone
 from multiemo.features.faces import DetectionConfig, FaceCropper
 from multiemo.features.media import sample_frames
-from multiemo.features.report import OK, ExtractionReport
-from multiemo.features.utterances import Utterance, load_each, table_keys
+from multiemo.features.utterances import Utterance, load_each
 from multiemo.io import write_npy
+from multiemo.keys import table_keys
+from multiemo.outcomes import OK, StageOutcomes
 
 log = logging.getLogger(__name__)
 
@@ -182,12 +183,12 @@ def extract_visual(
             available. Not part of the provenance: it does not change what is computed.
 
     Returns:
-        ModalityFeatures with values (N, D) (D from the backbone), present (N,), provenance and a report
+        ModalityFeatures with values (N, D) (D from the backbone), present (N,), provenance and stage outcomes
         with the statuses listed in the module docstring; rows that are not ``ok`` are zeros.
     """
     config = dataclasses.replace(config or VisualConfig(), **settings)
     extractor = VisualExtractor(config, device)
-    report = ExtractionReport(stage="visual")
+    outcomes = StageOutcomes(stage="visual")
     values = np.zeros((len(table), extractor.embedder.dim), dtype=np.float32)  # (N, D)
     present = np.zeros(len(table), dtype=bool)  # (N,)
     pending_rows: list[int] = []
@@ -202,20 +203,20 @@ def extract_visual(
     def crops_of(utt: Utterance) -> np.ndarray:
         return extractor.face_crops(utt, cache_dir)
 
-    for row, utt, crops in load_each(table, crops_of, report, progress=progress):
+    for row, utt, crops in load_each(table, crops_of, outcomes, progress=progress):
         if len(crops) == 0:
-            report.add(
+            outcomes.add(
                 utt.key, NO_FACE, f"no face found in {config.num_frames} sampled frames of {utt.media}"
             )
             continue
-        report.add(utt.key, OK)
+        outcomes.add(utt.key, OK)
         pending_rows.append(row)
         pending_crops.append(crops)
         if sum(len(c) for c in pending_crops) >= config.batch_size:
             flush()
     if pending_rows:
         flush()
-    log.info("%s", report.summary())
+    log.info("%s", outcomes.summary())
     return ModalityFeatures(
-        keys=table_keys(table), values=values, present=present, provenance=extractor.provenance, report=report
+        keys=table_keys(table), values=values, present=present, provenance=extractor.provenance, outcomes=outcomes
     )

@@ -1,7 +1,7 @@
 """What is predicted: a video with a subtitle transcript, a video alone, or a manifest CSV of clips.
 
 Each becomes a :class:`Conversation`: an utterance table (the contract of :mod:`multiemo.corpora.table`,
-one dialogue per video) plus a per-utterance report of every fallback met while reading the input.
+one dialogue per video) plus the outcome of every fallback met while reading the input.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pandas as pd
 
 from multiemo.corpora.manifest import read_manifest
 from multiemo.corpora.table import build_table
-from multiemo.features.base import utterance_key
-from multiemo.features.report import OK, ExtractionReport
+from multiemo.keys import utterance_key
+from multiemo.outcomes import OK, StageOutcomes
 from multiemo.predict.segmentation import SegmentationConfig, probe_media, segment_media
 from multiemo.predict.transcripts import DROPPED, UNKNOWN_SPEAKER, fit_to_media, read_subtitles
 
@@ -33,14 +33,14 @@ class Conversation:
     Attributes:
         table: utterance table (dialogue_id, utterance_id, position, speaker, party, ..., media, start, end).
         has_text: whether the utterances come with a transcript (False: the text modality is missing).
-        report: stage ``input``; one status per input unit (cue, segment, manifest row): ``ok`` or a
+        outcomes: stage ``input``; one status per input unit (cue, segment, manifest row): ``ok`` or a
             fallback word, dropped cues included (they are not in ``table``).
         notes: facts about the input (source files, duration, encoding, segmentation method and reason).
     """
 
     table: pd.DataFrame
     has_text: bool
-    report: ExtractionReport
+    outcomes: StageOutcomes
     notes: dict = field(default_factory=dict)
 
 
@@ -62,13 +62,13 @@ def from_video(
     dialogue = Path(video).stem
     notes: dict = {"video": str(Path(video).resolve()), "duration": info.duration,
                    "has_audio": info.has_audio, "has_video": info.has_video}
-    report = ExtractionReport(stage="input")
+    outcomes = StageOutcomes(stage="input")
     if transcript is not None:
         read = read_subtitles(transcript)
         notes.update(transcript=str(Path(transcript).resolve()), **read.notes)
         cues = fit_to_media(read.cues, info.duration)
         for cue in cues:
-            report.add(utterance_key(dialogue, cue.number), cue.status,
+            outcomes.add(utterance_key(dialogue, cue.number), cue.status,
                        "" if cue.status == OK else f"cue {cue.number} (line {cue.line}): {cue.status}")
         cues = [c for c in cues if c.status not in DROPPED]
         rows = pd.DataFrame({
@@ -90,14 +90,14 @@ def from_video(
             "end": found.segments[:, 1],
         })
         for uid in rows["utterance_id"]:
-            report.add(utterance_key(dialogue, uid), OK)
+            outcomes.add(utterance_key(dialogue, uid), OK)
     if rows.empty:
         raise ValueError(f"{video}: no utterance to predict (the video is shorter than one segment)")
     rows = rows.assign(dialogue_id=dialogue, label="", split="test", media=str(Path(video).resolve()),
                        face_side="")
     table = build_table(rows, order_by="start")
-    log.info("%s: %d utterances; input %s", video, len(table), report.counts())
-    return Conversation(table=table, has_text=transcript is not None, report=report, notes=notes)
+    log.info("%s: %d utterances; input %s", video, len(table), outcomes.counts())
+    return Conversation(table=table, has_text=transcript is not None, outcomes=outcomes, notes=notes)
 
 
 def from_manifest(path: str | os.PathLike) -> Conversation:
@@ -107,5 +107,5 @@ def from_manifest(path: str | os.PathLike) -> Conversation:
     table = corpus.table
     notes = {"manifest": str(Path(path).resolve()), "dialogues": int(table["dialogue_id"].nunique())}
     has_text = bool((table["text"].str.strip() != "").any())
-    return Conversation(table=table, has_text=has_text, report=corpus.report, notes=notes)
+    return Conversation(table=table, has_text=has_text, outcomes=corpus.outcomes, notes=notes)
 

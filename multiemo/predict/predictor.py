@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 
 from multiemo.features.base import ModalityFeatures
-from multiemo.features.registry import Extract, ExtractionContext, extractor, modalities as registered_modalities
-from multiemo.features.report import OK, ExtractionReport
-from multiemo.features.utterances import table_keys
+from multiemo.features.registry import Extract, ExtractionContext, extractor
+from multiemo.features.registry import modalities as registered_modalities
+from multiemo.keys import table_keys
+from multiemo.outcomes import OK, StageOutcomes
 from multiemo.predict.inputs import Conversation
 from multiemo.predict.settings import ExtractionPlan
 from multiemo.predict.windows import classify_windows, window_spans
@@ -123,9 +124,9 @@ class Predictor:
         if folded:
             log.warning("%d utterances had more speakers in their window than the model's %d parties: they "
                         "share its last party", folded, self.num_parties)
-        frame = self._frame(table, probs, extracted, conversation.report)
-        counts = {"input": conversation.report.counts()}
-        counts.update({m: f.report.counts() for m, f in extracted.items() if f.report is not None})
+        frame = self._frame(table, probs, extracted, conversation.outcomes)
+        counts = {"input": conversation.outcomes.counts()}
+        counts.update({m: f.outcomes.counts() for m, f in extracted.items() if f.outcomes is not None})
         counts["party_folded"] = {"utterances": folded}
         info = {
             "run": str(self.run_dir.resolve()),
@@ -169,7 +170,7 @@ class Predictor:
         return extractor(modality).reads == "text"
 
     def _frame(self, table: pd.DataFrame, probs: np.ndarray, extracted: Mapping[str, ModalityFeatures],
-               inputs: ExtractionReport) -> pd.DataFrame:
+               inputs: StageOutcomes) -> pd.DataFrame:
         keys = table_keys(table)
         order = [m for m in registered_modalities() if m in extracted]
         frame = pd.DataFrame({
@@ -188,7 +189,7 @@ class Predictor:
         frame["modalities"] = ["+".join(m for m, u in zip(order, row) if u) or "none" for row in used]
         for m in order:
             frame[f"{m}_present"] = extracted[m].present
-            statuses = extracted[m].report.statuses if extracted[m].report is not None else {}
+            statuses = extracted[m].outcomes.statuses if extracted[m].outcomes is not None else {}
             frame[f"{m}_status"] = [statuses.get(k, OK) for k in keys]
         frame["input_status"] = [inputs.statuses.get(k, OK) for k in keys]
         return frame
@@ -199,8 +200,8 @@ def _absent_text(table: pd.DataFrame, modality: str, provenance: dict) -> Modali
     as ``no_transcript``; ``provenance["dim"]`` gives their size."""
     keys = table_keys(table)
     dim = int(provenance["dim"])
-    report = ExtractionReport(stage=modality)
+    outcomes = StageOutcomes(stage=modality)
     for key in keys:
-        report.add(key, NO_TRANSCRIPT, "no transcript was given")
+        outcomes.add(key, NO_TRANSCRIPT, "no transcript was given")
     return ModalityFeatures(keys=keys, values=np.zeros((len(keys), dim), np.float32),
-                            present=np.zeros(len(keys), bool), provenance=provenance, report=report)
+                            present=np.zeros(len(keys), bool), provenance=provenance, outcomes=outcomes)

@@ -53,7 +53,7 @@ def evaluate_without(
         device: torch device (default: CUDA when available).
 
     Returns:
-        :func:`~multiemo.training.metrics.classification_scores` of the split.
+        :func:`~multiemo.metrics.classification_scores` of the split.
     """
     device = torch.device(device) if device is not None else resolve_device("auto")
     model, identity = load_run_model(run_dir, device)

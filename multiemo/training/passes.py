@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from multiemo.data.dialogues import DialogueSet
+from multiemo.metrics import classification_scores
 from multiemo.models import MultiEMO
-from multiemo.training.metrics import classification_scores
 from multiemo.training.objective import Objective
 
 
@@ -20,7 +20,7 @@ class PassResult:
         self.loss, self.parts, self.y_true, self.probs, self.rows = loss, parts, y_true, probs, rows
 
     def scores(self, labels: Sequence[str]) -> dict:
-        """:func:`~multiemo.training.metrics.classification_scores` of the labelled utterances."""
+        """:func:`~multiemo.metrics.classification_scores` of the labelled utterances."""
         keep = self.y_true >= 0
         return classification_scores(self.y_true[keep], self.probs[keep].argmax(1), labels)
 

@@ -55,12 +55,12 @@ def test_mini_release(tmp_path: Path) -> None:
     table = corpus.table
     assert corpus.labels == ["happiness", "sadness", "neutral", "anger", "excitement", "frustration"]
     # xxx and sur are dropped and counted, never silently skipped.
-    assert corpus.report.problems()["label_excluded"] == [
+    assert corpus.outcomes.problems()["label_excluded"] == [
         "Ses01F_impro01/Ses01F_impro01_F001",
         "Ses01M_script01_1/Ses01M_script01_1_F001",
     ]
-    assert corpus.report.statuses["Ses02M_impro03/Ses02M_impro03_M000"] == "missing_file"
-    assert corpus.report.statuses["Ses01F_impro01/Ses01F_impro01_M001"] == "missing_transcript"
+    assert corpus.outcomes.statuses["Ses02M_impro03/Ses02M_impro03_M000"] == "missing_file"
+    assert corpus.outcomes.statuses["Ses01F_impro01/Ses01F_impro01_M001"] == "missing_transcript"
     assert len(table) == 9
     script = table[table["dialogue_id"] == "Ses01M_script01_1"]
     assert list(script["utterance_id"]) == [

@@ -41,8 +41,8 @@ def test_manifest_reads_orders_and_resolves_media(tmp_path: Path) -> None:
     assert table["media"].iat[0] == clip and table["media"].iat[3] == ""
     assert (table["start"].iat[1], table["end"].iat[1]) == pytest.approx((1.5, 3.25))
     assert math.isnan(table["start"].iat[2])
-    assert corpus.report.statuses["d1/u2"] == "missing_file"
-    assert corpus.report.counts() == {"ok": 4, "missing_file": 1}
+    assert corpus.outcomes.statuses["d1/u2"] == "missing_file"
+    assert corpus.outcomes.counts() == {"ok": 4, "missing_file": 1}
     assert corpus.label_ids().tolist() == [0, 1, 0, 1, -1]
 
 

@@ -26,7 +26,7 @@ def test_real_meld_annotations(meld_dir: Path, tmp_path: Path) -> None:
     assert train.groupby("dialogue_id")["position"].max().max() == 23  # longest train dialogue: 24 utterances
     assert table["label"][table["split"] == "train"].value_counts()["neutral"] == 4710
     assert (table["media"] == "").all() and table["start"].isna().all()
-    assert corpus.report.counts() == {"ok": len(table)}
+    assert corpus.outcomes.counts() == {"ok": len(table)}
     # Dialogue ids are unique across splits: dialogue 0 exists in every part.
     assert {"train_dia0", "dev_dia0", "test_dia0"} <= set(table["dialogue_id"])
     first = table.iloc[0]
@@ -67,18 +67,18 @@ def test_mini_release_counts_missing_and_empty_clips(meld_dir: Path, tmp_path: P
     write_mp4(tmp_path / "dev_splits_complete" / "dia0_utt0.mp4")
 
     corpus = read_meld(tmp_path)
-    table, report = corpus.table, corpus.report
+    table, outcomes = corpus.table, corpus.outcomes
     assert table["dialogue_id"].unique().tolist() == ["train_dia0", "train_dia1", "dev_dia0", "test_dia0"]
-    assert len(report.statuses) == len(table)  # every utterance is accounted for, none skipped
-    statuses = report.statuses
+    assert len(outcomes.statuses) == len(table)  # every utterance is accounted for, none skipped
+    statuses = outcomes.statuses
     assert statuses["train_dia0/0"] == statuses["train_dia0/1"] == "ok"
     # Decoding is the media stage's job: a corrupt clip passes here and is counted there as "corrupt".
     assert statuses["train_dia0/2"] == "ok"
     assert statuses["train_dia0/3"] == "empty_file"
     assert statuses["dev_dia0/0"] == "ok"
-    missing = report.problems()["missing_file"]
+    missing = outcomes.problems()["missing_file"]
     assert "train_dia1/0" in missing and "test_dia0/0" in missing
-    assert report.counts()["ok"] == 4
+    assert outcomes.counts()["ok"] == 4
     media = table.set_index(["dialogue_id", "utterance_id"])["media"]
     assert media[("train_dia1", "0")] == str((tmp_path / "train_splits" / "dia1_utt0.mp4").resolve())
     assert table["media"].map(lambda p: Path(p).is_absolute()).all()

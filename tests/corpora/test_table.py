@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from multiemo.corpora import COLUMNS, Corpus, assign_parties, build_table, validate_table
-from multiemo.features.report import ExtractionReport
+from multiemo.outcomes import StageOutcomes
 
 
 def _rows() -> pd.DataFrame:
@@ -73,14 +73,14 @@ def test_corpus_save_load_roundtrip(tmp_path) -> None:
     table = build_table(_rows(), order_by="order").drop(columns="order")
     table.loc[0, ["start", "end"]] = [0.5, 1.25]
     table.loc[1, "text"] = ""
-    report = ExtractionReport(stage="corpus")
-    report.add("b/0", "missing_file", "/x/b0.mp4 not found")
-    corpus = Corpus(table=table, labels=["neutral", "joy"], report=report)
+    outcomes = StageOutcomes(stage="corpus")
+    outcomes.add("b/0", "missing_file", "/x/b0.mp4 not found")
+    corpus = Corpus(table=table, labels=["neutral", "joy"], outcomes=outcomes)
     corpus.save(tmp_path / "corpus")
     loaded = Corpus.load(tmp_path / "corpus")
     pd.testing.assert_frame_equal(loaded.table[list(COLUMNS)], table[list(COLUMNS)], check_dtype=False)
     assert loaded.labels == ["neutral", "joy"]
-    assert loaded.report.counts() == {"missing_file": 1}
+    assert loaded.outcomes.counts() == {"missing_file": 1}
     np.testing.assert_array_equal(loaded.label_ids(), [0, 1, 1, 0, -1, 1])
     assert loaded.keys()[:2] == ["b/0", "b/1"]
     assert np.isnan(loaded.table["start"].iat[2])

@@ -16,7 +16,7 @@ def test_egemaps_on_real_ravdess_speech(ravdess_wav, media_table):
     features = extract_audio(table, feature_set="eGeMAPSv02", progress=False)
     assert features.values.shape == (2, 88)
     assert features.present.all() and np.isfinite(features.values).all()
-    assert features.report.counts() == {"ok": 2}
+    assert features.outcomes.counts() == {"ok": 2}
     assert not np.allclose(features.values[0], features.values[1])  # the cut is a different segment
     assert features.provenance["extractor"] == "opensmile"
     assert features.provenance["feature_set"] == "eGeMAPSv02" and features.provenance["dim"] == 88
@@ -38,7 +38,7 @@ def test_problem_utterances_get_zero_rows_and_counted_statuses(clips, media_tabl
     media["short"] = clips["face"]
     table = media_table(media, start=[np.nan] * 7 + [1.0], end=[np.nan] * 7 + [1.05])
     features = extract_audio(table, feature_set="eGeMAPSv02", progress=False)
-    assert features.report.statuses == {
+    assert features.outcomes.statuses == {
         "dia0/face": "ok",
         "dia0/silent": "silent",
         "dia0/ramp": "no_audio",
@@ -50,13 +50,13 @@ def test_problem_utterances_get_zero_rows_and_counted_statuses(clips, media_tabl
     }
     assert features.present.tolist() == [True] + [False] * 7
     assert not features.values[1:].any()
-    assert str(clips["missing"]) in features.report.messages["dia0/missing"]
+    assert str(clips["missing"]) in features.outcomes.messages["dia0/missing"]
 
 
 def test_silence_threshold_is_a_setting(clips, media_table):
     table = media_table({"speech": clips["speech_wav"]})
     quiet = extract_audio(table, feature_set="eGeMAPSv02", silence_dbfs=0.0, progress=False)
-    assert quiet.report.statuses["dia0/speech"] == "silent" and not quiet.present[0]
+    assert quiet.outcomes.statuses["dia0/speech"] == "silent" and not quiet.present[0]
     assert rms_dbfs(np.full(10, 0.1, dtype=np.float32)) == pytest.approx(-20.0)
     assert rms_dbfs(np.zeros(10, dtype=np.float32)) == float("-inf")
 
@@ -83,5 +83,5 @@ def test_shard_round_trip(clips, media_table, tmp_path):
     np.testing.assert_array_equal(loaded.values, features.values)
     np.testing.assert_array_equal(loaded.present, features.present)
     assert loaded.provenance == features.provenance
-    assert loaded.report.statuses == features.report.statuses
-    assert loaded.report.messages == features.report.messages
+    assert loaded.outcomes.statuses == features.outcomes.statuses
+    assert loaded.outcomes.messages == features.outcomes.messages

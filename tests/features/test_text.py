@@ -83,7 +83,7 @@ def test_minilm_features(minilm: TextEncoder) -> None:
     assert features.values.shape == (5, 384) and features.dim == 384
     assert features.present.tolist() == [True, False, True, True, True]
     assert not features.values[1].any()
-    assert features.report.counts() == {"ok": 4, "empty_text": 1}
+    assert features.outcomes.counts() == {"ok": 4, "empty_text": 1}
     assert features.keys[0] == "d/0"
     provenance = features.provenance
     assert provenance["model"] == MINILM_NAME and provenance["pooling"] == "cls" and provenance["past"] == 1

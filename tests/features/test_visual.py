@@ -43,7 +43,7 @@ def run(clips, media_table, tmp_path_factory):
 
 def test_statuses_per_case(run):
     _, _, features = run
-    assert features.report.statuses == {f"dia0/{name}": status for name, (_, _, status) in CASES.items()}
+    assert features.outcomes.statuses == {f"dia0/{name}": status for name, (_, _, status) in CASES.items()}
     assert features.present.tolist() == [status == "ok" for _, _, status in CASES.values()]
     assert not features.values[~features.present].any()
 
@@ -105,7 +105,7 @@ def test_shard_round_trip(run, tmp_path):
     assert loaded.keys == features.keys and loaded.provenance == features.provenance
     np.testing.assert_array_equal(loaded.values, features.values)
     np.testing.assert_array_equal(loaded.present, features.present)
-    assert loaded.report.to_dict() == features.report.to_dict()
+    assert loaded.outcomes.to_dict() == features.outcomes.to_dict()
 
 
 def test_resnet101_needs_a_weights_file(tmp_path, media_table):

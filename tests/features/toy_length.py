@@ -14,8 +14,8 @@ import pandas as pd
 
 from multiemo.features.base import ModalityFeatures
 from multiemo.features.registry import Extract, ExtractionContext, Extractor, register_extractor
-from multiemo.features.report import OK, ExtractionReport
-from multiemo.features.utterances import table_keys
+from multiemo.keys import table_keys
+from multiemo.outcomes import OK, StageOutcomes
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,12 @@ def build(settings: LengthConfig, context: ExtractionContext) -> Extract:
         span = (table["end"] - table["start"]).to_numpy(dtype=np.float32)  # (N,), NaN without times
         values = np.stack([words, chars, np.nan_to_num(span)], axis=1)  # (N, 3)
         keys = table_keys(table)
-        report = ExtractionReport(stage="length")
+        outcomes = StageOutcomes(stage="length")
         for key in keys:
-            report.add(key, OK)
+            outcomes.add(key, OK)
         provenance = {"extractor": "length", "scale": settings.scale, "dim": 3}
         return ModalityFeatures(keys=keys, values=values, present=np.ones(len(keys), bool),
-                                provenance=provenance, report=report)
+                                provenance=provenance, outcomes=outcomes)
 
     return extract
 

@@ -8,9 +8,6 @@ rule read_corpus:
         f"logs/{{ds}}/read_corpus.log",
     benchmark:
         f"{RESULTS}/{{ds}}/benchmarks/read_corpus.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=30,
     conda:
         "../../envs/train.yaml"
     script:
@@ -23,16 +20,13 @@ rule assemble_store:
         features=all_feature_files,
     output:
         store=directory(f"{RESULTS}/{{ds}}/store"),
-        reports=directory(f"{RESULTS}/{{ds}}/extraction"),
+        outcomes=directory(f"{RESULTS}/{{ds}}/extraction"),
     params:
         files=lambda wc: feature_files(wc.ds),
     log:
         f"logs/{{ds}}/assemble_store.log",
     benchmark:
         f"{RESULTS}/{{ds}}/benchmarks/assemble_store.tsv"
-    resources:
-        mem_mb=4000,
-        runtime=30,
     conda:
         "../../envs/train.yaml"
     script:

@@ -9,5 +9,5 @@ with log_to_file(snakemake.log[0]):
         snakemake.input.corpus,
         snakemake.params.files,
         snakemake.output.store,
-        reports_dir=snakemake.output.reports,
+        outcomes_dir=snakemake.output.outcomes,
     )

@@ -11,5 +11,5 @@ with log_to_file(snakemake.log[0]):
         title=snakemake.params.title,
         variants=snakemake.params.variants,
         main_variant=snakemake.params.main_variant,
-        extraction_reports=sorted(Path(snakemake.input.extraction).glob("*.json")),
+        stage_outcomes=sorted(Path(snakemake.input.extraction).glob("*.json")),
     )

@@ -1,0 +1,36 @@
+"""Mean ± std over the seeds of one setting, from each run's ``metrics.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from multiemo.metrics import summarise
+
+
+def summarise_runs(run_dirs: Sequence[str | os.PathLike]) -> dict:
+    """Mean and std over runs of every test score (and validation weighted-F1, oracle test weighted-F1)."""
+    metrics = [json.loads((Path(d) / "metrics.json").read_text(encoding="utf-8")) for d in run_dirs]
+    if not metrics:
+        raise ValueError("no runs to summarise")
+    labels = metrics[0]["labels"]
+    test = {
+        key: summarise([m["test"][key] for m in metrics]) for key in ("weighted_f1", "accuracy", "macro_f1")
+    }
+    per_class = {
+        label: summarise([m["test"]["per_class_f1"].get(label, 0.0) for m in metrics])
+        for label in labels
+        if any(label in m["test"]["per_class_f1"] for m in metrics)
+    }
+    return {
+        "runs": [str(d) for d in run_dirs],
+        "seeds": [m["seed"] for m in metrics],
+        "labels": labels,
+        "test": {**test, "per_class_f1": per_class},
+        "validation": {"weighted_f1": summarise([m["validation"]["weighted_f1"] for m in metrics])},
+        "best_epoch": [m["best_epoch"] for m in metrics],
+        "oracle_test_weighted_f1": summarise([m["oracle_test_weighted_f1"] for m in metrics]),
+        "oracle_note": metrics[0]["oracle_note"],
+    }
