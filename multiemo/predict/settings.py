@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from multiemo.features.registry import extractor, modalities as registered_modalities
+from multiemo.features.registry import extractor
+from multiemo.features.registry import modalities as registered_modalities
 
 log = logging.getLogger(__name__)
 

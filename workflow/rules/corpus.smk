@@ -8,6 +8,9 @@ rule read_corpus:
         f"logs/{{ds}}/read_corpus.log",
     benchmark:
         f"{RESULTS}/{{ds}}/benchmarks/read_corpus.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=30,
     conda:
         "../../envs/train.yaml"
     script:
@@ -27,6 +30,9 @@ rule assemble_store:
         f"logs/{{ds}}/assemble_store.log",
     benchmark:
         f"{RESULTS}/{{ds}}/benchmarks/assemble_store.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=30,
     conda:
         "../../envs/train.yaml"
     script:

@@ -35,6 +35,8 @@ for _modality in registered_modalities():
         threads: _spec.threads
         resources:
             gpu=lambda wc, gpu=_spec.gpu: int(config["resources"]["extraction_gpu"]) if gpu else 0,
+            mem_mb=8000,
+            runtime=240,
         conda:
             f"../../envs/{_spec.env}.yaml"
         script:
@@ -55,6 +57,8 @@ rule finetune_text_encoder:
     threads: 2
     resources:
         gpu=lambda wc: int(config["resources"]["train_gpu"]),
+        mem_mb=16000,
+        runtime=480,
     conda:
         "../../envs/text.yaml"
     script:

@@ -21,6 +21,8 @@ rule predict:
     threads: 2
     resources:
         gpu=lambda wc: int(config["resources"]["train_gpu"]),
+        mem_mb=8000,
+        runtime=120,
     conda:
         "../../envs/predict.yaml"
     script:

@@ -1,6 +1,10 @@
 # "Report" in this workflow means one thing: a dataset's results report in results/{ds}/report/ (scores,
 # ablation, confusion matrix, curves; written by multiemo.report). Its files marked report(...) also appear in
 # Snakemake's HTML report. Per-stage extraction counts are outcomes, in results/{ds}/extraction/.
+localrules:
+    make_report,  # light: it runs where Snakemake runs, not as a cluster job
+
+
 rule make_report:
     input:
         metrics=lambda wc: run_metrics(wc.ds),

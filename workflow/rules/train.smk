@@ -13,10 +13,17 @@ rule train:
     threads: 1
     resources:
         gpu=lambda wc: int(config["resources"]["train_gpu"]),
+        mem_mb=8000,
+        runtime=240,
     conda:
         "../../envs/train.yaml"
     script:
         "../scripts/train.py"
+
+
+# Light bookkeeping: it runs where Snakemake runs, not as a cluster job.
+localrules:
+    aggregate_seeds,
 
 
 rule aggregate_seeds:

@@ -17,6 +17,6 @@ with log_to_file(snakemake.log[0]):
         shard=None if shard is None else int(shard),
         num_shards=snakemake.params.num_shards,
         cache_dir=snakemake.params.cache,
-        inputs={"encoder": snakemake.input.encoder} if "encoder" in snakemake.input.keys() else None,
+        inputs={"encoder": snakemake.input.get("encoder")},
         progress=False,
     )
