@@ -42,6 +42,17 @@ class TextConfig:
     max_length: int | None = 128
     batch_size: int = 32
 
+    def __post_init__(self) -> None:
+        if self.pooling not in ("cls", "mean"):
+            raise ValueError(f"pooling must be 'cls' or 'mean', got {self.pooling!r}")
+        for name in ("past", "future"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 utterances (or null for as many as fit), got {getattr(self, name)}")
+        if self.max_length is not None and self.max_length < 8:
+            raise ValueError(f"max_length must be >= 8 tokens (or null for the encoder's limit), got {self.max_length}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
 
 def build_text(settings: TextConfig, context: ExtractionContext) -> Extract:
     """A text extractor; ``context.inputs["encoder"]`` (a fine-tuned encoder) replaces ``settings.model``."""

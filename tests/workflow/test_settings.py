@@ -6,32 +6,42 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import shutil
 import typing
 from collections.abc import Mapping
+from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import (
+    ConfigSettings,
+    DAGSettings,
+    OutputSettings,
+    Quietness,
+    ResourceSettings,
+    StorageSettings,
+)
 
-from multiemo.features.audio import AudioConfig
+from multiemo.cli import build_parser
 from multiemo.features.faces import DetectionConfig
-from multiemo.features.text import TextEncoder
+from multiemo.features.registry import extractor
+from multiemo.features.registry import modalities as registered_modalities
 from multiemo.features.text_finetune import finetune_text_encoder
-from multiemo.features.visual import VisualConfig
 from multiemo.models.config import ModelConfig
 from multiemo.settings import fill_defaults, load_yaml
-from multiemo.training.config import TrainConfig
+from multiemo.training.config import TrainConfig, resolve_run_settings
 from tests.conftest import REPO
+from tests.workflow.conftest import snakemake
 
 SCHEMA = load_yaml(REPO / "workflow" / "schemas" / "config.schema.yaml")
 DEFINITIONS = SCHEMA["definitions"]
 # Schema block -> the dataclass that consumes it; nested dataclass fields are checked as their own block.
-BLOCKS = {
-    "model": (DEFINITIONS["model"], ModelConfig),
-    "train": (DEFINITIONS["train"], TrainConfig),
-    "audio": (DEFINITIONS["audio"], AudioConfig),
-    "visual": (DEFINITIONS["visual"], VisualConfig),
-    "visual.detection": (DEFINITIONS["visual"]["properties"]["detection"], DetectionConfig),
-}
+BLOCKS = {"model": (DEFINITIONS["model"], ModelConfig), "train": (DEFINITIONS["train"], TrainConfig)}
+for _modality in ("audio", "visual", "text"):  # the built-in extractors (plugins bring their own dataclass)
+    BLOCKS[_modality] = (DEFINITIONS[_modality], extractor(_modality).settings_class())
+BLOCKS["visual.detection"] = (DEFINITIONS["visual"]["properties"]["detection"], DetectionConfig)
 # Probing one bound at a time must not trip a check that ties two fields together.
 COMPANIONS = {"model_dim": {"num_heads": 1}, "num_heads": {"model_dim": 2**20}}
 
@@ -69,7 +79,8 @@ def test_schema_keys_and_defaults_are_the_dataclass(block):
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not dataclasses.is_dataclass(hints[f.name])}
     nested = {f.name for f in dataclasses.fields(cls)} - set(fields)
-    assert set(schema["properties"]) - nested == set(fields)
+    stage_only = set(extractor(block).stage_keys) if block in registered_modalities() else set()
+    assert set(schema["properties"]) - nested - stage_only == set(fields)
     for name, field in fields.items():
         assert schema["properties"][name]["default"] == _default(field), f"{block}.{name}"
 
@@ -97,21 +108,13 @@ def test_schema_bounds_and_choices_are_the_dataclass(block):
             assert schema_ok == _accepts(cls, name, value), f"{block}.{name}={value!r}: schema says {schema_ok}"
 
 
-def test_text_schema_defaults_are_the_library_defaults():
-    """Text has no config dataclass: its library defaults are the encoder's and the fine-tuner's arguments.
-
-    model, pooling, past, future and max_length are the workflow's own choice (the library's defaults
-    fit any encoder: all context, the encoder's limit); config.yaml states them."""
-    text = DEFINITIONS["text"]["properties"]
-    encoder = inspect.signature(TextEncoder).parameters
-    assert text["batch_size"]["default"] == encoder["batch_size"].default
+def test_text_finetune_schema_defaults_are_the_finetuners():
+    """The text block's finetune settings configure the fine-tuning rule, not the extractor's dataclass."""
+    assert "finetune" in extractor("text").stage_keys
     tune = inspect.signature(finetune_text_encoder).parameters
-    for name, prop in text["finetune"]["properties"].items():
+    for name, prop in DEFINITIONS["text"]["properties"]["finetune"]["properties"].items():
         if name != "enabled":
             assert prop["default"] == tune[name].default, f"text.finetune.{name}"
-    stated = load_yaml(REPO / "config.yaml")["extraction"]["text"]
-    for name in ("model", "pooling", "past", "future", "max_length", "speaker_names"):
-        assert stated[name] == text[name]["default"], f"extraction.text.{name}"
 
 
 def test_global_extraction_settings_are_the_schema_defaults():
@@ -156,3 +159,118 @@ def test_defaults_fill_top_level_settings_never_a_users_blocks():
     assert config["extraction"]["text"]["past"] == 2 and config["extraction"]["audio"]["sample_rate"] == 16000
     assert config["extraction"]["visual"]["detection"]["crop_size"] == 160
     assert config["default_variants"] == ["full"] and config["results"] == "results"
+
+
+def _workflow_jobs(workdir: Path, targets: list[str]) -> list:
+    """The jobs the real workflow plans for ``targets`` with ``workdir/config.yaml`` (a dry DAG, nothing runs).
+
+    Built through Snakemake's API, so every job's ``params`` are what the rules hand to their scripts.
+    """
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        workflow_api = api.workflow(
+            resource_settings=ResourceSettings(cores=1),
+            config_settings=ConfigSettings(configfiles=[workdir / "config.yaml"]),
+            storage_settings=StorageSettings(),
+            snakefile=REPO / "workflow" / "Snakefile",
+            workdir=workdir,
+        )
+        dag_api = workflow_api.dag(DAGSettings(targets=set(targets), forceall=True))
+        # Snakemake's public API has no "give me the jobs"; its own summary/list_changes do exactly this.
+        workflow = dag_api.workflow_api._workflow
+        workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True)
+        workflow._build_dag()
+        return list(workflow.dag.jobs)
+
+
+def _cli_settings(config_path: Path, ds: str, overrides: list[str]) -> dict:
+    """What `multiemo train --config ... --dataset ds overrides...` trains with (its own parser and resolution)."""
+    args = build_parser().parse_args(["train", "--config", str(config_path), "--dataset", ds, "--features", "store",
+                                      "--out", "run", *overrides])
+    return resolve_run_settings(load_yaml(args.config), args.dataset, args.overrides)
+
+
+def _check_every_train_job(workdir: Path) -> dict:
+    config = load_yaml(workdir / "config.yaml")
+    variants = config["variants"]
+    results = config.get("results", "results")
+    expected = {}
+    for ds, entry in config["datasets"].items():
+        for variant in entry.get("variants", config.get("default_variants", ["full"])):
+            for seed in entry.get("seeds", config["seeds"]):
+                overrides = [*variants[variant], f"train.seed={seed}"]
+                expected[(ds, variant, str(seed))] = _cli_settings(workdir / "config.yaml", ds, overrides)
+    targets = [f"{results}/{ds}/runs/{v}/seed_{s}/metrics.json" for ds, v, s in expected]
+    jobs = _workflow_jobs(workdir, targets)
+    planned = {(j.wildcards_dict["ds"], j.wildcards_dict["variant"], j.wildcards_dict["seed"]): j.params.settings
+               for j in jobs if j.rule.name == "train"}
+    assert planned.keys() == expected.keys()
+    for key, settings in planned.items():
+        assert settings == expected[key], key
+    return {"planned": planned, "jobs": jobs}
+
+
+def test_workflow_trains_every_job_of_config_yaml_as_multiemo_train_does(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    planned = _check_every_train_job(tmp_path)["planned"]
+    config = load_yaml(REPO / "config.yaml")
+    runs = sum(len(e.get("variants", config["default_variants"])) * len(e.get("seeds", config["seeds"]))
+               for e in config["datasets"].values())
+    assert len(planned) == runs
+    # The paper's IEMOCAP settings reach its jobs: the preset, not MELD's defaults.
+    iemocap = planned[("iemocap", "full", "1")]
+    assert iemocap["train"]["batch_size"] == 64 and iemocap["model"]["num_layers"] == 6
+
+
+def test_partial_dataset_blocks_train_as_stated_in_the_workflow(tmp_path):
+    """The issue-16 cases: a preset plus partial blocks, a one-key model block, a text-only dataset, and a
+    dataset's extraction block under a changed global text model."""
+    config = load_yaml(REPO / "config.yaml")
+    config["extraction"]["text"]["model"] = "roberta-base"
+    corpus = {"reader": "manifest", "manifest": "corpus.csv", "seeds": [1, 2]}
+    config["datasets"] = {
+        "iemo": {**corpus, "preset": "iemocap", "train": {"lr": 1.0e-3, "epochs": 30}},
+        "drop": {**corpus, "preset": "iemocap", "modalities": ["text"], "model": {"dropout": 0.2},
+                 "variants": ["full", "no_context"], "extraction": {"text": {"past": 0}}},
+    }
+    config["dataset"] = "iemo"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (tmp_path / "corpus.csv").write_text("path\n")
+    checked = _check_every_train_job(tmp_path)
+    planned = checked["planned"]
+    iemocap = _cli_settings(REPO / "config.yaml", "iemocap", ["train.seed=2"])
+    assert planned[("iemo", "full", "2")] == {"model": iemocap["model"],
+                                              "train": {**iemocap["train"], "lr": 1.0e-3, "epochs": 30}}
+    drop = planned[("drop", "full", "1")]
+    assert drop["model"] == {**iemocap["model"], "dropout": 0.2, "modalities": ["text"],
+                             "context_modalities": ["text"]}
+    assert planned[("drop", "no_context", "1")]["model"]["context_modalities"] == []
+    texts = [j.params.settings for j in checked["jobs"] if j.rule.name == "text_features"]
+    assert texts and all(t["model"] == "roberta-base" for t in texts)
+    assert sorted(t["past"] for t in texts) == [0, 2]  # drop's own block, iemo the global one
+
+
+@pytest.mark.parametrize(
+    ("variant", "key"),
+    [(["model.fusionn=false"], "fusionn"), (["model.num_layers=0"], "num_layers"), (["train.dropout=0.1"], "dropout"),
+     (["epochs"], "'epochs' does not match")],  # not key=value: the schema's pattern, on ['variants']['broken']
+)
+def test_a_bad_variant_fails_the_dry_run_naming_variant_and_key(tmp_path, variant, key):
+    config = load_yaml(REPO / "config.yaml")
+    config["variants"]["broken"] = variant  # trained by no dataset: checked all the same
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    proc = snakemake(tmp_path, "--dry-run", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert ("variant 'broken'" in output or "['variants']['broken']" in output) and key in output, output[-3000:]
+    assert "Job stats" not in output
+
+
+@pytest.mark.parametrize(("block", "value"), [("model", {"num_layers": 0}), ("model", {"dropout": 1}),
+                                              ("train", {"lr_patience": -1})])
+def test_a_bad_dataset_setting_is_refused_at_config_load(tmp_path, block, value):
+    config = load_yaml(REPO / "config.yaml")
+    config["datasets"]["demo"][block] = {**config["datasets"]["demo"].get(block, {}), **value}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    proc = snakemake(tmp_path, "--dry-run", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and next(iter(value)) in output and "Job stats" not in output
