@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import yaml
 
@@ -65,8 +68,22 @@ def test_opensmile_setting_reruns_audio_not_faces_or_text(mini_run):
 
 def test_schema_rejects_a_bad_config_with_a_clear_message(tmp_path):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["presets"]["meld"]["train"]["epochs"] = "many"
+    config["presets"]["iemocap"]["train"]["epochs"] = "many"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     proc = snakemake(tmp_path, "--dry-run", check=False)
     assert proc.returncode != 0
     assert "'many' is not of type 'integer'" in proc.stdout + proc.stderr
+
+
+def test_workflow_runs_record_what_multiemo_train_records(mini_run, tmp_path):
+    """Each workflow run's settings.json equals that of `multiemo train` on the same dataset entry and store."""
+    config = yaml.safe_load((mini_run / "config.yaml").read_text())
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    for variant in config["datasets"]["mini"]["variants"]:
+        out = tmp_path / variant
+        cmd = [sys.executable, "-m", "multiemo.cli", "--quiet", "train", "--config", "config.yaml", "--dataset", "mini",
+               "--features", "results/mini/store", "--out", str(out), *config["variants"][variant], "train.seed=1"]
+        subprocess.run(cmd, cwd=mini_run, env=env, check=True, capture_output=True, timeout=600)
+        workflow_run = mini_run / "results" / "mini" / "runs" / variant / "seed_1"
+        assert json.loads((out / "settings.json").read_text()) == json.loads(
+            (workflow_run / "settings.json").read_text()), variant

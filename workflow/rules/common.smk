@@ -179,6 +179,5 @@ def predict_inputs(wildcards):
 
 
 def predict_settings():
-    keys = ("device", "window", "context", "extraction", "segmentation")
-    defaults = {"device": "auto", "window": 128, "context": 32, "extraction": {}, "segmentation": {}}
-    return {k: PREDICT.get(k) if PREDICT.get(k) is not None else defaults[k] for k in keys}
+    """The predict block's settings; the Snakefile filled in the schema's defaults (fill_defaults)."""
+    return {k: PREDICT[k] for k in ("device", "window", "context", "extraction", "segmentation")}
