@@ -15,6 +15,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+# Fixtures that build something end to end (a real Snakemake run, a feature store from real extractors, a
+# trained run): every test that asks for one is slow, wherever it lives. Tests slow for their own work carry
+# @pytest.mark.slow. `make test-fast` (pytest -m "not slow") leaves all of them out; `make test` runs them.
+END_TO_END_FIXTURES = frozenset({"mini_run", "mini_store", "trained_run", "toy_workflow"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if END_TO_END_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """``../shared/data`` beside the repository; tests that need it skip when it is absent."""

@@ -45,6 +45,8 @@ TEXT = {
     "batch_size": 16,
 }
 
+pytestmark = pytest.mark.slow  # real MELD text, encoder fine-tuning, training
+
 
 @pytest.fixture(scope="module")
 def meld_slice(tmp_path_factory) -> Path:

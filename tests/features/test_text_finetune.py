@@ -79,6 +79,7 @@ def test_roberta_loaded_by_path(tiny_roberta: Path, meld_slice) -> None:
     assert features.provenance["separator"] == "</s></s>" and features.provenance["fine_tuned"] is False
 
 
+@pytest.mark.slow
 def test_finetune_saves_best_and_reloads(tiny_roberta: Path, meld_slice, tmp_path: Path) -> None:
     settings = {
         "labels": list(MELD_LABELS),

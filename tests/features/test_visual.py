@@ -57,6 +57,7 @@ def test_face_gives_finite_nonzero_embedding_of_backbone_size(run):
     assert "onet.pt" in prov["weights"]
 
 
+@pytest.mark.slow
 def test_crop_cache_is_reused(run):
     table, cache, first = run
     files = sorted(cache.glob("dia0_face-*.npy"))
@@ -79,6 +80,7 @@ def test_crop_cache_is_reused(run):
     assert len(list(cache.glob("dia0_face-*.npy"))) == 2
 
 
+@pytest.mark.slow
 def test_batch_size_does_not_change_results(run, clips, media_table):
     table = media_table({"face": clips["face"], "right": clips["right_face"]})
     one = extract_visual(table, num_frames=2, batch_size=1, progress=False)
@@ -117,6 +119,7 @@ def test_resnet101_needs_a_weights_file(tmp_path, media_table):
         extract_visual(media_table({}), backbone="resnet101", progress=False)
 
 
+@pytest.mark.slow
 def test_resnet101_from_a_torchvision_state_dict(tmp_path):
     path = tmp_path / "resnet101.pt"
     torch.save({"state_dict": torchvision.models.resnet101(num_classes=7).state_dict()}, path)
@@ -127,6 +130,7 @@ def test_resnet101_from_a_torchvision_state_dict(tmp_path):
     assert logits.dim == 7 and logits.embed(crops).shape == (2, 7)
 
 
+@pytest.mark.slow
 def test_inception_resnet_v1_from_a_local_file(tmp_path):
     from facenet_pytorch import InceptionResnetV1
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import yaml
 
 from tests.conftest import REPO
 from tests.workflow.conftest import planned_jobs, snakemake
+
+pytestmark = pytest.mark.slow  # real Snakemake runs
 
 
 def write_predict_config(workdir, **predict):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from tests.conftest import REPO
 from tests.workflow.conftest import planned_jobs, snakemake
+
+pytestmark = pytest.mark.slow  # Snakemake dry runs of the full benchmark configs
 
 
 def test_meld_text_targets_plan_frozen_and_finetuned_runs(tmp_path):
