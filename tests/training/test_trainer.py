@@ -40,6 +40,7 @@ def test_training_learns_and_selects_on_validation(tmp_path):
     assert len(predictions) == 1 + 15 and predictions[0].startswith("dialogue_id,utterance_id,label,prediction")
 
 
+@pytest.mark.slow
 def test_same_seed_same_result_and_resume_continues(tmp_path):
     store = make_learnable_store(tmp_path / "store")
     full = train_run(store.root, SMALL, tmp_path / "a", progress=False)
@@ -57,6 +58,7 @@ def test_same_seed_same_result_and_resume_continues(tmp_path):
     assert resumed["test"] == full["test"]
 
 
+@pytest.mark.slow
 def test_a_run_dir_with_other_settings_is_refused(tmp_path):
     store = make_learnable_store(tmp_path / "store")
     train_run(store.root, SMALL, tmp_path / "run", progress=False)
@@ -79,6 +81,7 @@ def test_missing_modality_in_store_is_a_clear_error(tmp_path):
         train_run(store.root, SMALL, tmp_path / "run", progress=False)
 
 
+@pytest.mark.slow
 def test_seeds_summary_and_cli(tmp_path, capsys):
     store = make_learnable_store(tmp_path / "store")
     short = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 1}}
@@ -99,6 +102,7 @@ def test_seeds_summary_and_cli(tmp_path, capsys):
     assert evaluate_run(tmp_path / "cli")["test"]["accuracy"] >= 0
 
 
+@pytest.mark.slow
 def test_workflow_mode_restarts_a_run_whose_settings_changed(tmp_path):
     store = make_learnable_store(tmp_path / "store")
     short = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 1}}
@@ -110,6 +114,7 @@ def test_workflow_mode_restarts_a_run_whose_settings_changed(tmp_path):
     assert len(read_history(tmp_path / "run" / "history.jsonl")) == 1
 
 
+@pytest.mark.slow
 def test_standardisation_makes_training_blind_to_feature_scale(tmp_path):
     import numpy as np
 
@@ -124,6 +129,7 @@ def test_standardisation_makes_training_blind_to_feature_scale(tmp_path):
     assert a["test"]["weighted_f1"] == pytest.approx(b["test"]["weighted_f1"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_a_rebuilt_store_is_not_mistaken_for_the_trained_one(tmp_path):
     store = make_learnable_store(tmp_path / "store")
     short = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 1}}
@@ -152,6 +158,7 @@ def test_a_checkpoint_of_another_model_version_is_a_clear_error(tmp_path, capsys
     assert "cannot be loaded by this version" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_checkpointed_fusion_trains_identically_and_is_not_part_of_the_identity(tmp_path):
     """Recomputing the fusion layers in backward (dropout on, so masks must be replayed) gives the same
     run, and a run started without it resumes with it: it is a runtime setting like the device."""
@@ -169,6 +176,7 @@ def test_checkpointed_fusion_trains_identically_and_is_not_part_of_the_identity(
     assert again["test"] == a["test"]
 
 
+@pytest.mark.slow
 def test_bf16_runs_are_recorded_and_evaluated_in_bf16(tmp_path):
     """train.precision is part of what a run is: recorded, applied again by evaluate, and not changeable
     on resume."""
