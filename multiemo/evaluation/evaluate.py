@@ -34,7 +34,7 @@ def evaluate_run(
     results: dict = {"labels": store.labels, "store": str(store.root)}
     for split in splits:
         data = DialogueSet(store, split, identity["model"]["modalities"])
-        res = run_pass(model, data, batch_size, None, device)
+        res = run_pass(model, data, batch_size, None, device, precision=identity["train"]["precision"])
         results[split] = res.scores(store.labels)
         write_predictions(run_dir / f"predictions_{split}.csv", store, res)
     return results

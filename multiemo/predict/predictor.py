@@ -29,6 +29,7 @@ from multiemo.predict.inputs import Conversation
 from multiemo.predict.settings import ExtractionPlan
 from multiemo.predict.windows import classify_windows, window_spans
 from multiemo.training.checkpoint import load_run_model, resolve_device
+from multiemo.training.precision import autocast
 
 log = logging.getLogger(__name__)
 
@@ -105,17 +106,18 @@ class Predictor:
         if conversation.has_text:
             self._check_extractors([m for m in self.modalities if self._reads_text(m)])
         extracted = {m: self._extract(m, table, conversation.has_text) for m in self.modalities}
-        probs, folded = classify_windows(
-            self.model,
-            {m: f.values for m, f in extracted.items()},
-            {m: f.present for m, f in extracted.items()},
-            table["dialogue_id"].to_numpy(),
-            table["speaker"].to_numpy(),
-            num_parties=self.num_parties,
-            window=self.window,
-            context=self.context,
-            progress=self.progress,
-        )
+        with autocast(self.identity["train"]["precision"], self.device):
+            probs, folded = classify_windows(
+                self.model,
+                {m: f.values for m, f in extracted.items()},
+                {m: f.present for m, f in extracted.items()},
+                table["dialogue_id"].to_numpy(),
+                table["speaker"].to_numpy(),
+                num_parties=self.num_parties,
+                window=self.window,
+                context=self.context,
+                progress=self.progress,
+            )
         missing = {m: int((~f.present).sum()) for m, f in extracted.items() if not f.present.all()}
         if missing and self.modality_dropout == 0:
             log.warning("modalities missing for some utterances %s: the run was trained without "

@@ -61,5 +61,6 @@ def evaluate_without(
     if store.labels != identity["labels"]:
         raise StoreError(f"{store.root} has labels {store.labels}, the run was trained on {identity['labels']}")
     data = WithoutModalities(DialogueSet(store, split, identity["model"]["modalities"]), drop)
-    result = run_pass(model, data, identity["train"]["batch_size"], None, device)
+    result = run_pass(model, data, identity["train"]["batch_size"], None, device,
+                      precision=identity["train"]["precision"])
     return result.scores(store.labels)

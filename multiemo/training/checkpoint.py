@@ -56,7 +56,7 @@ def load_checkpoint(path: Path, device: torch.device) -> dict:
 
 def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[MultiEMO, dict]:
     """The best checkpoint's model (eval mode) and the run's settings, with the checkpoint's ``best_epoch``
-    and ``num_parties``."""
+    and ``num_parties``; run the model under ``autocast(settings["train"]["precision"], device)``."""
     path = Path(run_dir) / "best.pt"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: {run_dir} holds no finished epoch; train it first")
@@ -70,7 +70,7 @@ def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu
             num_parties=ckpt["num_parties"],
         )
         model.load_state_dict(ckpt["model"])
-        model.precision = identity["train"].get("precision", "fp32")  # runs older than the setting: fp32
+        identity["train"].setdefault("precision", "fp32")  # runs older than the setting: fp32
     except (KeyError, TypeError, RuntimeError, ValueError, pickle.UnpicklingError) as err:
         # e.g. a checkpoint of an older model version (renamed or missing weights, unknown settings)
         detail = " ".join(str(err).split())  # load_state_dict lists the keys over several lines

@@ -21,7 +21,6 @@ from tqdm.auto import tqdm
 from multiemo.data.dialogues import DialogueSet
 from multiemo.data.store import FeatureStore
 from multiemo.models import ModelConfig, MultiEMO
-from multiemo.models.precision import resolve_precision
 from multiemo.training.checkpoint import (
     RUNTIME_ONLY,
     append_history,
@@ -35,6 +34,7 @@ from multiemo.training.checkpoint import (
 from multiemo.training.config import ConfigError, TrainConfig, from_mapping
 from multiemo.training.objective import Objective
 from multiemo.training.passes import run_pass
+from multiemo.training.precision import resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +111,8 @@ def fit(
         input_dims=input_dims,
         num_classes=len(store.labels),
         num_parties=num_parties,
+        checkpoint_fusion=train_cfg.checkpoint_fusion,
     ).to(device)
-    if model.fusion is not None:
-        model.fusion.checkpoint = train_cfg.checkpoint_fusion
-    model.precision = train_cfg.precision
     if train_cfg.standardize:
         mean, std = data["train"].feature_statistics()
         model.set_input_statistics(mean, std)
@@ -151,9 +149,12 @@ def fit(
     for epoch in epochs:
         tic = time.perf_counter()
         train_pass = run_pass(model, data["train"], train_cfg.batch_size, objective, device,
-                              optimizer=optimizer, generator=shuffle, grad_clip=train_cfg.grad_clip)
-        val_pass = run_pass(model, data["validation"], train_cfg.batch_size, objective, device)
-        test_pass = run_pass(model, data["test"], train_cfg.batch_size, None, device)  # scores only
+                              optimizer=optimizer, generator=shuffle, grad_clip=train_cfg.grad_clip,
+                              precision=train_cfg.precision)
+        val_pass = run_pass(model, data["validation"], train_cfg.batch_size, objective, device,
+                            precision=train_cfg.precision)
+        test_pass = run_pass(model, data["test"], train_cfg.batch_size, None, device,  # scores only
+                             precision=train_cfg.precision)
         scheduler.step(val_pass.loss)
         val_scores = val_pass.scores(store.labels)
         test_scores = test_pass.scores(store.labels)

@@ -11,6 +11,7 @@ from multiemo.data.dialogues import DialogueSet
 from multiemo.metrics import classification_scores
 from multiemo.models import MultiEMO
 from multiemo.training.objective import Objective
+from multiemo.training.precision import autocast
 
 
 class PassResult:
@@ -35,8 +36,13 @@ def run_pass(
     optimizer: torch.optim.Optimizer | None = None,
     generator: torch.Generator | None = None,
     grad_clip: float = 0.0,
+    precision: str = "fp32",
 ) -> PassResult:
-    """One pass over ``data``; trains when ``optimizer`` is given, else evaluates without gradients."""
+    """One pass over ``data``; trains when ``optimizer`` is given, else evaluates without gradients.
+
+    ``precision`` (``"fp32"`` or ``"bf16"``, resolved) is the autocast of the forward pass; the losses
+    always run in float32.
+    """
     training = optimizer is not None
     model.train(training)
     total, count, parts_sum = 0.0, 0, {}
@@ -46,7 +52,9 @@ def run_pass(
             batch = batch.to(device)
             if training:  # free the last step's gradients before this forward pass's activations arrive
                 optimizer.zero_grad(set_to_none=True)
-            out = model(batch.features, batch.party, batch.mask, batch.present)
+            with autocast(precision, device):
+                out = model(batch.features, batch.party, batch.mask, batch.present)
+            out = out.float()  # the losses (SWFC's own backward, Soft-HGR's covariances) in float32
             n = int((batch.mask & (batch.labels >= 0)).sum())
             if objective is not None and n > 0:
                 loss, parts = objective(out, batch)

@@ -1,8 +1,11 @@
-"""Which compute precision a ``train.precision`` setting means on a device ("auto" -> "fp32" or "bf16").
+"""Compute precision of a run (``train.precision``): float32, or bfloat16 products under autocast.
 
-The model does not know about precision: the trainer runs the forward pass under :func:`torch.autocast`
-with bfloat16 for "bf16". Without hardware bfloat16 arithmetic bfloat16 products are emulated and slower
-than float32 ones, so "auto" picks bfloat16 only where the device has it.
+The model does not know about precision: training, evaluation and prediction run its forward pass
+under :func:`autocast`, which for ``"bf16"`` is :func:`torch.autocast` with bfloat16 (matrix products
+take bfloat16 inputs; the DialogueRNN's states stay float32 because its float32 biases are added to
+each product). The losses then run on float32 outputs. Without hardware bfloat16 arithmetic bfloat16
+products are emulated and slower than float32 ones, so ``"auto"`` picks bfloat16 only where the
+device has it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,11 @@ import platform
 import sys
 
 import torch
+
+
+def autocast(precision: str, device: torch.device) -> torch.autocast:
+    """The autocast context of a resolved precision: bfloat16 products for ``"bf16"``, none for ``"fp32"``."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:

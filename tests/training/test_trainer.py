@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from multiemo.cli import main
-from multiemo.models.precision import resolve_precision
+from multiemo.training.precision import resolve_precision
 from multiemo.training.config import ConfigError
 from multiemo.evaluation.runs import train_seeds
 from multiemo.evaluation.evaluate import evaluate_run
