@@ -108,7 +108,9 @@ class DialogueRNNCore(nn.Module):
         is_speaker = F.one_hot(party, self.num_parties).bool().split(batch_sizes, dim=1)  # T x (K, n_t, P)
         g = e = pre.new_zeros(k, batch_sizes[0], dim)
         q = pre.new_zeros(k, batch_sizes[0], self.num_parties, dim)  # party states
-        pool = None  # softmax pool over g_1..g_{t-1}: (running max, denominator, weighted sum) of the scores
+        # c_t pools every earlier g_i, so a running softmax (max, denominator, weighted sum) replaces the
+        # growing history: O(1) memory per dialogue instead of O(T) per step.
+        pool = None
         outputs = []
         for t, n in enumerate(batch_sizes):
             g, e, q = g[:, :n], e[:, :n], q[:, :n]  # dialogues that ended leave the (longest-first) batch
@@ -117,6 +119,7 @@ class DialogueRNNCore(nn.Module):
             g = gru(pre_g[t] + torch.bmm(q_s, self.gq_weight), torch.bmm(g, self.g_weight) + self.g_bias, g)
 
             gi_party = pre_party[t]  # (K, n, gates * cells)
+            # w . g_t as a sum, not a bmm: autocast leaves it (and so the softmax pool) in float32
             score = (g * self.score.transpose(1, 2)).sum(-1, keepdim=True)  # (K, n, 1)
             if pool is None:
                 pool = (score, torch.ones_like(score), g)

@@ -86,3 +86,21 @@ def test_checkpointing_changes_neither_outputs_nor_gradients(make_batch):
         assert a.keys() == b.keys()
         for key in a:
             torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
+
+
+def test_fast_path_equals_plain_attention_outputs_and_gradients(make_batch):
+    """attend_by_length (the default) against the plain padded attention, on lengths that form several blocks."""
+    mods = ("text", "audio", "visual")
+    features, _, mask = make_batch([9, 2, 5, 8, 1, 3], dict.fromkeys(mods, DIM), garbage=5.0)
+    results = []
+    for fast in (False, True):
+        fusion = _fusion(mods, fast=fast).train()
+        inputs = {m: x.clone().requires_grad_() for m, x in features.items()}
+        out = fusion(inputs, mask)
+        sum((x * torch.arange(x.numel()).view_as(x).cos()).sum() for x in out.values()).backward()
+        results.append(({m: x[mask] for m, x in out.items()}, {m: x.grad for m, x in inputs.items()},
+                        {n: p.grad for n, p in fusion.named_parameters()}))
+    for plain, fast in zip(*results, strict=True):
+        assert plain.keys() == fast.keys()
+        for key in plain:
+            torch.testing.assert_close(fast[key], plain[key], rtol=1e-5, atol=1e-6)
