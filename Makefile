@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-fast install lint
+.PHONY: demo test test-fast test-deploy install lint
 
 $(BIN)/multiemo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,12 @@ install: $(BIN)/multiemo
 
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+# The deployment tests (tests/deploy, about 9 minutes, see README "Deployment tests"): the reduced demo with --use-conda
+# through a stand-in conda, and through the SLURM profile on a one-node cluster (.ci/slurm-cluster; as root it
+# installs and starts one, otherwise they skip).
+test-deploy: install
+	MULTIEMO_TEST_DEPLOY=1 HF_HUB_OFFLINE=1 $(BIN)/python -m pytest tests/deploy -m deploy
 
 # Every package area, without the tests marked slow (end-to-end runs, real training); under 2 minutes.
 test-fast: install
