@@ -1,0 +1,28 @@
+"""The environment that runs Snakemake needs multiemo's core and the workflow extra, not torch.
+
+With `--use-conda`, each rule's job runs in its own env; the host only parses the Snakefile, which reads
+settings and registries. A stand-in `torch` that refuses to import proves the parse never reaches it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_the_snakefile_loads_and_plans_without_torch(tmp_path):
+    blocker = tmp_path / "no_torch" / "torch"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text('raise ImportError("torch must not be imported by the Snakefile")\n')
+    env = {**os.environ, "PYTHONPATH": str(blocker.parent)}
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-d", str(tmp_path / "work"),
+         "-s", str(REPO / "workflow" / "Snakefile"), "--configfile", str(REPO / "config.yaml"),
+         "--config", f"results={tmp_path / 'results'}"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "torch must not be imported" not in done.stdout + done.stderr
