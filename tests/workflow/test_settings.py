@@ -274,3 +274,14 @@ def test_a_bad_dataset_setting_is_refused_at_config_load(tmp_path, block, value)
     proc = snakemake(tmp_path, "--dry-run", check=False)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0 and next(iter(value)) in output and "Job stats" not in output
+
+
+def test_an_unknown_default_dataset_is_one_message_naming_the_known_ones(tmp_path):
+    config = load_yaml(REPO / "config.yaml")
+    config["dataset"] = "meld_typo"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    proc = snakemake(tmp_path, "--dry-run", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Job stats" not in output
+    assert "dataset 'meld_typo'" in output and "known datasets: custom, demo, iemocap, meld" in output, output[-3000:]
+    assert "MissingInputException" not in output

@@ -46,6 +46,11 @@ def check_extraction():
 
 
 check_extraction()
+if config["dataset"] not in DATASETS:
+    raise ValueError(
+        f"config.yaml: dataset {config['dataset']!r} (the default target's) is not defined under datasets:; "
+        f"known datasets: {', '.join(sorted(DATASETS))}"
+    )
 
 
 def extraction(ds, stage):
