@@ -11,6 +11,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
+from multiemo.models.dropout import Dropout
+
 
 def scatter_tokens(tokens: Tensor, mask: Tensor) -> Tensor:
     """(N, C) real-utterance tokens -> (B, T, C), zeros at padded positions: undoes ``x[mask]``."""
@@ -114,10 +116,10 @@ class MultiAttnLayer(nn.Module):
         )
         self.attention_norms = nn.ModuleList(nn.LayerNorm(model_dim) for _ in range(num_others))
         self.feed_forward = nn.Sequential(
-            nn.Linear(model_dim, hidden_dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden_dim, model_dim)
+            nn.Linear(model_dim, hidden_dim), nn.ReLU(), Dropout(dropout), nn.Linear(hidden_dim, model_dim)
         )
         self.feed_forward_norm = nn.LayerNorm(model_dim)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: Tensor, others: Sequence[Tensor], mask: Tensor) -> Tensor:
         """Args: x: (N, D) query tokens; others: one (N, D) token tensor per other modality;

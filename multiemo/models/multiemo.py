@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from multiemo.models.config import ModelConfig
 from multiemo.models.dialogue_rnn import DialogueRNN, dialogue_lengths
+from multiemo.models.dropout import Dropout
 from multiemo.models.modality_dropout import drop_modalities
 from multiemo.models.multiattn import MultiAttn
 
@@ -96,7 +97,7 @@ class MultiEMO(nn.Module):
         self.classifier = nn.Sequential(
             nn.Linear(d, config.classifier_hidden),
             nn.ReLU(),
-            nn.Dropout(config.dropout),
+            Dropout(config.dropout),
             nn.Linear(config.classifier_hidden, num_classes),
         )
 
