@@ -11,6 +11,8 @@ from torch import Tensor, nn
 from torch.autograd import Function
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from multiemo.models.dropout import Dropout
+
 
 def dialogue_lengths(mask: Tensor) -> Tensor:
     """(B,) lengths of a batch's dialogues, after checking the mask convention.
@@ -262,7 +264,7 @@ class DialogueRNN(nn.Module):
             listener_state=listener_state,
             fast=fast,
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         bound = 1.0 / math.sqrt(directions * model_dim)  # nn.Linear's default range
         out_weight = torch.empty(num_encoders, directions * model_dim, model_dim)
         self.out_weight = nn.Parameter(out_weight.uniform_(-bound, bound))
