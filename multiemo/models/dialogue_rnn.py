@@ -14,6 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from multiemo.models.dropout import Dropout
 
 
+
 def dialogue_lengths(mask: Tensor) -> Tensor:
     """(B,) lengths of a batch's dialogues, after checking the mask convention.
 
@@ -63,7 +64,7 @@ class _Steps:
     def __init__(self, weight: Tensor) -> None:
         device = weight.device.type
         dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else weight.dtype
-        self.dtype, self.weight = weight.dtype, weight.detach().to(dtype)  # one cast per forward
+        self.dtype, self.weight = weight.dtype, weight.detach().to(dtype)  # one cast per forward, not per step
         self.inputs: list[Tensor] = []
         self.grads: dict[int, Tensor] = {}
         self.grad: Tensor | None = None
@@ -72,7 +73,7 @@ class _Steps:
         """Add the held steps' share of the weight gradient, as one product, and drop their gradients."""
         if self.grads:
             steps = sorted(self.grads)
-            x = torch.cat([self.inputs[s] for s in steps], dim=1)  # (K, rows, I); kept for retain_graph
+            x = torch.cat([self.inputs[s] for s in steps], dim=1)  # (K, rows, I); inputs stay for retain_graph
             dy = torch.cat([self.grads.pop(s) for s in steps], dim=1)  # (K, rows, O)
             grad = torch.bmm(x.transpose(1, 2), dy.to(x.dtype)).to(self.dtype)  # (K, I, O)
             self.grad = grad if self.grad is None else self.grad + grad
