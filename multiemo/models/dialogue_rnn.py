@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.autograd import Function
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from multiemo.models.dropout import Dropout
-
 
 
 def dialogue_lengths(mask: Tensor) -> Tensor:
@@ -53,78 +50,6 @@ def gru(gi: Tensor, gh: Tensor, h: Tensor) -> Tensor:
     return n + z * (h - n)  # (1 - z) * n + z * h
 
 
-# Steps whose output gradients are held before they join the weight gradient: rows enough for one
-# efficient product, few enough that the backward pass's memory stays flat.
-FOLD_STEPS = 16
-
-
-class _Steps:
-    """One weight's per-step inputs and output gradients, shared by the autograd nodes of a forward pass."""
-
-    def __init__(self, weight: Tensor) -> None:
-        device = weight.device.type
-        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else weight.dtype
-        self.dtype, self.weight = weight.dtype, weight.detach().to(dtype)  # one cast per forward, not per step
-        self.inputs: list[Tensor] = []
-        self.grads: dict[int, Tensor] = {}
-        self.grad: Tensor | None = None
-
-    def fold(self) -> None:
-        """Add the held steps' share of the weight gradient, as one product, and drop their gradients."""
-        if self.grads:
-            steps = sorted(self.grads)
-            x = torch.cat([self.inputs[s] for s in steps], dim=1)  # (K, rows, I); inputs stay for retain_graph
-            dy = torch.cat([self.grads.pop(s) for s in steps], dim=1)  # (K, rows, O)
-            grad = torch.bmm(x.transpose(1, 2), dy.to(x.dtype)).to(self.dtype)  # (K, I, O)
-            self.grad = grad if self.grad is None else self.grad + grad
-
-
-class _Product(Function):
-    @staticmethod
-    def forward(ctx, steps, x, token):  # token: makes the weight gradient wait for every step's backward
-        ctx.steps, ctx.step, ctx.x_dtype = steps, len(steps.inputs), x.dtype
-        steps.inputs.append(x.detach().to(steps.weight.dtype))
-        return torch.bmm(steps.inputs[-1], steps.weight)
-
-    @staticmethod
-    def backward(ctx, dy):
-        steps = ctx.steps
-        steps.grads[ctx.step] = dy
-        if len(steps.grads) >= FOLD_STEPS:
-            steps.fold()
-        return None, torch.bmm(dy.to(steps.weight.dtype), steps.weight.transpose(1, 2)).to(ctx.x_dtype), None
-
-
-class _WeightGrad(Function):
-    @staticmethod
-    def forward(ctx, steps, weight):
-        ctx.steps = steps
-        return weight.new_empty(0)
-
-    @staticmethod
-    def backward(ctx, _):
-        ctx.steps.fold()
-        grad, ctx.steps.grad = ctx.steps.grad, None
-        return None, grad
-
-
-def step_product(weight: Tensor, fast: bool) -> Callable[[Tensor], Tensor]:
-    """``x -> x @ weight`` for the steps of one forward pass: (K, n, I) -> (K, n, O), weight (K, I, O).
-
-    Plain: ``torch.bmm`` each step, so autograd computes one small weight-gradient product per step
-    (and, under autocast, casts the weight once per step).
-    Fast (while gradients are recorded): the weight is cast once to the autocast dtype (if any), and its
-    gradient ``sum_t x_t^T dy_t`` is one product over the held steps, folded every ``FOLD_STEPS`` steps,
-    instead of one per step: the recurrence's many small products were a visible share of a training
-    step (the measured gain is in BENCHMARKS.md). The same gradient up to rounding; no double backward.
-    """
-    if not (fast and torch.is_grad_enabled() and weight.requires_grad):
-        return lambda x: torch.bmm(x, weight)
-    steps = _Steps(weight)
-    token = _WeightGrad.apply(steps, weight)  # held by the closure, not by ``steps``: no reference cycle
-    return lambda x: _Product.apply(steps, x, token)
-
-
 class DialogueRNNCore(nn.Module):
     """K independent DialogueRNNs ("streams": one per modality and direction), all states of size ``dim``.
 
@@ -143,13 +68,11 @@ class DialogueRNNCore(nn.Module):
         dim: size of the input u_t and of the global, party and emotion states.
         num_parties: P, party states per dialogue.
         listener_state: also update the listeners' party states.
-        fast: per-step products through :func:`step_product`'s fast path (same results).
     """
 
-    def __init__(self, *, num_streams: int, dim: int, num_parties: int, listener_state: bool,
-                 fast: bool = True) -> None:
+    def __init__(self, *, num_streams: int, dim: int, num_parties: int, listener_state: bool) -> None:
         super().__init__()
-        self.dim, self.num_parties, self.listener_state, self.fast = dim, num_parties, listener_state, fast
+        self.dim, self.num_parties, self.listener_state = dim, num_parties, listener_state
         gates, cells = 3 * dim, 2 if listener_state else 1  # GRU_p, and GRU_l for listeners
 
         def stack(rows: int, cols: int) -> nn.Parameter:  # one (rows, cols) matrix per stream
@@ -191,13 +114,11 @@ class DialogueRNNCore(nn.Module):
         # growing history: O(1) memory per dialogue instead of O(T) per step.
         pool = None
         outputs = []
-        names = ["gq", "g", "c", "p", "e_in", "e"] + (["l"] if self.listener_state else [])
-        mm = {n: step_product(getattr(self, f"{n}_weight"), self.fast) for n in names}  # x -> x @ W_n
         for t, n in enumerate(batch_sizes):
             g, e, q = g[:, :n], e[:, :n], q[:, :n]  # dialogues that ended leave the (longest-first) batch
             index = speaker[t].view(k, n, 1, 1).expand(k, n, 1, dim)
             q_s = q.gather(2, index).squeeze(2)  # (K, n, dim) speaker's party state
-            g = gru(pre_g[t] + mm["gq"](q_s), mm["g"](g) + self.g_bias, g)
+            g = gru(pre_g[t] + torch.bmm(q_s, self.gq_weight), torch.bmm(g, self.g_weight) + self.g_bias, g)
 
             gi_party = pre_party[t]  # (K, n, gates * cells)
             # w . g_t as a sum, not a bmm: autocast leaves it (and so the softmax pool) in float32
@@ -206,22 +127,22 @@ class DialogueRNNCore(nn.Module):
                 pool = (score, torch.ones_like(score), g)
             else:  # c_t from the pool, then g_t joins it (online softmax: rescale when the max grows)
                 peak, denom, total = (x[:, :n] for x in pool)
-                gi_party = gi_party + mm["c"](total / denom)
+                gi_party = gi_party + torch.bmm(total / denom, self.c_weight)
                 new_peak = torch.maximum(peak, score)
                 old, new = torch.exp(peak - new_peak), torch.exp(score - new_peak)  # (K, n, 1)
                 pool = (new_peak, denom * old + new, total * old + new * g)
 
-            gh_p = mm["p"](q_s) + self.p_bias  # (K, n, gates)
+            gh_p = torch.bmm(q_s, self.p_weight) + self.p_bias  # (K, n, gates)
             gi_p = gi_party
             if self.listener_state:
                 gi_p, gi_l = gi_party.split(gates, dim=-1)
-                gh_l = mm["l"](q.reshape(k, n * self.num_parties, dim)) + self.l_bias
+                gh_l = torch.bmm(q.reshape(k, n * self.num_parties, dim), self.l_weight) + self.l_bias
                 q = gru(gi_l[:, :, None], gh_l.view(k, n, self.num_parties, gates), q)  # (K, n, P, dim)
             new_q_s = gru(gi_p, gh_p, q_s)  # (K, n, dim)
             q = torch.where(is_speaker[t][..., None], new_q_s[:, :, None], q)  # (K, n, P, dim)
 
-            gi_e = mm["e_in"](new_q_s) + self.e_in_bias
-            e = gru(gi_e, mm["e"](e) + self.e_bias, e)  # (K, n, dim)
+            gi_e = torch.bmm(new_q_s, self.e_in_weight) + self.e_in_bias
+            e = gru(gi_e, torch.bmm(e, self.e_weight) + self.e_bias, e)  # (K, n, dim)
             outputs.append(e)
         return torch.cat(outputs, dim=1)  # (K, N, dim)
 
@@ -240,7 +161,6 @@ class DialogueRNN(nn.Module):
         bidirectional: also run a backward DialogueRNN per encoder.
         listener_state: update listeners' party states too (with their own GRU).
         dropout: dropout on the emotion states.
-        fast: the recurrence's fast path (see :func:`step_product`), the same results as the plain one.
     """
 
     def __init__(
@@ -252,7 +172,6 @@ class DialogueRNN(nn.Module):
         bidirectional: bool = False,
         listener_state: bool = False,
         dropout: float = 0.0,
-        fast: bool = True,
     ) -> None:
         super().__init__()
         directions = 2 if bidirectional else 1
@@ -263,7 +182,6 @@ class DialogueRNN(nn.Module):
             dim=model_dim,
             num_parties=num_parties,
             listener_state=listener_state,
-            fast=fast,
         )
         self.dropout = Dropout(dropout)
         bound = 1.0 / math.sqrt(directions * model_dim)  # nn.Linear's default range
