@@ -31,7 +31,7 @@ from multiemo.training.checkpoint import (
     save_checkpoint,
     truncate_history,
 )
-from multiemo.training.config import ConfigError, TrainConfig, from_mapping
+from multiemo.training.config import ConfigError, TrainConfig, from_mapping, model_config
 from multiemo.training.objective import Objective
 from multiemo.training.passes import run_pass
 from multiemo.training.precision import resolve_precision
@@ -53,17 +53,13 @@ class Fitted:
 
 def build_model_config(model_settings: Mapping, store: FeatureStore) -> ModelConfig:
     """ModelConfig for a store: modalities must exist in it; context encoders only for modalities in use."""
-    settings = dict(model_settings)
-    modalities = tuple(settings.get("modalities", ModelConfig.modalities))
-    missing = [m for m in modalities if m not in store.modalities]
+    config = model_config(model_settings)
+    missing = [m for m in config.modalities if m not in store.modalities]
     if missing:
         raise ConfigError(
             f"model.modalities asks for {missing}, but store {store.root} holds only {sorted(store.modalities)}"
         )
-    context = settings.get("context_modalities", ModelConfig.context_modalities)
-    settings["context_modalities"] = tuple(m for m in context if m in modalities)
-    settings["modalities"] = modalities
-    return from_mapping(ModelConfig, settings, section="model")
+    return config
 
 
 def fit(

@@ -22,7 +22,7 @@ def test_the_snakefile_loads_and_plans_without_torch(tmp_path):
         [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-d", str(tmp_path / "work"),
          "-s", str(REPO / "workflow" / "Snakefile"), "--configfile", str(REPO / "config.yaml"),
          "--config", f"results={tmp_path / 'results'}"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "torch must not be imported" not in done.stdout + done.stderr
