@@ -21,9 +21,9 @@ import numpy as np
 import torch
 
 from multiemo import bound_kernel_caches
+from multiemo.evaluation.runs import train_run
 from multiemo.settings import load_yaml
 from multiemo.training.config import resolve_run_settings
-from multiemo.evaluation.runs import train_run
 
 
 def _mean_std(values: list[float]) -> list[float]:

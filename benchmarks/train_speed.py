@@ -26,10 +26,10 @@ import torch
 
 from multiemo import bound_kernel_caches
 from multiemo.data.store import write_store
-from multiemo.settings import load_yaml
-from multiemo.training.config import resolve_run_settings
 from multiemo.evaluation.runs import train_run
+from multiemo.settings import load_yaml
 from multiemo.training.checkpoint import read_history
+from multiemo.training.config import resolve_run_settings
 
 DIMS = {"text": 768, "audio": 512, "visual": 1000}
 MELD_LABELS = ["neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger"]

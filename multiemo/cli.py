@@ -79,10 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "train":
+        from multiemo.evaluation.runs import train_run, train_seeds
         from multiemo.settings import load_yaml
         from multiemo.training.config import resolve_run_settings
-        from multiemo.evaluation.runs import train_seeds
-        from multiemo.evaluation.runs import train_run
 
         settings = resolve_run_settings(load_yaml(args.config), args.dataset, args.overrides)
         if args.seeds:

@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from multiemo.corpora import MELD_LABELS
+from multiemo.evaluation.runs import train_run
 from multiemo.pipeline import assemble_store, extract_text_features, finetune_text, read_corpus
 from multiemo.training.config import resolve_run_settings
-from multiemo.evaluation.runs import train_run
 from tests.conftest import REPO
 
 CSVS = {"train": "train_sent_emo.csv", "dev": "dev_sent_emo.csv", "test": "test_sent_emo.csv"}

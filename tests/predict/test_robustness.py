@@ -6,8 +6,8 @@ import pytest
 
 from multiemo.data.dialogues import DialogueSet
 from multiemo.data.store import FeatureStore
-from multiemo.predict.robustness import WithoutModalities, evaluate_without
 from multiemo.evaluation.evaluate import evaluate_run
+from multiemo.predict.robustness import WithoutModalities, evaluate_without
 
 
 def test_removing_nothing_is_the_usual_evaluation(trained_run):

@@ -6,12 +6,11 @@ import pytest
 import torch
 
 from multiemo.cli import main
-from multiemo.training.precision import resolve_precision
-from multiemo.training.config import ConfigError
-from multiemo.evaluation.runs import train_seeds
 from multiemo.evaluation.evaluate import evaluate_run
-from multiemo.evaluation.runs import train_run
+from multiemo.evaluation.runs import train_run, train_seeds
 from multiemo.training.checkpoint import read_history
+from multiemo.training.config import ConfigError
+from multiemo.training.precision import resolve_precision
 from tests.conftest import REPO, make_learnable_store
 
 SMALL = {
