@@ -29,9 +29,7 @@ class Dropout(nn.Module):
 
     def __init__(self, p: float = 0.5, *, fast: bool = True) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
-            raise ValueError(f"dropout probability must be in [0, 1), got {p!r}")
-        self.p, self.fast = float(p), fast
+        self.p, self.fast = float(p), fast  # p is checked once, in ModelConfig
 
     def forward(self, x: Tensor) -> Tensor:
         """Args: x: any float tensor. Returns: a tensor like ``x`` (same shape, dtype and device)."""
