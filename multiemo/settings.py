@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib
 import os
 import types
 import typing
@@ -147,3 +148,12 @@ def _coerce(hint: Any, value: Any, name: str) -> Any:
     if hint is str:
         return str(value)
     return value
+
+
+def resolve(target: Any) -> Any:
+    """The object a ``"module:attribute"`` reference names (registries name their code this way, so it is
+    imported only when used); anything else is returned as it is."""
+    if not isinstance(target, str):
+        return target
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)

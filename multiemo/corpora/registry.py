@@ -9,12 +9,12 @@ here or in a plugin module (``plugins:`` in config.yaml).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from multiemo.corpora.corpus import Corpus
+from multiemo.settings import resolve
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,7 @@ class Reader:
     keys: tuple[str, ...] = ()
 
     def __call__(self, entry: Mapping, *, require_media: bool) -> Corpus:
-        target = self.read
-        if isinstance(target, str):
-            module, _, attribute = target.partition(":")
-            target = getattr(importlib.import_module(module), attribute)
-        return target(entry, require_media=require_media)
+        return resolve(self.read)(entry, require_media=require_media)
 
 
 _READERS: dict[str, Reader] = {}

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from multiemo.features.base import ModalityFeatures
+from multiemo.settings import resolve
 
 #: What an extractor reads: the media clips, the transcript text, or only the utterance table.
 READS = ("media", "text", "table")
@@ -97,7 +98,7 @@ class Extractor:
             raise ValueError(f"extractor {self.modality!r}: reads must be one of {READS}, got {self.reads!r}")
 
     def settings_class(self) -> type:
-        return _resolve(self.settings)
+        return resolve(self.settings)
 
     def recorded_keys(self) -> tuple[str, ...]:
         """Settings that determine the features: the dataclass fields except the runtime keys."""
@@ -115,16 +116,16 @@ class Extractor:
 
     def make(self, values: Mapping[str, Any], context: ExtractionContext | None = None) -> Extract:
         """The extractor built from a config block (settings checked by the dataclass)."""
-        return _resolve(self.build)(self.make_settings(values), context or ExtractionContext())
+        return resolve(self.build)(self.make_settings(values), context or ExtractionContext())
 
     def versions(self, recorded: Mapping[str, Any]) -> frozenset[str]:
         keys = self.version_keys
-        return frozenset(_resolve(keys)(recorded) if isinstance(keys, str) or callable(keys) else keys)
+        return frozenset(resolve(keys)(recorded) if isinstance(keys, str) or callable(keys) else keys)
 
     def settings_from(self, recorded: Mapping[str, Any]) -> dict:
         """The settings that make features again as ``recorded`` says they were made."""
         settings = {k: recorded[k] for k in self.recorded_keys()}
-        return dict(_resolve(self.from_provenance)(settings) if self.from_provenance else settings)
+        return dict(resolve(self.from_provenance)(settings) if self.from_provenance else settings)
 
 
 _EXTRACTORS: dict[str, Extractor] = {}
@@ -174,13 +175,6 @@ def load_plugins(modules: Iterable[str] | None) -> None:
         except ImportError as err:
             raise ImportError(f"plugin module {name!r} cannot be imported ({err}); install it or put it on "
                               "PYTHONPATH, or remove it from plugins:") from err
-
-
-def _resolve(target: str | Callable | type) -> Any:
-    if not isinstance(target, str):
-        return target
-    module, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module), attribute)
 
 
 def _instance(cls: type, values: Mapping[str, Any], where: str) -> Any:
