@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import markdown
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
@@ -28,6 +30,9 @@ def write_report(
     stage_outcomes: Sequence[str | os.PathLike] = (),
 ) -> dict:
     """Write ``results.md``, ``summary.json``, ``ablation.csv``, ``confusion_matrix.png``, ``curves.png``.
+
+    ``results.html``, ``ablation.html`` and ``extraction.html`` hold the same tables as standalone HTML pages:
+    Snakemake's HTML report shows images and HTML inline but offers Markdown and CSV only as downloads.
 
     Args:
         out_dir: report directory (created).
@@ -56,10 +61,8 @@ def write_report(
         rows.append((name, t["weighted_f1"]["mean"], t["weighted_f1"]["std"], t["accuracy"]["mean"],
                      t["accuracy"]["std"], summary["validation"]["weighted_f1"]["mean"], t["weighted_f1"]["n"]))
     with atomic_path(out / "ablation.csv") as tmp:
-        tmp.write_text("variant,test_weighted_f1_mean,test_weighted_f1_std,test_accuracy_mean,test_accuracy_std,"
-                       "validation_weighted_f1_mean,seeds\n"
-                       + "".join(f"{r[0]},{r[1]:.2f},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]}\n"
-                                 for r in rows), encoding="utf-8")
+        tmp.write_text(",".join(ABLATION_COLUMNS) + "\n" + "".join(",".join(_ablation_cells(r)) + "\n" for r in rows),
+                       encoding="utf-8")
     md = [
         f"# {title}",
         "",
@@ -77,16 +80,47 @@ def write_report(
     oracle = main["oracle_test_weighted_f1"]
     md += ["", ("Oracle test weighted-F1 (epoch picked on test, as the original paper did; **not a valid "
                 f"estimate**): {oracle['mean']:.2f} ± {oracle['std']:.2f}")]
-    if extraction:
-        md += ["", "## Feature extraction", "", "| stage | outcome counts |", "|---|---|"]
-        md += [f"| {stage} | {', '.join(f'{k}: {v}' for k, v in info['counts'].items())} |"
+    counts = ["## Feature extraction", "", "| stage | outcome counts |", "|---|---|"]
+    counts += [f"| {stage} | {', '.join(f'{k}: {v}' for k, v in info['counts'].items())} |"
                for stage, info in extraction.items()]
+    if extraction:
+        md += ["", *counts]
     md += ["", "![confusion matrix](confusion_matrix.png)", "", "![training curves](curves.png)", ""]
     with atomic_path(out / "results.md") as tmp:
         tmp.write_text("\n".join(md), encoding="utf-8")
+    # The figures are report items of their own; a relative image link would not resolve inside the HTML report.
+    _write_html(out / "results.html", title, "\n".join(line for line in md if not line.startswith("![")))
+    table = ["| " + " | ".join(ABLATION_COLUMNS) + " |", "|" + "---|" * len(ABLATION_COLUMNS)]
+    table += ["| " + " | ".join(_ablation_cells(r)) + " |" for r in rows]
+    _write_html(out / "ablation.html", f"{title}: ablation", f"# {title}: ablation\n\n" + "\n".join(table))
+    _write_html(out / "extraction.html", f"{title}: feature extraction",
+                "\n".join(counts) if extraction else "## Feature extraction\n\nNo stage outcomes were given.")
     result = {"title": title, "main_variant": main_variant, "variants": summaries, "extraction": extraction}
     write_json(out / "summary.json", result)
     return result
+
+
+ABLATION_COLUMNS = ("variant", "test_weighted_f1_mean", "test_weighted_f1_std", "test_accuracy_mean",
+                    "test_accuracy_std", "validation_weighted_f1_mean", "seeds")
+
+
+def _ablation_cells(row: tuple) -> list[str]:
+    name, *scores, seeds = row
+    return [name, *(f"{v:.2f}" for v in scores), str(seeds)]
+
+
+def _write_html(path: Path, title: str, text: str) -> None:
+    """A standalone HTML page of Markdown ``text`` (tables rendered; raw HTML in ``text`` is escaped, not run)."""
+    body = markdown.markdown(html.escape(text, quote=False), extensions=["tables"], output_format="html")
+    page = (
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin:0.8em 0}"
+        "th,td{border:1px solid #bbb;padding:0.25em 0.6em;text-align:left}th{background:#eee}</style>"
+        f"</head><body>\n{body}\n</body></html>\n"
+    )
+    with atomic_path(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
 
 
 def _plot_confusion(path: Path, matrix: np.ndarray, labels: Sequence[str], title: str) -> None:

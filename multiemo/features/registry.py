@@ -198,7 +198,8 @@ def _nested_dataclass(spec: dataclasses.Field) -> type | None:
 for _entry in (
     Extractor("text", "multiemo.features.extractors:TextConfig", "multiemo.features.extractors:build_text",
               runtime_keys=frozenset({"batch_size"}), stage_keys=frozenset({"finetune"}), sharded=False,
-              reads="text", env="text", threads=2, finetune=True, version_keys=frozenset({"transformers"})),
+              reads="text", env="text", threads=2, gpu=True, finetune=True,
+              version_keys=frozenset({"transformers"})),
     Extractor("audio", "multiemo.features.audio:AudioConfig", "multiemo.features.extractors:build_audio",
               env="audio", version_keys=frozenset({"opensmile_version"})),
     Extractor("visual", "multiemo.features.visual:VisualConfig", "multiemo.features.extractors:build_visual",

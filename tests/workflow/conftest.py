@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +95,28 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
             break
         jobs[parts[0]] = int(parts[1])
     return jobs
+
+
+def _report_variable(page: str, name: str):
+    match = re.search(rf'<script id="{name}">\s*var {name} = (.*?);\s*</script>', page, re.DOTALL)
+    assert match, f"no `var {name}` in Snakemake's report"
+    return json.loads(match.group(1))
+
+
+def report_items(report_html: Path) -> list[dict]:
+    """The items of a Snakemake HTML report as its page embeds them, each with the ``category`` it is filed under."""
+    page = report_html.read_text(encoding="utf-8")
+    results = _report_variable(page, "results")
+    for category, subcategories in _report_variable(page, "categories").items():
+        for paths in subcategories.values():
+            for path in paths:
+                results[path]["category"] = category
+    return list(results.values())
+
+
+def item_bytes(item: dict) -> bytes:
+    """The file an item of the report embeds (its base64 data URI)."""
+    return base64.b64decode(item["data_uri"].rsplit("base64,", 1)[1])
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -36,3 +37,19 @@ def test_paper_overlay_plans_the_full_setting(tmp_path):
     assert jobs["finetune_text_encoder"] == 2 and jobs["train"] == 10
     assert jobs["audio_features"] == jobs["visual_features"] == 16  # 8 shards x 2 datasets
     assert "results/paper/meld/store" in proc.stdout + proc.stderr
+    # What each job asks the scheduler for: a GPU for the neural stages only (roberta-large text features, face
+    # embedding, text fine-tuning, training), none for openSMILE or the light stages.
+    gpus = _gpus_by_rule(proc.stdout + proc.stderr)
+    assert {rule: gpus[rule] for rule in ("text_features", "visual_features", "finetune_text_encoder", "train")} == {
+        "text_features": {1}, "visual_features": {1}, "finetune_text_encoder": {1}, "train": {1}}
+    assert gpus["audio_features"] == gpus["read_corpus"] == gpus["assemble_store"] == {0}
+
+
+def _gpus_by_rule(log: str) -> dict[str, set[int]]:
+    """Rule -> the gpu resource values its jobs declare, from a dry run's job listing."""
+    gpus: dict[str, set[int]] = {}
+    for block in re.split(r"^rule ", log, flags=re.MULTILINE)[1:]:
+        rule = block.split(":", 1)[0]
+        match = re.search(r"^\s+resources: .*?\bgpu=(\d+)", block, re.MULTILINE)
+        gpus.setdefault(rule, set()).add(int(match.group(1)) if match else 0)
+    return gpus

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
 from tests.conftest import REPO
-from tests.workflow.conftest import planned_jobs, snakemake, write_config
+from tests.workflow.conftest import item_bytes, planned_jobs, report_items, snakemake, write_config
 
 
 def test_end_to_end_outputs(mini_run):
     results = mini_run / "results" / "mini"
     report = results / "report"
-    for name in ("results.md", "summary.json", "ablation.csv", "confusion_matrix.png", "curves.png"):
+    for name in ("results.md", "summary.json", "ablation.csv", "confusion_matrix.png", "curves.png", "results.html",
+                 "ablation.html", "extraction.html"):
         assert (report / name).stat().st_size > 0, name
     assert (report / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
     summary = json.loads((report / "summary.json").read_text())
@@ -87,3 +90,29 @@ def test_workflow_runs_record_what_multiemo_train_records(mini_run, tmp_path):
         workflow_run = mini_run / "results" / "mini" / "runs" / variant / "seed_1"
         assert json.loads((out / "settings.json").read_text()) == json.loads(
             (workflow_run / "settings.json").read_text()), variant
+
+
+def test_snakemakes_html_report_has_captions_tables_and_stage_categories(mini_run):
+    """`snakemake --report`: every item captioned and filed under its stage; the tables are HTML, not downloads."""
+    snakemake(mini_run, "--report", "report.html")
+    items = report_items(mini_run / "report.html")
+    by_name = {Path(item["filename"]).name: item for item in items}
+    assert {"results.html", "ablation.html", "extraction.html", "confusion_matrix.png", "curves.png"} <= set(by_name)
+    assert all(item["caption"].strip() for item in items), [i["filename"] for i in items if not i["caption"].strip()]
+    assert {by_name[n]["category"] for n in ("results.html", "ablation.html", "confusion_matrix.png")} == {"Evaluation"}
+    assert by_name["curves.png"]["category"] == "Training" and by_name["extraction.html"]["category"] == "Extraction"
+    assert "main variant (<strong>full</strong>)" in by_name["confusion_matrix.png"]["caption"]  # captions are filled in
+    ablation = item_bytes(by_name["ablation.html"]).decode()
+    assert by_name["ablation.html"]["mime_type"] == "text/html"
+    rows = re.findall(r"<tr>\s*<td>(\w+)</td>", ablation)
+    assert rows == ["full", "text"], ablation
+    results = item_bytes(by_name["results.html"]).decode()
+    assert results.count("<table>") == 3 and "<th>test weighted-F1</th>" in results  # scores, per class, extraction
+    assert "missing_file: 1" in item_bytes(by_name["extraction.html"]).decode()
+
+
+def test_snakemakes_linter_finds_nothing(tmp_path):
+    """`snakemake --lint`: logs, conda envs, no absolute paths, params instead of config in scripts, and so on."""
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
+    proc = snakemake(tmp_path, "--lint")
+    assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr

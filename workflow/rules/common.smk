@@ -149,7 +149,8 @@ def main_variant(ds):
 
 
 def report_files(ds):
-    names = ("results.md", "summary.json", "ablation.csv", "confusion_matrix.png", "curves.png")
+    names = ("results.md", "summary.json", "ablation.csv", "confusion_matrix.png", "curves.png", "results.html",
+             "ablation.html", "extraction.html")
     return [f"{RESULTS}/{ds}/report/{n}" for n in names]
 
 

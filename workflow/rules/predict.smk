@@ -8,7 +8,10 @@ rule predict:
         csv=f"{predict_out()}/predictions.csv",
         json=f"{predict_out()}/predictions.json",
         timeline=report(
-            f"{predict_out()}/timeline.png", category="Predictions", labels={"file": "timeline"}
+            f"{predict_out()}/timeline.png",
+            caption="../report/timeline.rst",
+            category="Prediction",
+            labels={"recording": Path(predict_out()).name, "item": "timeline"},
         ),
     params:
         run=lambda wc, input: str(Path(input.run).parent),
