@@ -70,8 +70,11 @@ def talk_audio(seconds: float = TALK_SECONDS, spans=TALK) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def talk(tmp_path_factory) -> dict[str, Path]:
+    return write_talk(tmp_path_factory.mktemp("talk"))
+
+
+def write_talk(root: Path) -> dict[str, Path]:
     """A generated conversation: talk.mp4 (speech in TALK's spans, the astronaut's face) and talk.srt."""
-    root = tmp_path_factory.mktemp("talk")
     frames = (astronaut_frame() for _ in range(round(TALK_SECONDS * FPS)))
     video = write_clip(root / "talk.mp4", frames=frames, fps=FPS, audio=talk_audio(), sample_rate=SR)
     srt = root / "talk.srt"
