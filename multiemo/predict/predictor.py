@@ -112,6 +112,15 @@ class Predictor:
         # conversation with text.
         self._check_extractors([m for m in self.modalities if not self._reads_text(m)])
 
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike, *, revision: str | None = None,
+                        **options) -> Predictor:
+        """An exported model from a local directory or a Hugging Face hub repository id (at ``revision``);
+        see :func:`multiemo.predict.export.from_pretrained`."""
+        from multiemo.predict.export import from_pretrained  # export builds on this module
+
+        return from_pretrained(name_or_path, revision=revision, **options)
+
     def predict(self, conversation: Conversation) -> Predictions:
         """Features, then emotions, of every utterance of ``conversation`` (table order kept)."""
         table = conversation.table

@@ -67,7 +67,8 @@ def test_an_export_predicts_as_the_run_did_without_run_or_store(world):
 
 
 def test_predict_video_is_one_call(world):
-    model = from_pretrained(world["model"], device="cpu", progress=False)
+    model = Predictor.from_pretrained(world["model"], revision="ignored-for-a-directory", device="cpu",
+                                      progress=False)
     result = model.predict_video(world["talk"]["video"], world["talk"]["srt"])
     assert np.abs(result.table.filter(like="p_").to_numpy()
                   - world["video"].table.filter(like="p_").to_numpy()).max() <= TOL
