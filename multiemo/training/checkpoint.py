@@ -96,13 +96,13 @@ def run_provenance(store: FeatureStore, modalities: tuple[str, ...]) -> dict:
     """What :data:`PROVENANCE` records: the software at training time, the revision of each text model the
     features were made with (:func:`~multiemo.provenance.hub_revision`), and the store's name, fingerprint
     and per-modality dim and extractor provenance (what prediction needs to make features the same way)."""
-    from multiemo.features.text import resolve_model_path  # imports transformers: only when a run starts
-
     recorded = {m: store.modalities[m] for m in modalities}
     text_models = {}
     for info in recorded.values():
         name = info.provenance.get("model")
         if isinstance(name, str) and info.provenance.get("extractor") == "text":
+            from multiemo.features.text import resolve_model_path  # imports transformers: only when needed
+
             try:
                 text_models[name] = hub_revision(resolve_model_path(name))
             except ValueError:  # a packaged model whose package is not installed here

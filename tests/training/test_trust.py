@@ -1,17 +1,20 @@
 """Checkpoints never run code: a crafted best.pt or last.pt is refused by evaluate, predict and resumed
-training, with one message naming the file and a non-zero exit, and its payload never runs."""
+training, with one message naming the file and a non-zero exit, and its payload never runs. A run records
+its provenance, and a checkpoint this version cannot load names the version that wrote it."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
+import multiemo
 from multiemo.cli import main
-from multiemo.training.checkpoint import CheckpointError, load_checkpoint
+from multiemo.training.checkpoint import CheckpointError, load_checkpoint, load_run_model
 from tests.conftest import REPO, make_learnable_store
 from tests.training.test_trainer import SMALL
 
@@ -100,3 +103,22 @@ def test_commands_refuse_a_crafted_checkpoint_and_nothing_runs(run, tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and not marker.exists()
     assert len(err) == 1 and f"{run / crafted} was refused" in err[0], err
+
+
+def test_a_run_records_its_provenance(run):
+    recorded = json.loads((run / "provenance.json").read_text())
+    settings = json.loads((run / "settings.json").read_text())
+    assert recorded["software"]["multiemo"] == multiemo.__version__
+    assert set(recorded["software"]["libraries"]) >= {"torch", "transformers", "opensmile", "facenet-pytorch"}
+    assert recorded["store"]["fingerprint"] == settings["store_fingerprint"]
+    assert recorded["store"]["modalities"]["audio"] == {"dim": 8, "provenance": {"extractor": "synthetic"}}
+    assert recorded["store"]["splits"]["test"] == {"dialogues": 3, "utterances": 15}
+    assert recorded["text_models"] == {}  # the synthetic store names no text model
+
+
+def test_an_incompatible_checkpoint_names_the_version_that_wrote_it(run):
+    ckpt = torch.load(run / "best.pt", weights_only=True)
+    ckpt["model"]["renamed.weight"] = ckpt["model"].pop("fc.weight")  # as after a refactoring
+    torch.save(ckpt, run / "best.pt")
+    with pytest.raises(CheckpointError, match=f"use multiemo {re.escape(multiemo.__version__)}"):
+        load_run_model(run)
