@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 from multiemo.io import atomic_path
@@ -33,6 +34,7 @@ from multiemo.predict.trained import (
     from_run,
 )
 from multiemo.provenance import environment
+from multiemo.training.checkpoint import jsonable
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         "labels": trained.labels,
         "num_parties": trained.num_parties,
         "input_dims": dict(model.input_dims),
-        "architecture": settings.get("model"),
+        "architecture": jsonable(asdict(model.config)),
         "precision": trained.precision,
         "extraction": plan.recorded,
         "calibration": trained.calibration,

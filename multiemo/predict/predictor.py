@@ -1,7 +1,8 @@
-"""Emotions of new conversations from a trained run: the run's own extractors, its model, explicit gaps.
+"""Emotions of new conversations from a trained model: its own extractors, its model, explicit gaps.
 
-Features are made by the same extractors as in training (:mod:`multiemo.features.registry`), with the
-settings recorded in the run's feature store (:mod:`multiemo.predict.settings`). They decode each
+The model comes from a run or an exported directory (:mod:`multiemo.predict.trained`). Features are made by
+the same extractors as in training (:mod:`multiemo.features.registry`), with the settings recorded at
+training (:mod:`multiemo.predict.settings`). They decode each
 utterance's segment by seeking into the video, so a long recording is never held in memory; the model then
 runs in windows of utterances (:mod:`multiemo.predict.windows`). A modality that is missing for an
 utterance (no face found, silent or no audio, no transcript for an extractor that reads text) is marked absent and the model uses its learned
