@@ -44,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", choices=["train", "validation", "test"])
 
     predict = sub.add_parser("predict", help="predict the emotion of every utterance of a new conversation")
-    predict.add_argument("--run", required=True, help="trained run directory (holds best.pt)")
+    trained = predict.add_mutually_exclusive_group(required=True)
+    trained.add_argument("--run", help="trained run directory (holds best.pt)")
+    trained.add_argument("--model", help="exported model directory (multiemo export) or Hugging Face hub id")
+    predict.add_argument("--revision", help="hub branch, tag or commit of --model (default: main)")
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument("--video", help="the conversation's video")
     source.add_argument("--manifest", help="manifest CSV of utterance clips (label and split optional)")
@@ -54,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--set", dest="settings", action="append", default=[], metavar="key=value",
                          help="extraction override, e.g. visual.batch_size=16 (only batch_size may differ from "
                               "training) or segmentation.min_silence=0.6")
+
+    export = sub.add_parser("export", help="write a run's best model as a self-contained, shareable directory")
+    export.add_argument("run_dir", help="trained run directory (holds best.pt)")
+    export.add_argument("out_dir", help="folder for config.json, model.safetensors and the README.md model card")
 
     legacy = sub.add_parser("import-legacy", help="convert the original release's feature pickles into a store")
     legacy.add_argument("--dataset", required=True, choices=["meld", "iemocap"])
@@ -109,7 +116,15 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise ValueError("--transcript goes with --video; a manifest carries its own text")
         overrides = parse_overrides(args.settings)
         segmentation = overrides.pop("segmentation", None)
-        result = predict(args.run, args.out, video=args.video, transcript=args.transcript, manifest=args.manifest,
+        if args.revision and not args.model:
+            raise ValueError("--revision goes with --model")
+        source = args.run
+        if args.model:
+            from multiemo.predict.export import resolve_pretrained
+            from multiemo.predict.trained import from_export
+
+            source = from_export(resolve_pretrained(args.model, revision=args.revision))
+        result = predict(source, args.out, video=args.video, transcript=args.transcript, manifest=args.manifest,
                          device=args.device, overrides=overrides, segmentation=segmentation,
                          progress=not args.quiet)
         table = result.table
@@ -118,6 +133,11 @@ def _dispatch(args: argparse.Namespace) -> int:
                      for status, n in counts.items() if status != "ok" and n}
         print(f"wrote {args.out}: {len(table)} utterances; modalities used: {used}"
               + (f"; fallbacks: {fallbacks}" if fallbacks else ""))
+        return 0
+    if args.command == "export":
+        from multiemo.predict.export import export_run
+
+        print(f"wrote {export_run(args.run_dir, args.out_dir)}")
         return 0
     if args.command == "import-legacy":
         from multiemo.data.legacy import import_legacy

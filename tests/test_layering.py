@@ -24,6 +24,7 @@ FLOORS = {
     "multiemo.outcomes": 0,
     "multiemo.keys": 0,
     "multiemo.metrics": 0,
+    "multiemo.provenance": 0,  # versions, git commit, hub revisions (runs and exports record them)
     # the data flow
     "multiemo.corpora": 1,
     "multiemo.features": 2,

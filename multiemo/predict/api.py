@@ -10,13 +10,14 @@ from multiemo.predict.inputs import from_manifest, from_video
 from multiemo.predict.outputs import write_predictions
 from multiemo.predict.predictor import Predictions, Predictor
 from multiemo.predict.segmentation import SegmentationConfig
+from multiemo.predict.trained import TrainedModel
 from multiemo.settings import from_mapping
 
 log = logging.getLogger(__name__)
 
 
 def predict(
-    run_dir: str | os.PathLike,
+    source: str | os.PathLike | TrainedModel,
     out_dir: str | os.PathLike,
     *,
     video: str | os.PathLike | None = None,
@@ -34,7 +35,7 @@ def predict(
     Writes ``predictions.csv``, ``predictions.json`` and ``timeline.png`` into ``out_dir``.
 
     Args:
-        run_dir: trained run directory.
+        source: trained run directory, exported model directory, or a model loaded from either.
         out_dir: where the three files go (created).
         video: the conversation's video; ``transcript``: its SRT/WebVTT subtitles (optional).
         manifest: instead of ``video``, a manifest CSV of utterance clips (MANIFEST.md; label/split optional).
@@ -53,7 +54,7 @@ def predict(
         raise ValueError("a manifest carries its own text; give the transcript only with a video")
     segmentation_config = from_mapping(SegmentationConfig, dict(segmentation or {}), section="segmentation")
     # Load the run first: a wrong run or setting fails before any media is read.
-    predictor = Predictor(run_dir, device=device, overrides=overrides, window=window, context=context,
+    predictor = Predictor(source, device=device, overrides=overrides, window=window, context=context,
                           progress=progress)
     if video is not None:
         conversation = from_video(video, transcript, segmentation=segmentation_config, progress=progress)

@@ -1,7 +1,8 @@
-"""Emotions of new conversations from a trained run: the run's own extractors, its model, explicit gaps.
+"""Emotions of new conversations from a trained model: its own extractors, its model, explicit gaps.
 
-Features are made by the same extractors as in training (:mod:`multiemo.features.registry`), with the
-settings recorded in the run's feature store (:mod:`multiemo.predict.settings`). They decode each
+The model comes from a run or an exported directory (:mod:`multiemo.predict.trained`). Features are made by
+the same extractors as in training (:mod:`multiemo.features.registry`), with the settings recorded at
+training (:mod:`multiemo.predict.settings`). They decode each
 utterance's segment by seeking into the video, so a long recording is never held in memory; the model then
 runs in windows of utterances (:mod:`multiemo.predict.windows`). A modality that is missing for an
 utterance (no face found, silent or no audio, no transcript for an extractor that reads text) is marked absent and the model uses its learned
@@ -25,10 +26,12 @@ from multiemo.features.registry import Extract, ExtractionContext, extractor
 from multiemo.features.registry import modalities as registered_modalities
 from multiemo.keys import table_keys
 from multiemo.outcomes import OK, StageOutcomes
-from multiemo.predict.inputs import Conversation
-from multiemo.predict.settings import ExtractionPlan
+from multiemo.predict.inputs import Conversation, from_video
+from multiemo.predict.segmentation import SegmentationConfig
+from multiemo.predict.trained import TrainedModel, open_trained
 from multiemo.predict.windows import classify_windows, window_spans
-from multiemo.training.checkpoint import load_run_model, resolve_device
+from multiemo.settings import from_mapping
+from multiemo.training.checkpoint import resolve_device
 from multiemo.training.precision import autocast
 
 log = logging.getLogger(__name__)
@@ -56,11 +59,13 @@ class Predictions:
 
 
 class Predictor:
-    """A trained run, ready to classify new conversations.
+    """A trained model, ready to classify new conversations.
 
     Args:
-        run_dir: a run directory written by ``multiemo train`` (holds best.pt and settings.json; the
-            feature store it names must still hold its store.json).
+        source: a run directory written by ``multiemo train`` (holds best.pt, settings.json and
+            provenance.json; a run older than provenance.json needs its feature store's store.json), an
+            exported model directory (``multiemo export``: config.json, model.safetensors), or a
+            :class:`~multiemo.predict.trained.TrainedModel` loaded from either.
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda``, ``cuda:N``.
         overrides: modality -> {setting: value}; only the extractor's ``runtime_keys`` (e.g. ``batch_size``)
             may differ from training.
@@ -68,14 +73,14 @@ class Predictor:
         progress: show progress bars.
 
     Raises:
-        FileNotFoundError: no best.pt, or the run's store is gone.
-        ValueError: best.pt was saved by an incompatible model version.
+        FileNotFoundError: no best.pt, or an old run's store is gone.
+        ValueError: the checkpoint or export is refused or incompatible (one line naming the file).
         ProvenanceMismatch: an override, or the extractors available here, would make other features.
     """
 
     def __init__(
         self,
-        run_dir: str | os.PathLike,
+        source: str | os.PathLike | TrainedModel,
         *,
         device: str = "auto",
         overrides: Mapping[str, Mapping] | None = None,
@@ -83,16 +88,24 @@ class Predictor:
         context: int = 32,
         progress: bool = True,
     ) -> None:
-        self.run_dir = Path(run_dir)
         self.device = resolve_device(device)
-        self.model, self.identity = load_run_model(self.run_dir, self.device)  # ValueError if unloadable
-        self.num_parties: int = self.identity["num_parties"]
-        self.labels: list[str] = list(self.identity["labels"])
-        self.modalities: tuple[str, ...] = tuple(self.identity["model"]["modalities"])
-        self.plan = ExtractionPlan.from_store(self.identity["store"], self.modalities, overrides)
+        if isinstance(source, TrainedModel):
+            source.model.to(self.device)
+            self.trained = source
+        else:
+            self.trained = open_trained(source, self.device)  # ValueError if unloadable
+        self.run_dir: Path = self.trained.source
+        self.model = self.trained.model
+        self.num_parties: int = self.trained.num_parties
+        self.labels: list[str] = list(self.trained.labels)
+        self.modalities: tuple[str, ...] = self.trained.modalities
+        self.precision: str = self.trained.precision
+        #: the run's or export's calibration record (None: uncalibrated).
+        self.calibration: dict | None = self.trained.calibration
+        self.plan = self.trained.plan(overrides)
         window_spans(0, window, context)  # reject a bad window/context before any work
         self.window, self.context, self.progress = window, context, progress
-        self.modality_dropout = float(self.identity["model"].get("modality_dropout", 0.0))
+        self.modality_dropout = self.trained.modality_dropout
         self._extractors: dict[str, Extract] = {}
         self._checked: set[str] = set()
         # Fail before any decoding: each extractor, rebuilt from the recorded settings, must report the
@@ -100,24 +113,24 @@ class Predictor:
         # conversation with text.
         self._check_extractors([m for m in self.modalities if not self._reads_text(m)])
 
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike, *, revision: str | None = None,
+                        **options) -> Predictor:
+        """An exported model from a local directory or a Hugging Face hub repository id (at ``revision``);
+        see :func:`multiemo.predict.export.from_pretrained`."""
+        from multiemo.predict.export import from_pretrained  # export builds on this module
+
+        return from_pretrained(name_or_path, revision=revision, **options)
+
     def predict(self, conversation: Conversation) -> Predictions:
         """Features, then emotions, of every utterance of ``conversation`` (table order kept)."""
         table = conversation.table
         if conversation.has_text:
             self._check_extractors([m for m in self.modalities if self._reads_text(m)])
         extracted = {m: self._extract(m, table, conversation.has_text) for m in self.modalities}
-        with autocast(self.identity["train"]["precision"], self.device):
-            probs, folded = classify_windows(
-                self.model,
-                {m: f.values for m, f in extracted.items()},
-                {m: f.present for m, f in extracted.items()},
-                table["dialogue_id"].to_numpy(),
-                table["speaker"].to_numpy(),
-                num_parties=self.num_parties,
-                window=self.window,
-                context=self.context,
-                progress=self.progress,
-            )
+        probs, folded = self._classify({m: f.values for m, f in extracted.items()},
+                                       {m: f.present for m, f in extracted.items()},
+                                       table["dialogue_id"].to_numpy(), table["speaker"].to_numpy())
         missing = {m: int((~f.present).sum()) for m, f in extracted.items() if not f.present.all()}
         if missing and self.modality_dropout == 0:
             log.warning("modalities missing for some utterances %s: the run was trained without "
@@ -132,7 +145,7 @@ class Predictor:
         counts["party_folded"] = {"utterances": folded}
         info = {
             "run": str(self.run_dir.resolve()),
-            "best_epoch": self.identity.get("best_epoch"),
+            "best_epoch": self.trained.best_epoch,
             "store": self.plan.store,
             "modalities": list(self.modalities),
             "modality_dropout": self.modality_dropout,
@@ -142,6 +155,47 @@ class Predictor:
             **conversation.notes,
         }
         return Predictions(table=frame, labels=self.labels, counts=counts, info=info)
+
+    def predict_video(self, video: str | os.PathLike, transcript: str | os.PathLike | None = None, *,
+                      segmentation: Mapping | None = None) -> Predictions:
+        """Emotions of every utterance of a video, with its SRT/WebVTT subtitles or, without, found by
+        voice activity (``segmentation``: fields of :class:`~multiemo.predict.segmentation.SegmentationConfig`)."""
+        config = from_mapping(SegmentationConfig, dict(segmentation or {}), section="segmentation")
+        return self.predict(from_video(video, transcript, segmentation=config, progress=self.progress))
+
+    def predict_features(
+        self,
+        features: Mapping[str, np.ndarray],
+        dialogue_ids: np.ndarray,
+        speakers: np.ndarray,
+        present: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """(N, C) class probabilities (columns in :attr:`labels` order) of utterances whose features are
+        already made (as by the extractors this model records; raw values, not standardised).
+
+        Args:
+            features: modality -> (N, D_m) for every modality of :attr:`modalities`.
+            dialogue_ids, speakers: (N,) each; rows of one dialogue contiguous and in order.
+            present: modality -> (N,) bool, False where that modality is missing (default: all present).
+        """
+        missing = [m for m in self.modalities if m not in features]
+        if missing:
+            raise ValueError(f"features lack the modalities {missing}; this model uses {list(self.modalities)}")
+        n = len(dialogue_ids)
+        values = {m: np.asarray(features[m], np.float32) for m in self.modalities}
+        for m, v in values.items():
+            if v.shape != (n, self.model.input_dims[m]):
+                raise ValueError(f"{m} features have shape {v.shape}, expected ({n}, {self.model.input_dims[m]})")
+        shown = {m: np.ones(n, bool) if present is None or m not in present else np.asarray(present[m], bool)
+                 for m in self.modalities}
+        return self._classify(values, shown, np.asarray(dialogue_ids), np.asarray(speakers))[0]
+
+    def _classify(self, values: Mapping[str, np.ndarray], present: Mapping[str, np.ndarray],
+                  dialogue_ids: np.ndarray, speakers: np.ndarray) -> tuple[np.ndarray, int]:
+        with autocast(self.precision, self.device):
+            return classify_windows(self.model, values, present, dialogue_ids, speakers,
+                                    num_parties=self.num_parties, window=self.window, context=self.context,
+                                    progress=self.progress)
 
     def _check_extractors(self, modalities: list[str]) -> None:
         # One utterance without media: audio and visual build their extractor and skip it (no_media),

@@ -1,7 +1,8 @@
-"""The extraction settings of a training run, read back from its store's provenance.
+"""The extraction settings of a training run, read back from its features' provenance.
 
 Prediction must make features exactly as training did. The settings come from the provenance that each
-extractor recorded in the run's feature store (``store.json``); a user override may only change settings
+extractor recorded in the feature store (``store.json``), which a run copies into its ``provenance.json``
+and an exported model into its ``config.json``; a user override may only change settings
 that do not change the features (each extractor's ``runtime_keys`` in :mod:`multiemo.features.registry`,
 e.g. ``batch_size``). Any other override that differs from the recorded value,
 and any difference between the recorded provenance and what the rebuilt extractor reports (e.g. another
@@ -32,7 +33,7 @@ class ExtractionPlan:
     """Per modality the extractor settings to use, and the provenance they must reproduce.
 
     Attributes:
-        store: the run's feature store directory.
+        store: the file the settings were read from (store.json, provenance.json or config.json).
         settings: modality -> extractor keyword settings (recorded values plus allowed runtime overrides).
         recorded: modality -> provenance recorded in the store.
     """
@@ -45,12 +46,12 @@ class ExtractionPlan:
     def from_store(
         cls, store: str | Path, modalities: tuple[str, ...], overrides: Mapping[str, Mapping] | None = None
     ) -> ExtractionPlan:
-        """Read ``store.json`` and apply ``overrides`` (modality -> {setting: value}).
+        """Read ``store.json`` and apply ``overrides`` (modality -> {setting: value}); for runs that predate
+        their own record of it (:meth:`from_recorded`).
 
         Raises:
             FileNotFoundError: the store (or its store.json) is gone.
-            ProvenanceMismatch: an override changes a recorded setting, or a modality has no provenance.
-            ValueError: an override names an unknown modality or setting.
+            ProvenanceMismatch, ValueError: as :meth:`from_recorded`.
         """
         meta_path = Path(store) / "store.json"
         if not meta_path.is_file():
@@ -59,17 +60,36 @@ class ExtractionPlan:
                 "prediction needs it; keep the store beside the run or retrain"
             )
         modalities_meta = json.loads(meta_path.read_text(encoding="utf-8"))["modalities"]
-        recorded, settings = {}, {}
+        recorded = {m: modalities_meta.get(m, {}).get("provenance") or {} for m in modalities}
+        return cls.from_recorded(recorded, modalities, overrides, source=str(meta_path))
+
+    @classmethod
+    def from_recorded(
+        cls,
+        recorded: Mapping[str, Mapping],
+        modalities: tuple[str, ...],
+        overrides: Mapping[str, Mapping] | None = None,
+        *,
+        source: str,
+    ) -> ExtractionPlan:
+        """The plan from each modality's recorded extractor provenance (as a run's provenance.json or an
+        exported model's config.json carries it), with ``overrides`` applied; ``source`` names that file.
+
+        Raises:
+            ProvenanceMismatch: an override changes a recorded setting, or a modality has no provenance.
+            ValueError: an override names an unknown modality or setting.
+        """
+        plan_recorded, settings = {}, {}
         for modality in modalities:
-            provenance = dict(modalities_meta.get(modality, {}).get("provenance") or {})
+            provenance = dict(recorded.get(modality) or {})
             spec = extractor(modality)  # ValueError naming the registered modalities
             if not all(k in provenance for k in spec.recorded_keys()):
                 raise ProvenanceMismatch(
-                    f"{meta_path}: the {modality} features record no extractor settings (provenance "
+                    f"{source}: the {modality} features record no extractor settings (provenance "
                     f"{sorted(provenance) or 'empty'}), e.g. imported from pickles; prediction can only "
                     "reproduce features this toolkit extracted"
                 )
-            recorded[modality] = provenance
+            plan_recorded[modality] = provenance
             settings[modality] = spec.settings_from(provenance)
         for modality, values in (overrides or {}).items():
             if modality not in registered_modalities():
@@ -83,7 +103,7 @@ class ExtractionPlan:
                 raise ValueError(f"overrides for {modality} must map settings to values, got {values!r}")  # noqa: TRY004
             for key, value in dict(values).items():
                 _apply_override(settings[modality], modality, key, value)
-        return cls(store=str(store), settings=settings, recorded=recorded)
+        return cls(store=source, settings=settings, recorded=plan_recorded)
 
     def check(self, modality: str, produced: Mapping[str, Any]) -> None:
         """Compare the provenance a rebuilt extractor reports with the recorded one.
@@ -101,7 +121,7 @@ class ExtractionPlan:
                 continue
             if recorded.get(key) != produced.get(key):
                 raise ProvenanceMismatch(
-                    f"{modality}.{key}: the run's features were made with {recorded.get(key)!r} (store "
+                    f"{modality}.{key}: the run's features were made with {recorded.get(key)!r} (recorded in "
                     f"{self.store}), but prediction here would make them with {produced.get(key)!r}; "
                     "install what the run was trained with or retrain"
                 )

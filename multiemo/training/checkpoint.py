@@ -3,6 +3,9 @@
 A run directory holds::
 
     settings.json      resolved model/train settings, store path, modalities (what the run is)
+    provenance.json    software that trained it (multiemo, git commit, libraries, text model revisions) and
+                       what prediction needs from the store (each modality's dim and extractor provenance),
+                       so a copied run predicts without its store
     history.jsonl      one line per finished epoch (losses, validation and test scores, learning rate)
     last.pt            everything needed to resume after an interruption
     best.pt            weights of the epoch with the best validation weighted-F1 (+ settings, epoch)
@@ -22,8 +25,10 @@ from pathlib import Path
 
 import torch
 
+from multiemo.data.store import FeatureStore
 from multiemo.io import atomic_path, write_json
 from multiemo.models import ModelConfig, MultiEMO
+from multiemo.provenance import environment, hub_revision
 from multiemo.training.config import ConfigError, from_mapping
 
 log = logging.getLogger(__name__)
@@ -32,7 +37,12 @@ log = logging.getLogger(__name__)
 # across changes of these, and they are not part of its identity.
 RUNTIME_ONLY = ("device", "num_threads", "checkpoint_fusion")
 
-RUN_FILES = ("last.pt", "best.pt", "history.jsonl", "metrics.json", "settings.json")
+RUN_FILES = ("last.pt", "best.pt", "history.jsonl", "metrics.json", "settings.json", "provenance.json")
+PROVENANCE = "provenance.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file cannot (or must not) be loaded."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -50,8 +60,82 @@ def save_checkpoint(path: Path, obj: dict) -> None:
         torch.save(obj, tmp)
 
 
-def load_checkpoint(path: Path, device: torch.device) -> dict:
-    return torch.load(path, map_location=device, weights_only=False)
+def load_checkpoint(path: Path, device: torch.device | str) -> dict:
+    """A checkpoint's content, unpickled with ``weights_only=True``: tensors, numbers, strings and
+    containers only, so a crafted file cannot run code when it is opened.
+
+    Raises:
+        CheckpointError: the file holds anything else, or is not a checkpoint at all (one line, naming it).
+    """
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as err:
+        reason = " ".join(str(err).split("\n")[0].split())[:200]
+        raise CheckpointError(
+            f"{path} was refused: it holds objects other than tensors, numbers, strings and containers "
+            f"({reason}); multiemo checkpoints never do, so it was not written by multiemo or was altered. "
+            "Opening it could run code: do not use it unless you trust its source"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as err:
+        detail = " ".join(str(err).split())[:200]
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(err).__name__}: {detail}); "
+                              "it may be truncated or corrupt: retrain the run") from None
+
+
+def written_by(run_dir: Path) -> str:
+    """Which multiemo wrote a run, as recorded in its provenance.json (for error messages)."""
+    try:
+        recorded = json.loads((run_dir / PROVENANCE).read_text(encoding="utf-8"))["software"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "the multiemo version that wrote it (not recorded: the run predates provenance.json)"
+    commit = recorded.get("git_commit")
+    return f"multiemo {recorded.get('multiemo')}" + (f" (git commit {commit})" if commit else "")
+
+
+def run_provenance(store: FeatureStore, modalities: tuple[str, ...]) -> dict:
+    """What :data:`PROVENANCE` records: the software at training time, the revision of each text model the
+    features were made with (:func:`~multiemo.provenance.hub_revision`), and the store's name, fingerprint
+    and per-modality dim and extractor provenance (what prediction needs to make features the same way)."""
+    recorded = {m: store.modalities[m] for m in modalities}
+    text_models = {}
+    for info in recorded.values():
+        name = info.provenance.get("model")
+        if isinstance(name, str) and info.provenance.get("extractor") == "text":
+            from multiemo.features.text import resolve_model_path  # imports transformers: only when needed
+
+            try:
+                text_models[name] = hub_revision(resolve_model_path(name))
+            except ValueError:  # a packaged model whose package is not installed here
+                text_models[name] = None
+    return {
+        "software": environment(),
+        "text_models": text_models,
+        "store": {
+            "path": str(store.root.resolve()),
+            "name": store.name,
+            "fingerprint": store.fingerprint,
+            "splits": {split: {"dialogues": int(rows["dialogue_id"].nunique()), "utterances": len(rows)}
+                       for split, rows in store.table.groupby("split", sort=False)},
+            "modalities": {m: {"dim": info.dim, "provenance": info.provenance} for m, info in recorded.items()},
+        },
+    }
+
+
+def record_provenance(out: Path, store: FeatureStore, modalities: tuple[str, ...]) -> None:
+    """Write ``out/provenance.json`` when a run starts (a resumed run keeps the one it started with)."""
+    if not (out / PROVENANCE).exists():
+        write_json(out / PROVENANCE, run_provenance(store, modalities))
+
+
+def read_provenance(run_dir: Path) -> dict | None:
+    """A run's provenance.json, or None for runs older than it."""
+    path = run_dir / PROVENANCE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise CheckpointError(f"{path} is not valid JSON ({err}); restore it from the run's origin") from None
 
 
 def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[MultiEMO, dict]:
@@ -60,27 +144,38 @@ def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu
     path = Path(run_dir) / "best.pt"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: {run_dir} holds no finished epoch; train it first")
+    ckpt = load_checkpoint(path, device)  # CheckpointError for anything but plain data
     try:
-        ckpt = torch.load(path, map_location=device, weights_only=False)
         identity = ckpt["settings"]
-        model = MultiEMO(
-            config=from_mapping(ModelConfig, identity["model"], section="model"),
-            input_dims=ckpt["input_dims"],
-            num_classes=len(identity["labels"]),
-            num_parties=ckpt["num_parties"],
-        )
-        model.load_state_dict(ckpt["model"])
+        model = build_model(identity["model"], ckpt["input_dims"], len(identity["labels"]), ckpt["num_parties"],
+                            ckpt["model"])
         identity["train"].setdefault("precision", "fp32")  # runs older than the setting: fp32
-    except (KeyError, TypeError, RuntimeError, ValueError, pickle.UnpicklingError) as err:
+    except (KeyError, TypeError, RuntimeError, ValueError) as err:
         # e.g. a checkpoint of an older model version (renamed or missing weights, unknown settings)
-        detail = " ".join(str(err).split())  # load_state_dict lists the keys over several lines
-        detail = detail if len(detail) <= 300 else detail[:297] + "..."
-        raise ValueError(
-            f"{path} cannot be loaded by this version of multiemo ({type(err).__name__}: {detail}); "
-            "retrain the run, or use the multiemo version that wrote it"
-        ) from None
+        raise CheckpointError(incompatible(path, err, written_by(Path(run_dir)))) from None
     model.to(device).eval()
     return model, {**identity, "best_epoch": ckpt["epoch"], "num_parties": int(ckpt["num_parties"])}
+
+
+def build_model(architecture: dict, input_dims: dict, num_classes: int, num_parties: int,
+                state: dict) -> MultiEMO:
+    """A MultiEMO with ``architecture`` (ModelConfig fields) and the weights and input statistics ``state``."""
+    model = MultiEMO(
+        config=from_mapping(ModelConfig, architecture, section="model"),
+        input_dims=input_dims,
+        num_classes=num_classes,
+        num_parties=num_parties,
+    )
+    model.load_state_dict(state)
+    return model
+
+
+def incompatible(path: Path, err: Exception, writer: str) -> str:
+    """The one-line message for a model file this version of multiemo cannot load."""
+    detail = " ".join(str(err).split())  # load_state_dict lists the keys over several lines
+    detail = detail if len(detail) <= 300 else detail[:297] + "..."
+    return (f"{path} cannot be loaded by this version of multiemo ({type(err).__name__}: {detail}); "
+            f"retrain the run, or use {writer}")
 
 
 def read_history(path: Path) -> list[dict]:

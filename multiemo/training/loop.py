@@ -27,6 +27,7 @@ from multiemo.training.checkpoint import (
     claim_run_dir,
     jsonable,
     load_checkpoint,
+    record_provenance,
     resolve_device,
     save_checkpoint,
     truncate_history,
@@ -92,6 +93,7 @@ def fit(
     }
     out.mkdir(parents=True, exist_ok=True)
     claim_run_dir(out, identity, restart_if_changed)
+    record_provenance(out, store, model_cfg.modalities)
 
     if train_cfg.num_threads:
         torch.set_num_threads(train_cfg.num_threads)

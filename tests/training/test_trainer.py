@@ -147,7 +147,7 @@ def test_a_checkpoint_of_another_model_version_is_a_clear_error(tmp_path, capsys
     short = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 1}}
     train_run(store.root, short, tmp_path / "run", progress=False)
     best = tmp_path / "run" / "best.pt"
-    ckpt = torch.load(best, weights_only=False)
+    ckpt = torch.load(best, weights_only=True)
     ckpt["model"]["renamed.weight"] = ckpt["model"].pop("fc.weight")  # as after a refactoring
     torch.save(ckpt, best)
     with pytest.raises(ValueError, match="cannot be loaded by this version of multiemo"):

@@ -1,0 +1,172 @@
+"""A trained run as a self-contained model directory that travels, and loading one in a line.
+
+``multiemo export RUN OUT_DIR`` writes::
+
+    config.json         architecture, labels, input dims, party count, precision, each modality's extractor
+                        provenance (prediction makes features the same way), calibration, training
+                        settings and scores, and the software versions that trained and exported it
+    model.safetensors   weights and input statistics (no pickle: loading runs no code)
+    README.md           model card: data, split, seed, scores (the oracle figure labelled), use, limits
+
+The layout is that of a Hugging Face Hub model repository, so :func:`from_pretrained` takes a local
+directory or a hub repository id (with ``revision``), and :func:`push_to_hub` uploads a directory.
+``multiemo.load(DIR)`` is :func:`load`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from multiemo.io import atomic_path
+from multiemo.predict.model_card import model_card
+from multiemo.predict.predictor import Predictor
+from multiemo.predict.trained import (
+    CONFIG_FILE,
+    EXPORT_FORMAT,
+    EXPORT_VERSION,
+    WEIGHTS_FILE,
+    ExportError,
+    from_export,
+    from_run,
+)
+from multiemo.provenance import environment
+from multiemo.training.checkpoint import jsonable
+
+log = logging.getLogger(__name__)
+
+CARD_FILE = "README.md"
+EXPORT_FILES = (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE)
+
+
+def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """Write the run's best model as an exported model directory ``out_dir`` (replaced if it holds an
+    earlier export; any other existing non-empty folder is refused).
+
+    Raises:
+        FileNotFoundError: the run has no best.pt (or, for a run older than provenance.json, no store).
+        ValueError: the checkpoint is refused, or the run's features record no extractor settings.
+    """
+    from safetensors.torch import save_file
+
+    run_dir, out = Path(run_dir), Path(out_dir)
+    if out.exists() and any(out.iterdir()) and not (out / CONFIG_FILE).is_file():
+        raise ValueError(f"{out} exists and is not an exported model; choose an empty or new folder")
+    trained = from_run(run_dir, "cpu")
+    plan = trained.plan()  # reads an old run's store; refuses features without extractor settings
+    settings = _read_json(run_dir / "settings.json") or {}
+    provenance = _read_json(run_dir / "provenance.json") or {}
+    metrics = _read_json(run_dir / "metrics.json")
+    model = trained.model
+    config = {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_VERSION,
+        "model_type": "multiemo",
+        "labels": trained.labels,
+        "num_parties": trained.num_parties,
+        "input_dims": dict(model.input_dims),
+        "architecture": jsonable(asdict(model.config)),
+        "precision": trained.precision,
+        "extraction": plan.recorded,
+        "calibration": trained.calibration,
+        "training": {
+            "run": run_dir.name,
+            "train": settings.get("train"),
+            "best_epoch": trained.best_epoch,
+            "store": {k: v for k, v in provenance.get("store", {}).items() if k in ("name", "fingerprint", "splits")}
+            or {"fingerprint": settings.get("store_fingerprint")},
+        },
+        "scores": _scores(metrics),
+        "text_models": provenance.get("text_models"),
+        "provenance": trained.provenance,
+        "exported_with": environment(),
+    }
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(out) as tmp:
+        tmp.mkdir()
+        save_file(state, tmp / WEIGHTS_FILE, metadata={"format": "pt"})
+        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (tmp / CARD_FILE).write_text(model_card(config), encoding="utf-8")
+    log.info("exported %s to %s", run_dir, out)
+    return out
+
+
+def _read_json(path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise ValueError(f"{path} is not valid JSON ({err})") from None
+
+
+def _scores(metrics: dict | None) -> dict | None:
+    if metrics is None:
+        return None
+    keep = ("validation", "test", "best_epoch", "seed", "epochs", "oracle_test_weighted_f1", "oracle_epoch",
+            "oracle_note")
+    return {k: metrics[k] for k in keep if k in metrics}
+
+
+def resolve_pretrained(name_or_path: str | os.PathLike, *, revision: str | None = None,
+                       cache_dir: str | os.PathLike | None = None) -> Path:
+    """The local directory of an exported model: ``name_or_path`` itself when it is a directory, else a
+    Hugging Face hub repository id downloaded (or found in the cache) at ``revision``."""
+    local = Path(name_or_path).expanduser()
+    if local.is_dir():
+        return local
+    text = str(name_or_path)
+    if text.startswith((".", "/", "~")) or text.count("/") > 1:
+        raise ExportError(f"{local} not found: give an exported model directory or a hub repository id")
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise ExportError(f"{text!r} is not a local directory, and loading from the hub needs huggingface_hub "
+                          "(pip install huggingface_hub)") from None
+    try:
+        return Path(snapshot_download(repo_id=text, revision=revision, cache_dir=cache_dir,
+                                      allow_patterns=list(EXPORT_FILES)))
+    except Exception as err:  # noqa: BLE001 - hub errors come in many types; all mean "not obtainable"
+        raise ExportError(f"{text!r} is not a local directory and could not be fetched from the Hugging Face "
+                          f"hub ({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None
+
+
+def from_pretrained(name_or_path: str | os.PathLike, *, revision: str | None = None,
+                    cache_dir: str | os.PathLike | None = None, device: str = "auto", **predictor_options
+                    ) -> Predictor:
+    """A :class:`~multiemo.predict.Predictor` of an exported model (a directory or a hub repository id).
+
+    Args:
+        name_or_path: exported model directory, or ``owner/name`` on the Hugging Face hub.
+        revision: hub branch, tag or commit (ignored for a local directory).
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
+        predictor_options: ``overrides``, ``window``, ``context``, ``progress`` of Predictor.
+
+    Raises:
+        ExportError: the directory is not an exported model this version reads (naming the file).
+    """
+    directory = resolve_pretrained(name_or_path, revision=revision, cache_dir=cache_dir)
+    return Predictor(from_export(directory, "cpu"), device=device, **predictor_options)
+
+
+def load(path: str | os.PathLike, **options) -> Predictor:
+    """``multiemo.load(DIR)``: :func:`from_pretrained` of an exported model directory or hub id."""
+    return from_pretrained(path, **options)
+
+
+def push_to_hub(directory: str | os.PathLike, repo_id: str, *, revision: str | None = None,
+                private: bool | None = None, token: str | None = None) -> str:
+    """Upload an exported model directory to a Hugging Face hub repository (created if needed); returns
+    the commit URL. Needs huggingface_hub and network access; not exercised by the test suite."""
+    from huggingface_hub import HfApi
+
+    directory = Path(directory)
+    from_export(directory, "cpu")  # upload only what loads
+    api = HfApi(token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    commit = api.upload_folder(repo_id=repo_id, folder_path=str(directory), revision=revision,
+                               allow_patterns=list(EXPORT_FILES), commit_message="Upload multiemo model")
+    return str(commit)

@@ -1,0 +1,202 @@
+"""A trained model and everything prediction needs from where it was trained, from a run or an export.
+
+A :class:`TrainedModel` is what :class:`~multiemo.predict.Predictor` is built from: the model (weights and
+input statistics), its labels and party count, the precision it ran in, each modality's recorded extractor
+provenance (so features are made as in training), and the calibration, if any. It comes either from a run
+directory (best.pt, settings.json, provenance.json, calibration.json) or from an exported model directory
+(config.json, model.safetensors; see :mod:`multiemo.predict.export`), so both predict the same way.
+
+An exported directory holds no pickle at all; a run's checkpoint is unpickled with ``weights_only=True``
+(:func:`multiemo.training.checkpoint.load_checkpoint`). Neither can run code when opened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from multiemo.predict.settings import ExtractionPlan
+from multiemo.training.checkpoint import (
+    CheckpointError,
+    build_model,
+    incompatible,
+    load_run_model,
+    read_provenance,
+)
+
+#: ``config.json["format"]`` of an exported model, and the layout version this multiemo reads and writes.
+EXPORT_FORMAT = "multiemo-model"
+EXPORT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+CALIBRATION_FILE = "calibration.json"  # in a run directory
+
+
+class ExportError(ValueError):
+    """A directory is not an exported multiemo model this version can load."""
+
+
+@dataclass
+class TrainedModel:
+    """A trained model ready for :class:`~multiemo.predict.Predictor`.
+
+    Attributes:
+        model: MultiEMO in eval mode, with its training input statistics.
+        labels: emotion labels in the model's order.
+        num_parties: number of parties the model was trained with.
+        precision: ``fp32``/``bf16``/``fp16``, the precision it was trained (and runs) in.
+        modality_dropout: the training's ``model.modality_dropout`` (0: never saw missing modalities).
+        extraction: modality -> extractor provenance recorded at training; None for runs older than
+            provenance.json (their store's store.json is read instead).
+        extraction_source: the file that records it (named in error messages).
+        calibration: ``{"method": "temperature", "temperature": T, ...}`` or None.
+        source: the run or export directory; best_epoch: the selected epoch (None if unrecorded).
+        provenance: software that trained it (as provenance.json / config.json record it), or None.
+    """
+
+    model: torch.nn.Module
+    labels: list[str]
+    num_parties: int
+    precision: str
+    modality_dropout: float
+    extraction: dict[str, dict] | None
+    extraction_source: str
+    calibration: dict | None
+    source: Path
+    best_epoch: int | None = None
+    provenance: dict | None = None
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(self.model.config.modalities)
+
+    def plan(self, overrides: Mapping[str, Mapping] | None = None) -> ExtractionPlan:
+        """How to make features for this model (:class:`~multiemo.predict.settings.ExtractionPlan`)."""
+        if self.extraction is None:
+            return ExtractionPlan.from_store(self.extraction_source, self.modalities, overrides)
+        return ExtractionPlan.from_recorded(self.extraction, self.modalities, overrides,
+                                            source=self.extraction_source)
+
+
+def open_trained(path: str | os.PathLike, device: torch.device | str = "cpu") -> TrainedModel:
+    """An exported model directory (it holds config.json) or a run directory (it holds best.pt)."""
+    path = Path(path)
+    if (path / CONFIG_FILE).is_file():
+        return from_export(path, device)
+    return from_run(path, device)
+
+
+def from_run(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> TrainedModel:
+    """A run's best checkpoint with what it recorded about its features (provenance.json) and its
+    calibration (calibration.json, when present).
+
+    Raises:
+        FileNotFoundError: no best.pt.
+        CheckpointError: best.pt is refused or incompatible, or a JSON file of the run is malformed.
+    """
+    run_dir = Path(run_dir)
+    model, identity = load_run_model(run_dir, device)
+    provenance = read_provenance(run_dir)
+    if provenance is None:  # a run older than provenance.json: its store must still be where it was
+        extraction, extraction_source = None, identity["store"]
+    else:
+        recorded = provenance["store"]["modalities"]
+        extraction = {m: recorded[m]["provenance"] for m in model.config.modalities}
+        extraction_source = str(run_dir / "provenance.json")
+    return TrainedModel(
+        model=model,
+        labels=list(identity["labels"]),
+        num_parties=identity["num_parties"],
+        precision=identity["train"]["precision"],
+        modality_dropout=float(identity["model"].get("modality_dropout", 0.0)),
+        extraction=extraction,
+        extraction_source=extraction_source,
+        calibration=read_calibration(run_dir / CALIBRATION_FILE),
+        source=run_dir,
+        best_epoch=identity.get("best_epoch"),
+        provenance=provenance["software"] if provenance else None,
+    )
+
+
+def read_calibration(path: Path) -> dict | None:
+    """A run's calibration.json (``{"method": ..., ...}``), or None when the run is not calibrated."""
+    if not path.is_file():
+        return None
+    try:
+        calibration = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise CheckpointError(f"{path} is not valid JSON ({err})") from None
+    if not isinstance(calibration, dict) or "method" not in calibration:
+        raise CheckpointError(f"{path} must hold an object with a 'method', e.g. "
+                              '{"method": "temperature", "temperature": 1.5}')
+    return calibration
+
+
+def from_export(directory: str | os.PathLike, device: torch.device | str = "cpu") -> TrainedModel:
+    """The model of an exported directory (config.json + model.safetensors).
+
+    Raises:
+        ExportError: a file is missing, malformed, of another format, or incompatible (one line naming it).
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
+    config = read_export_config(config_path)
+    if not weights_path.is_file():
+        raise ExportError(f"{weights_path} not found: an exported multiemo model holds {CONFIG_FILE} and "
+                          f"{WEIGHTS_FILE}; copy the whole directory")
+    try:
+        state = load_file(weights_path, device=str(device))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ExportError(f"{weights_path} is not a readable safetensors file "
+                          f"({' '.join(str(err).split())[:200]}); copy it again from its origin") from None
+    writer = (config.get("provenance") or {}).get("multiemo")
+    try:
+        model = build_model(config["architecture"], config["input_dims"], len(config["labels"]),
+                            int(config["num_parties"]), state)
+        extraction = {m: dict(config["extraction"][m]) for m in model.config.modalities}
+        trained = TrainedModel(
+            model=model.to(device).eval(),
+            labels=list(config["labels"]),
+            num_parties=int(config["num_parties"]),
+            precision=str(config["precision"]),
+            modality_dropout=float(config["architecture"].get("modality_dropout", 0.0)),
+            extraction=extraction,
+            extraction_source=str(config_path),
+            calibration=config.get("calibration"),
+            source=directory,
+            best_epoch=config.get("training", {}).get("best_epoch"),
+            provenance=config.get("provenance"),
+        )
+    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as err:
+        raise ExportError(incompatible(weights_path if isinstance(err, RuntimeError) else config_path, err,
+                                       f"multiemo {writer}" if writer else "the multiemo version that wrote it")
+                          ) from None
+    return trained
+
+
+def read_export_config(path: Path) -> dict:
+    """An export's config.json, checked to be this format and a layout version this multiemo reads."""
+    if not path.is_file():
+        raise ExportError(f"{path} not found: {path.parent} is not an exported multiemo model "
+                          "(make one with `multiemo export RUN OUT_DIR`; a run directory goes with --run)")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ExportError(f"{path} is not valid JSON ({err})") from None
+    if not isinstance(config, dict) or config.get("format") != EXPORT_FORMAT:
+        found = config.get("format") if isinstance(config, dict) else type(config).__name__
+        raise ExportError(f"{path} is not a multiemo model configuration (format {found!r}, expected "
+                          f"{EXPORT_FORMAT!r}): this directory holds another kind of model")
+    if config.get("format_version") != EXPORT_VERSION:
+        writer = (config.get("provenance") or {}).get("multiemo")
+        raise ExportError(f"{path} has layout version {config.get('format_version')!r}; this multiemo reads "
+                          f"version {EXPORT_VERSION}: use multiemo {writer or 'the version that wrote it'}")
+    return config
