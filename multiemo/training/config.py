@@ -31,7 +31,7 @@ class TrackingConfig:
     """
 
     mlflow: bool = False
-    mlflow_uri: str | None = None  # tracking URI (file:/..., sqlite:///..., http://...); None: file:RUN/mlruns
+    mlflow_uri: str | None = None  # tracking URI (sqlite:///path.db, http://server...); None: sqlite RUN/mlflow.db
     mlflow_experiment: str = "multiemo"
     tensorboard: bool = False
     tensorboard_dir: str | None = None  # event files' folder; None: RUN/tensorboard

@@ -74,7 +74,8 @@ class _MlflowSink:
     def __init__(self, config: TrackingConfig, run_dir: Path, identity: Mapping) -> None:
         tracking = _require("mlflow.tracking", "mlflow")
         self.entities = _require("mlflow.entities", "mlflow")
-        uri = config.mlflow_uri or (run_dir / "mlruns").resolve().as_uri()
+        # MLflow 3 keeps a local store in SQLite (its file store is refused unless opted into)
+        uri = config.mlflow_uri or f"sqlite:///{(run_dir / 'mlflow.db').resolve()}"
         self.client = tracking.MlflowClient(tracking_uri=uri)
         self.state_file = run_dir / "tracking.json"
         recorded = json.loads(self.state_file.read_text(encoding="utf-8")) if self.state_file.exists() else {}
