@@ -68,7 +68,7 @@ def test_opensmile_setting_reruns_audio_not_faces_or_text(mini_run):
 
 def test_schema_rejects_a_bad_config_with_a_clear_message(tmp_path):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["presets"]["iemocap"]["train"]["epochs"] = "many"
+    config["presets"] = {"iemocap": {"train": {"epochs": "many"}}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     proc = snakemake(tmp_path, "--dry-run", check=False)
     assert proc.returncode != 0
