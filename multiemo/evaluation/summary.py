@@ -32,7 +32,8 @@ def summarise_runs(run_dirs: Sequence[str | os.PathLike]) -> dict:
         "validation": {"weighted_f1": summarise([m["validation"]["weighted_f1"] for m in metrics])},
         "best_epoch": [m["best_epoch"] for m in metrics],
         "oracle_test_weighted_f1": summarise([m["oracle_test_weighted_f1"] for m in metrics]),
-        "oracle_test_accuracy": summarise([m["oracle_test_accuracy"] for m in metrics
-                                           if m.get("oracle_test_accuracy") is not None]),
+        # None for runs made before the figure was recorded
+        "oracle_test_accuracy": summarise(accuracies) if (accuracies := [
+            m["oracle_test_accuracy"] for m in metrics if m.get("oracle_test_accuracy") is not None]) else None,
         "oracle_note": metrics[0]["oracle_note"],
     }
