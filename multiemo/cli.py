@@ -51,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser(
         "train", help="train (and evaluate) MultiEMO on a feature store", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Train one run per seed on a feature store and evaluate its best-on-validation checkpoint. "
-                    "key=value overrides may stand anywhere on the line and apply last.")
+        description="Train one run per seed on a feature store and evaluate its best-on-validation\n"
+                    "checkpoint. key=value overrides may stand anywhere on the line; they apply last, in order.")
     train.add_argument("--config", help="a config file (e.g. the repository's config.yaml): its datasets entries "
                                         "become --dataset names and its presets are added to the packaged ones "
                                         "(a preset of the same name replaces the packaged one); default: none, "
