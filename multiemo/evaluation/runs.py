@@ -10,8 +10,11 @@ from pathlib import Path
 from multiemo.evaluation.evaluate import evaluate_run
 from multiemo.evaluation.summary import summarise_runs
 from multiemo.io import lock_directory, write_json
+from multiemo.settings import from_mapping
 from multiemo.training.checkpoint import read_history
+from multiemo.training.config import TrainConfig
 from multiemo.training.loop import fit
+from multiemo.training.tracking import open_tracker
 
 
 def train_run(
@@ -26,7 +29,8 @@ def train_run(
     """Train one seed and evaluate its best-on-validation checkpoint; resume if ``out_dir`` holds a run.
 
     The run directory is locked meanwhile (:func:`multiemo.io.lock_directory`): a second process training
-    into it stops with :class:`multiemo.io.DirectoryInUse` naming the holder.
+    into it stops with :class:`multiemo.io.DirectoryInUse` naming the holder. Each epoch's record also goes
+    to the trackers ``train.tracking`` switches on (:mod:`multiemo.training.tracking`).
 
     Args:
         store_path: feature store directory.
@@ -41,9 +45,16 @@ def train_run(
         The content written to ``out_dir/metrics.json``.
     """
     out = Path(out_dir)
-    with lock_directory(out, "being trained"):
+    tracking = from_mapping(TrainConfig, settings.get("train", {}), section="train").tracking
+    with lock_directory(out, "being trained"), open_tracker(tracking, out, settings, store_path) as tracker:
+
+        def record(epoch: dict) -> None:
+            tracker.log_epoch(epoch)
+            if on_epoch is not None:
+                on_epoch(epoch)
+
         fitted = fit(store_path, settings, out, progress=progress, restart_if_changed=restart_if_changed,
-                     on_epoch=on_epoch)
+                     on_epoch=record)
         tic = time.perf_counter()
         metrics = evaluate_run(out, splits=("validation", "test"), store=fitted.store, device=fitted.device)
         history = read_history(out / "history.jsonl")

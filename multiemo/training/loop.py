@@ -36,7 +36,6 @@ from multiemo.training.config import ConfigError, TrainConfig, from_mapping, mod
 from multiemo.training.objective import Objective
 from multiemo.training.passes import run_pass
 from multiemo.training.precision import resolve_precision
-from multiemo.training.tracking import open_tracker
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +138,6 @@ def fit(
     truncate_history(out / "history.jsonl", state["epoch"])
 
     started = time.perf_counter()
-    tracker = open_tracker(train_cfg.tracking, out, identity)
     epochs = tqdm(
         range(state["epoch"] + 1, train_cfg.epochs + 1) if not state["stopped"] else (),
         desc=f"train {out.name}",
@@ -185,7 +183,6 @@ def fit(
         state["stopped"] = train_cfg.patience is not None and stale >= train_cfg.patience
         record.update(best_epoch=state["best_epoch"], stopped_early=state["stopped"])
         append_history(out / "history.jsonl", record)
-        tracker.log_epoch(record)
         if on_epoch is not None:
             on_epoch(record)
         save_checkpoint(last, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -200,7 +197,6 @@ def fit(
             log.info("early stop after epoch %d: no better validation %s for %d epochs (best: epoch %d)",
                      epoch, train_cfg.selection, stale, state["best_epoch"])
             break
-    tracker.close()
     return Fitted(store=store, device=device, best_epoch=state["best_epoch"], seed=train_cfg.seed,
                   epochs=train_cfg.epochs, epochs_run=state["epoch"], stopped_early=state["stopped"],
                   seconds=time.perf_counter() - started)

@@ -3,6 +3,8 @@
 Both are optional (the ``tracking`` extra) and imported only when switched on, so a normal run never loads
 them. Each record is sent as soon as its epoch ends (``history.jsonl`` stays the run's own record); a
 resumed run goes on logging into the MLflow run it started, whose id it keeps in ``RUN/tracking.json``.
+:func:`multiemo.evaluation.runs.train_run` opens the tracker around the training loop, which knows nothing
+of it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,10 +25,17 @@ log = logging.getLogger(__name__)
 
 
 class Tracker:
-    """Sends epoch records to the enabled backends; with none enabled it does nothing."""
+    """Sends epoch records to the enabled backends; with none enabled it does nothing. A context manager:
+    leaving it closes them, with the run marked failed when an exception leaves the block."""
 
     def __init__(self, sinks: list) -> None:
         self.sinks = sinks
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        self.close(failed=kind is not None)
 
     def log_epoch(self, record: Mapping) -> None:
         """Send the numbers of one history record (nested ones as ``train_parts/ce``), at step ``epoch``."""
@@ -33,9 +43,9 @@ class Tracker:
         for sink in self.sinks:
             sink.log(values, int(record["epoch"]))
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
         for sink in self.sinks:
-            sink.close()
+            sink.close(failed)
 
 
 def scalars(record: Mapping, prefix: str = "") -> dict[str, float]:
@@ -49,11 +59,17 @@ def scalars(record: Mapping, prefix: str = "") -> dict[str, float]:
     return out
 
 
-def open_tracker(config: TrackingConfig, run_dir: Path, identity: Mapping) -> Tracker:
-    """The tracker of a run directory for ``config``; a backend switched on but not installed is a ConfigError."""
+def open_tracker(config: TrackingConfig, run_dir: str | os.PathLike, settings: Mapping,
+                 store: str | os.PathLike) -> Tracker:
+    """The tracker of a run directory for ``config`` (``settings``, the run's model and train settings, and
+    the store path are MLflow's parameters); a backend switched on but not installed is a ConfigError."""
+    run_dir = Path(run_dir)
     sinks = []
     if config.mlflow:
-        sinks.append(_MlflowSink(config, run_dir, identity))
+        params = {f"{section}.{key}": value for section in ("model", "train")
+                  for key, value in (settings.get(section) or {}).items()}
+        params["store"] = str(Path(store).resolve())
+        sinks.append(_MlflowSink(config, run_dir, params))
     if config.tensorboard:
         sinks.append(_TensorBoardSink(Path(config.tensorboard_dir or run_dir / "tensorboard")))
     return Tracker(sinks)
@@ -71,7 +87,7 @@ def _require(module: str, setting: str):
 
 
 class _MlflowSink:
-    def __init__(self, config: TrackingConfig, run_dir: Path, identity: Mapping) -> None:
+    def __init__(self, config: TrackingConfig, run_dir: Path, params: Mapping) -> None:
         tracking = _require("mlflow.tracking", "mlflow")
         self.entities = _require("mlflow.entities", "mlflow")
         # MLflow 3 keeps a local store in SQLite (its file store is refused unless opted into)
@@ -89,10 +105,8 @@ class _MlflowSink:
             run = self.client.create_run(experiment_id, run_name=run_dir.name,
                                          tags={"multiemo.run_dir": str(run_dir.resolve())})
             self.run_id = run.info.run_id
-            params = [self.entities.Param(f"{section}.{key}", str(value)[:500])
-                      for section in ("model", "train") for key, value in identity[section].items()]
-            params.append(self.entities.Param("store", str(identity["store"])[:500]))
-            self.client.log_batch(self.run_id, params=params)
+            self.client.log_batch(self.run_id, params=[self.entities.Param(key, str(value)[:500])
+                                                       for key, value in params.items()])
             write_json(self.state_file, {"mlflow_uri": uri, "mlflow_run_id": self.run_id})
         log.info("tracking to MLflow %s, run %s", uri, self.run_id)
 
@@ -101,8 +115,8 @@ class _MlflowSink:
         metrics = [self.entities.Metric(key, value, now, step) for key, value in values.items()]
         self.client.log_batch(self.run_id, metrics=metrics)
 
-    def close(self) -> None:
-        self.client.set_terminated(self.run_id)
+    def close(self, failed: bool) -> None:
+        self.client.set_terminated(self.run_id, status="FAILED" if failed else "FINISHED")
 
 
 class _TensorBoardSink:
@@ -117,5 +131,5 @@ class _TensorBoardSink:
             self.writer.add_scalar(key, value, step)
         self.writer.flush()  # a crash later keeps every finished epoch
 
-    def close(self) -> None:
+    def close(self, failed: bool) -> None:
         self.writer.close()

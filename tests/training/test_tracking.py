@@ -43,13 +43,20 @@ def test_epochs_go_to_mlflow_and_tensorboard(tmp_path):
     plain = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 2}}
     train_run(store.root, plain, tmp_path / "run", progress=False)
 
+    # a run that fails is marked so, not left running
+    text_only = make_learnable_store(tmp_path / "text_store", dims={"text": 4})
+    with pytest.raises(ConfigError, match="holds only"):
+        train_run(text_only.root, settings, tmp_path / "failed", progress=False)
+    runs = client.search_runs([client.get_experiment_by_name("toy").experiment_id], "run_name = 'failed'")
+    assert [r.info.status for r in runs] == ["FAILED"]
+
 
 def test_a_missing_tracking_package_is_one_message(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "mlflow", None)  # as if not installed: import raises ImportError
     monkeypatch.setitem(sys.modules, "mlflow.tracking", None)
     with pytest.raises(ConfigError, match=r"train.tracking.mlflow is on, but mlflow cannot be imported.*"
                                           r"pip install 'multiemo\[tracking\]'"):
-        open_tracker(TrackingConfig(mlflow=True), tmp_path, {"model": {}, "train": {}, "store": "s"})
+        open_tracker(TrackingConfig(mlflow=True), tmp_path, {"model": {}, "train": {}}, tmp_path)
 
 
 @pytest.mark.slow
