@@ -1,17 +1,33 @@
-"""The ``multiemo`` command: train, evaluate, predict, import the paper's released features."""
+"""The multiemo command: train, evaluate, predict, import the paper's released features."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
 
-from multiemo import bound_kernel_caches
-from multiemo.settings import ConfigError
+from multiemo import __version__, bound_kernel_caches
+from multiemo.io import DirectoryInUse
 
 log = logging.getLogger("multiemo")
+
+# Exit codes (README, "Command line"; the epilog of --help).
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+# Errors a user can cause and fix (bad input, settings, paths, a busy run directory, a full disk): one message.
+HANDLED = (ValueError, OSError, DirectoryInUse)  # ValueError includes ConfigError and StoreError
+EPILOG = """exit codes:
+  0    success
+  1    an error in the input, the settings or the files (a missing file, a bad value, a run directory
+       in use, a full disk): one message names the file or the setting
+  2    a usage error: an unknown option or a missing argument (argparse prints the usage)
+  3    an internal error, a bug in multiemo: the traceback is printed; please report it
+  130  interrupted (Ctrl-C)
+"""
+FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def _seeds(text: str) -> list[int]:
@@ -25,19 +41,30 @@ def _seeds(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="multiemo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="multiemo", description=__doc__, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"multiemo {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     parser.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train (and evaluate) MultiEMO on a feature store")
-    train.add_argument("--config", default="config.yaml", help="config file with presets (default: config.yaml)")
-    train.add_argument("--dataset", required=True, help="a dataset entry or preset of the config, e.g. meld")
+    train = sub.add_parser(
+        "train", help="train (and evaluate) MultiEMO on a feature store", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train one run per seed on a feature store and evaluate its best-on-validation\n"
+                    "checkpoint. key=value overrides may stand anywhere on the line; they apply last, in order.")
+    train.add_argument("--config", help="a config file (e.g. the repository's config.yaml): its datasets entries "
+                                        "become --dataset names and its presets are added to the packaged ones "
+                                        "(a preset of the same name replaces the packaged one); default: none, "
+                                        "the packaged presets meld, iemocap, small_corpus")
+    train.add_argument("--dataset", required=True,
+                       help="a preset (meld, iemocap, small_corpus) or a dataset entry of --config")
     train.add_argument("--features", required=True, help="feature store directory")
-    train.add_argument("--out", required=True, help="run directory (resumed if it holds the same run)")
+    train.add_argument("--out", required=True, help="run directory (resumed if it holds the same run; locked "
+                                                    "while training)")
     train.add_argument("--seeds", type=_seeds, help="comma-separated seeds, e.g. 1,2,3,4,5: one run per seed")
     train.add_argument("overrides", nargs="*", metavar="key=value",
-                       help="typed overrides, e.g. train.epochs=5 model.fusion=false")
+                       help="typed overrides, e.g. train.epochs=5 model.fusion=false train.selection=loss")
 
     evaluate = sub.add_parser("evaluate", help="score a run's best checkpoint")
     evaluate.add_argument("run_dir")
@@ -70,18 +97,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, with train's ``key=value`` overrides gathered from anywhere on it, in order.
+
+    argparse takes the positional overrides only where they stand together; the ones after an option come
+    back unrecognised and are appended (those are always later on the line, so the order is kept).
+    """
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    unknown = [e for e in extras if e.startswith("-") or args.command != "train"]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if extras:
+        args.overrides = [*args.overrides, *extras]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see ``EPILOG``). argparse exits 2 on a usage error."""
     bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return _dispatch(args)
-    except (ConfigError, ValueError, FileNotFoundError, NotADirectoryError) as err:
+    except HANDLED as err:
         if args.debug:
             raise
-        print(f"multiemo {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        print(f"multiemo {args.command}: error: {_message(err)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"multiemo {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as err:  # a bug: keep the traceback for the report
+        if args.debug:
+            raise
+        traceback.print_exc()
+        print(f"multiemo {args.command}: internal error ({type(err).__name__}: {err}); this is a bug in "
+              f"multiemo {__version__}: please report it with the traceback above", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _message(err: BaseException) -> str:
+    """One line for a handled error; an OS error names its file and, for a full disk, what is left."""
+    if not isinstance(err, OSError) or err.errno is None:
+        return str(err)
+    where = f"{err.filename}: " if err.filename else ""
+    text = f"{where}{err.strerror or err} ({errno.errorcode.get(err.errno, err.errno)})"
+    if err.errno in FULL_DISK:
+        text += ("; files are written whole or not at all, so nothing was left half-written: free space "
+                 "(or raise the limit) and run the same command again (train resumes after the last "
+                 "finished epoch)")
+    return text
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -90,7 +157,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from multiemo.settings import load_yaml
         from multiemo.training.config import resolve_run_settings
 
-        settings = resolve_run_settings(load_yaml(args.config), args.dataset, args.overrides)
+        config = load_yaml(args.config) if args.config else {}
+        settings = resolve_run_settings(config, args.dataset, args.overrides)
         if args.seeds:
             summary = train_seeds(args.features, settings, args.out, args.seeds, progress=not args.quiet)
             test = summary["test"]
@@ -99,7 +167,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                   f"over seeds {summary['seeds']}")
         else:
             metrics = train_run(args.features, settings, args.out, progress=not args.quiet)
-            print(f"best epoch {metrics['best_epoch']} (chosen on validation): test weighted-F1 "
+            print(f"best epoch {metrics['best_epoch']} (chosen on validation {metrics['selection']}): test weighted-F1 "
                   f"{metrics['test']['weighted_f1']:.2f}, accuracy {metrics['test']['accuracy']:.2f}")
         return 0
     if args.command == "evaluate":

@@ -1,11 +1,16 @@
-"""Atomic file writing: an interrupted run never leaves a half-written file that looks finished."""
+"""Atomic file writing (an interrupted run never leaves a half-written file that looks finished) and
+directory locks (two processes never write one run directory at once)."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,18 +24,36 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
 
     Works for files and directories: whatever the block creates at the yielded path replaces ``path``.
+    An OSError while writing (a full disk, a file-size limit) names ``path``, not the temporary path.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, str(path)) from None
     target = tmp / path.name
     try:
         yield target
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         os.replace(target, path)
+    except OSError as err:
+        if err.filename is not None and not str(err.filename).startswith(str(tmp)):
+            raise  # about another file the block read, not the one written
+        raise OSError(err.errno, err.strerror, str(path)) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` atomically; a failed write (e.g. a full disk) is an OSError naming ``path``.
+
+    Serialisers that write to a file themselves (``torch.save``) report a full disk as their own
+    RuntimeError without the errno; serialising to memory first and writing here keeps the OS's error.
+    """
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -53,3 +76,62 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+class DirectoryInUse(RuntimeError):
+    """Another process holds the lock of a directory (:func:`lock_directory`)."""
+
+
+LOCK_NAME = ".multiemo.lock"
+
+
+@contextmanager
+def lock_directory(directory: str | os.PathLike, purpose: str = "in use") -> Iterator[Path]:
+    """Hold ``directory``'s lock for the block, or raise :class:`DirectoryInUse` naming the holder.
+
+    The lock is ``flock`` on ``directory/.multiemo.lock``, which holds the holder's pid, host and start time
+    for the message. The kernel releases it when the holder's process ends in any way (also SIGKILL or a
+    crash), so a dead holder never leaves the directory stuck. The file is removed on release; a process
+    that locked a file removed meanwhile tries again on the new one.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LOCK_NAME
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            os.close(fd)
+            if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            raise DirectoryInUse(f"{directory} is {purpose} by another process ({_holder(path)}); wait for it "
+                                 "to finish or choose another directory") from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder removed the file between our open and our lock: lock the new one
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                 "since": time.strftime("%Y-%m-%d %H:%M:%S %Z")}).encode())
+        yield path
+    finally:
+        path.unlink(missing_ok=True)  # before unlocking, so a waiting process sees a fresh file
+        os.close(fd)
+
+
+def _holder(path: Path) -> str:
+    """Who holds the lock file, as its holder wrote it (it may not have written yet)."""
+    for _ in range(20):
+        try:
+            holder = json.loads(path.read_text(encoding="utf-8") or "null")
+        except (OSError, ValueError):
+            holder = None
+        if holder:
+            return f"pid {holder.get('pid')} on host {holder.get('host')}, since {holder.get('since')}"
+        time.sleep(0.05)
+    return "holder not recorded"

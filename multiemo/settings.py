@@ -117,6 +117,12 @@ def from_mapping(cls: type, values: Mapping[str, Any], *, section: str):
 
 
 def _coerce(hint: Any, value: Any, name: str) -> Any:
+    if dataclasses.is_dataclass(hint):  # a nested block, e.g. train.tracking
+        if isinstance(value, hint):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{name} must be a mapping of settings, got {value!r}")
+        return from_mapping(hint, value, section=name)
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(hint) if a is not type(None)]

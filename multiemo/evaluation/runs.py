@@ -9,9 +9,12 @@ from pathlib import Path
 
 from multiemo.evaluation.evaluate import evaluate_run
 from multiemo.evaluation.summary import summarise_runs
-from multiemo.io import write_json
+from multiemo.io import lock_directory, write_json
+from multiemo.settings import from_mapping
 from multiemo.training.checkpoint import read_history
+from multiemo.training.config import TrainConfig
 from multiemo.training.loop import fit
+from multiemo.training.tracking import open_tracker
 
 
 def train_run(
@@ -24,6 +27,10 @@ def train_run(
     on_epoch: Callable[[dict], None] | None = None,
 ) -> dict:
     """Train one seed and evaluate its best-on-validation checkpoint; resume if ``out_dir`` holds a run.
+
+    The run directory is locked meanwhile (:func:`multiemo.io.lock_directory`): a second process training
+    into it stops with :class:`multiemo.io.DirectoryInUse` naming the holder. Each epoch's record also goes
+    to the trackers ``train.tracking`` switches on (:mod:`multiemo.training.tracking`).
 
     Args:
         store_path: feature store directory.
@@ -38,23 +45,41 @@ def train_run(
         The content written to ``out_dir/metrics.json``.
     """
     out = Path(out_dir)
-    fitted = fit(store_path, settings, out, progress=progress, restart_if_changed=restart_if_changed,
-                 on_epoch=on_epoch)
-    tic = time.perf_counter()
-    metrics = evaluate_run(out, splits=("validation", "test"), store=fitted.store, device=fitted.device)
-    history = read_history(out / "history.jsonl")
-    oracle = max(history, key=lambda r: r["test_weighted_f1"])
-    metrics.update(
-        best_epoch=fitted.best_epoch,
-        seed=fitted.seed,
-        epochs=fitted.epochs,
-        train_seconds=fitted.seconds + time.perf_counter() - tic,
-        oracle_test_weighted_f1=oracle["test_weighted_f1"],
-        oracle_epoch=oracle["epoch"],
-        oracle_note="best test score over all epochs: chosen on the test set, NOT a valid estimate; "
-        "reported only for comparison with papers that selected epochs this way",
-    )
-    write_json(out / "metrics.json", metrics)
+    tracking = from_mapping(TrainConfig, settings.get("train", {}), section="train").tracking
+    with lock_directory(out, "being trained"), open_tracker(tracking, out, settings, store_path) as tracker:
+
+        def record(epoch: dict) -> None:
+            tracker.log_epoch(epoch)
+            if on_epoch is not None:
+                on_epoch(epoch)
+
+        fitted = fit(store_path, settings, out, progress=progress, restart_if_changed=restart_if_changed,
+                     on_epoch=record)
+        tic = time.perf_counter()
+        metrics = evaluate_run(out, splits=("validation", "test"), store=fitted.store, device=fitted.device)
+        history = read_history(out / "history.jsonl")
+        oracle = max(history, key=lambda r: r["test_weighted_f1"])
+        # histories resumed from before test_accuracy was logged may lack it on early epochs
+        oracle_accuracy = max((r for r in history if "test_accuracy" in r), key=lambda r: r["test_accuracy"],
+                              default=None)
+        train = settings.get("train", {})
+        metrics.update(
+            best_epoch=fitted.best_epoch,
+            selection=train.get("selection", "weighted_f1"),
+            patience=train.get("patience"),
+            epochs_run=fitted.epochs_run,
+            stopped_early=fitted.stopped_early,
+            seed=fitted.seed,
+            epochs=fitted.epochs,
+            train_seconds=fitted.seconds + time.perf_counter() - tic,
+            oracle_test_weighted_f1=oracle["test_weighted_f1"],
+            oracle_epoch=oracle["epoch"],
+            oracle_test_accuracy=oracle_accuracy["test_accuracy"] if oracle_accuracy else None,
+            oracle_accuracy_epoch=oracle_accuracy["epoch"] if oracle_accuracy else None,
+            oracle_note="best test scores over all epochs (each on its own epoch): chosen on the test set, NOT "
+            "a valid estimate; reported only for comparison with papers that selected epochs this way",
+        )
+        write_json(out / "metrics.json", metrics)
     return metrics
 
 

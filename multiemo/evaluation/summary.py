@@ -11,7 +11,7 @@ from multiemo.metrics import summarise
 
 
 def summarise_runs(run_dirs: Sequence[str | os.PathLike]) -> dict:
-    """Mean and std over runs of every test score (and validation weighted-F1, oracle test weighted-F1)."""
+    """Mean and std over runs of every test score (and validation weighted-F1, the oracle test figures)."""
     metrics = [json.loads((Path(d) / "metrics.json").read_text(encoding="utf-8")) for d in run_dirs]
     if not metrics:
         raise ValueError("no runs to summarise")
@@ -32,5 +32,8 @@ def summarise_runs(run_dirs: Sequence[str | os.PathLike]) -> dict:
         "validation": {"weighted_f1": summarise([m["validation"]["weighted_f1"] for m in metrics])},
         "best_epoch": [m["best_epoch"] for m in metrics],
         "oracle_test_weighted_f1": summarise([m["oracle_test_weighted_f1"] for m in metrics]),
+        # None for runs made before the figure was recorded
+        "oracle_test_accuracy": summarise(accuracies) if (accuracies := [
+            m["oracle_test_accuracy"] for m in metrics if m.get("oracle_test_accuracy") is not None]) else None,
         "oracle_note": metrics[0]["oracle_note"],
     }

@@ -8,7 +8,7 @@ A run directory holds::
                        so a copied run predicts without its store
     history.jsonl      one line per finished epoch (losses, validation and test scores, learning rate)
     last.pt            everything needed to resume after an interruption
-    best.pt            weights of the epoch with the best validation weighted-F1 (+ settings, epoch)
+    best.pt            weights of the epoch selected on validation (train.selection) (+ settings, epoch)
     metrics.json       final validation and test scores of best.pt (written by multiemo.evaluation)
     predictions_test.csv, predictions_validation.csv
 
@@ -17,6 +17,7 @@ Loading a run's model needs only this module, not the training loop.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ from pathlib import Path
 import torch
 
 from multiemo.data.store import FeatureStore
-from multiemo.io import atomic_path, write_json
+from multiemo.io import atomic_path, write_bytes, write_json
 from multiemo.models import ModelConfig, MultiEMO
 from multiemo.provenance import environment, hub_revision
 from multiemo.training.config import ConfigError, from_mapping
@@ -35,7 +36,9 @@ log = logging.getLogger(__name__)
 
 # Train settings that change where and how fast a run computes, not what it computes: a run resumes
 # across changes of these, and they are not part of its identity.
-RUNTIME_ONLY = ("device", "num_threads", "checkpoint_fusion")
+RUNTIME_ONLY = ("device", "num_threads", "checkpoint_fusion", "tracking")
+# Train settings added after runs were recorded, with the value those runs trained with: such a run resumes.
+ADDED_SETTINGS = {"precision": "fp32", "selection": "weighted_f1", "patience": None}
 
 RUN_FILES = ("last.pt", "best.pt", "history.jsonl", "metrics.json", "settings.json", "provenance.json")
 PROVENANCE = "provenance.json"
@@ -56,8 +59,10 @@ def resolve_device(name: str) -> torch.device:
 
 
 def save_checkpoint(path: Path, obj: dict) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    """Write a checkpoint atomically; a failed write (a full disk) is an OSError naming ``path``."""
+    buffer = io.BytesIO()  # torch.save to a file turns the OS's error into an errno-less RuntimeError
+    torch.save(obj, buffer)
+    write_bytes(path, buffer.getbuffer())
 
 
 def load_checkpoint(path: Path, device: torch.device | str) -> dict:
@@ -193,8 +198,10 @@ def truncate_history(path: Path, epoch: int) -> None:
 
 
 def append_history(path: Path, record: dict) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
+    """Add one epoch's line; the file is rewritten atomically, so a failed write leaves no half line."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text + json.dumps(record) + "\n", encoding="utf-8")
 
 
 def claim_run_dir(out: Path, identity: dict, restart_if_changed: bool) -> None:
@@ -202,7 +209,8 @@ def claim_run_dir(out: Path, identity: dict, restart_if_changed: bool) -> None:
     path = out / "settings.json"
     if path.exists():
         previous = json.loads(path.read_text(encoding="utf-8"))
-        previous.get("train", {}).setdefault("precision", "fp32")  # runs from before the setting: fp32
+        for key, value in ADDED_SETTINGS.items():  # runs from before the setting trained with this value
+            previous.get("train", {}).setdefault(key, value)
         if previous == identity:
             return
         if not restart_if_changed:

@@ -1,18 +1,40 @@
-"""Training settings and the resolution of config.yaml presets plus command-line overrides.
+"""Training settings and the resolution of presets, a config's dataset entries and command-line overrides.
 
-The dataclasses are the one source of each default: ``config.yaml``'s presets state only what differs
-from them, and ``workflow/schemas/config.schema.yaml`` is held equal to them by tests/workflow/test_settings.py.
+The dataclasses are the one source of each default: the presets (``multiemo/presets/*.yaml``, shipped with
+the package) state only what differs from them, and ``workflow/schemas/config.schema.yaml`` is held equal
+to them by tests/workflow/test_settings.py.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import importlib.resources
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import yaml
 
 from multiemo.models.config import ModelConfig
 from multiemo.settings import ConfigError, deep_merge, from_mapping, parse_overrides
+
+SELECTIONS = ("weighted_f1", "loss")
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Where each epoch's record goes besides ``history.jsonl`` (:mod:`multiemo.training.tracking`).
+
+    Needs the ``tracking`` extra (``pip install 'multiemo[tracking]'``) when either is on. Where a run is
+    tracked does not change what it computes, so these settings are not part of a run's identity.
+    """
+
+    mlflow: bool = False
+    mlflow_uri: str | None = None  # tracking URI (sqlite:///path.db, http://server...); None: sqlite RUN/mlflow.db
+    mlflow_experiment: str = "multiemo"
+    tensorboard: bool = False
+    tensorboard_dir: str | None = None  # event files' folder; None: RUN/tensorboard
 
 
 @dataclass(frozen=True)
@@ -40,6 +62,9 @@ class TrainConfig:
     num_threads: int = 0  # torch CPU threads; 0 keeps torch's default
     checkpoint_fusion: bool = False  # recompute MultiAttn activations in backward: less memory, same results
     precision: str = "fp32"  # "fp32"; "bf16": bfloat16 products, float32 state; "auto": bf16 where native
+    selection: str = "weighted_f1"  # best epoch: highest validation weighted-F1, or "loss": lowest validation loss
+    patience: int | None = None  # stop after this many epochs without a better selection score; None: never
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -58,20 +83,38 @@ class TrainConfig:
             raise ConfigError(f"train.lr_factor must be in (0, 1), got {self.lr_factor}")
         if self.precision not in ("fp32", "bf16", "auto"):
             raise ConfigError(f"train.precision must be 'fp32', 'bf16' or 'auto', got {self.precision!r}")
+        if self.selection not in SELECTIONS:
+            raise ConfigError(f"train.selection must be one of {list(SELECTIONS)}, got {self.selection!r}")
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"train.patience must be at least 1 (or null: no early stopping), got {self.patience}")
         if self.hgr_covariance not in ("feature", "legacy"):
             raise ConfigError(f"train.hgr_covariance must be 'feature' or 'legacy', got {self.hgr_covariance!r}")
+
+
+@functools.cache
+def packaged_presets() -> dict[str, dict]:
+    """The presets shipped in the package (``multiemo/presets/NAME.yaml``), by name."""
+    folder = importlib.resources.files("multiemo") / "presets"
+    return {item.name.removesuffix(".yaml"): yaml.safe_load(item.read_text(encoding="utf-8")) or {}
+            for item in sorted(folder.iterdir(), key=lambda i: i.name) if item.name.endswith(".yaml")}
+
+
+def presets_of(config: Mapping) -> dict[str, dict]:
+    """The packaged presets plus a config's ``presets:``; a config preset named like a packaged one
+    replaces it whole."""
+    return {**copy.deepcopy(packaged_presets()), **(config.get("presets") or {})}
 
 
 def resolve_run_settings(config: Mapping, dataset: str, overrides: Sequence[str] = ()) -> dict:
     """The complete ``{"model": {...}, "train": {...}}`` settings for one dataset, validated.
 
     ``dataset`` names an entry of ``config["datasets"]`` (its ``preset`` is looked up in
-    ``config["presets"]``, its own ``model``/``train`` keys override the preset, and its ``modalities``
-    become the model's unless ``model.modalities`` is set) or directly a preset.
+    :func:`presets_of`, its own ``model``/``train`` keys override the preset, and its ``modalities``
+    become the model's unless ``model.modalities`` is set) or directly a preset (``config`` may be ``{}``).
     Command-line ``overrides`` apply last; unset keys take the dataclass defaults (:func:`complete_settings`).
     This one function serves ``multiemo train`` and the workflow's train rule, so both train the same model.
     """
-    presets = config.get("presets") or {}
+    presets = presets_of(config)
     datasets = config.get("datasets") or {}
     if dataset in datasets:
         entry = datasets[dataset] or {}
@@ -87,7 +130,8 @@ def resolve_run_settings(config: Mapping, dataset: str, overrides: Sequence[str]
         settings = copy.deepcopy(presets[dataset] or {})
     else:
         raise ConfigError(
-            f"unknown dataset {dataset!r}; config defines datasets {sorted(datasets)} and presets {sorted(presets)}"
+            f"unknown dataset {dataset!r}; known datasets {sorted(datasets)} (entries of the config file) and "
+            f"presets {sorted(presets)}"
         )
     return complete_settings(deep_merge(settings, parse_overrides(overrides)))
 

@@ -1,4 +1,5 @@
-"""The training loop: epochs over a feature store, the best epoch kept by validation weighted-F1.
+"""The training loop: epochs over a feature store, the best epoch kept by a validation score
+(``train.selection``), optionally stopped early (``train.patience``).
 
 :func:`fit` trains and leaves ``settings.json``, ``history.jsonl``, ``last.pt`` and ``best.pt`` in the run
 directory (see :mod:`multiemo.training.checkpoint`); :func:`multiemo.evaluation.runs.train_run` then
@@ -49,6 +50,8 @@ class Fitted:
     best_epoch: int
     seed: int
     epochs: int
+    epochs_run: int  # fewer than epochs when stopped early
+    stopped_early: bool
     seconds: float  # spent in the epoch loop
 
 
@@ -120,7 +123,7 @@ def fit(
         optimizer, mode="min", factor=train_cfg.lr_factor, patience=train_cfg.lr_patience
     )
     shuffle = torch.Generator().manual_seed(train_cfg.seed)
-    state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0}
+    state = {"epoch": 0, "best_score": None, "best_epoch": 0, "stopped": False}
 
     last = out / "last.pt"
     if last.exists():
@@ -132,13 +135,13 @@ def fit(
         torch.set_rng_state(ckpt["torch_rng"])
         if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(ckpt["cuda_rng"], device)
-        state = ckpt["state"]
+        state = _resumed_state(ckpt["state"])
         log.info("resuming %s after epoch %d", out, state["epoch"])
     truncate_history(out / "history.jsonl", state["epoch"])
 
     started = time.perf_counter()
     epochs = tqdm(
-        range(state["epoch"] + 1, train_cfg.epochs + 1),
+        range(state["epoch"] + 1, train_cfg.epochs + 1) if not state["stopped"] else (),
         desc=f"train {out.name}",
         disable=not progress,
         initial=state["epoch"],
@@ -165,16 +168,22 @@ def fit(
             "validation_loss": val_pass.loss,
             "validation_weighted_f1": val_scores["weighted_f1"],
             "validation_accuracy": val_scores["accuracy"],
-            # Logged for the oracle figure only; never used to choose anything.
+            # Logged for the oracle figures only; never used to choose anything.
             "test_weighted_f1": test_scores["weighted_f1"],
+            "test_accuracy": test_scores["accuracy"],
             "seconds": time.perf_counter() - tic,
         }
-        if val_scores["weighted_f1"] > state["best_f1"]:
-            state.update(best_f1=val_scores["weighted_f1"], best_epoch=epoch)
+        # The first best epoch by the selection score, higher weighted-F1 or lower loss
+        score = val_scores["weighted_f1"] if train_cfg.selection == "weighted_f1" else -val_pass.loss
+        if state["best_score"] is None or score > state["best_score"]:
+            state.update(best_score=score, best_epoch=epoch)
             save_checkpoint(out / "best.pt", {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                               "epoch": epoch, "settings": identity, "input_dims": input_dims,
                                               "num_parties": num_parties})
         state["epoch"] = epoch
+        stale = epoch - state["best_epoch"]  # epochs since the selection score last improved
+        state["stopped"] = train_cfg.patience is not None and stale >= train_cfg.patience
+        record.update(best_epoch=state["best_epoch"], stopped_early=state["stopped"])
         append_history(out / "history.jsonl", record)
         if on_epoch is not None:
             on_epoch(record)
@@ -186,5 +195,19 @@ def fit(
         epochs.set_postfix(val_f1=f"{val_scores['weighted_f1']:.2f}", best=state["best_epoch"])
         log.info("epoch %d: train loss %.4f, validation loss %.4f, validation weighted-F1 %.2f (%.1fs)",
                  epoch, train_pass.loss, val_pass.loss, val_scores["weighted_f1"], record["seconds"])
+        if state["stopped"]:
+            log.info("early stop after epoch %d: no better validation %s for %d epochs (best: epoch %d)",
+                     epoch, train_cfg.selection, stale, state["best_epoch"])
+            break
     return Fitted(store=store, device=device, best_epoch=state["best_epoch"], seed=train_cfg.seed,
-                  epochs=train_cfg.epochs, seconds=time.perf_counter() - started)
+                  epochs=train_cfg.epochs, epochs_run=state["epoch"], stopped_early=state["stopped"],
+                  seconds=time.perf_counter() - started)
+
+
+def _resumed_state(state: dict) -> dict:
+    """A checkpoint's loop state; one written before train.selection existed selected by weighted-F1."""
+    state = dict(state)
+    if "best_f1" in state:
+        state["best_score"] = state.pop("best_f1")
+    state.setdefault("stopped", False)
+    return state

@@ -81,6 +81,6 @@ def test_malformed_releases_name_file_and_dialogue(tmp_path):
 
 def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     code = main(["import-legacy", "--dataset", "meld", str(tmp_path / "nowhere"), str(tmp_path / "out")])
-    assert code == 2
+    assert code == 1  # a handled input error (README, "Command line": exit codes)
     err = capsys.readouterr().err
     assert "Speakers.pkl does not exist" in err and "Traceback" not in err

@@ -1,4 +1,4 @@
-"""``multiemo predict``: files and a one-line summary on success, one clear line and exit 2 on a user error."""
+"""``multiemo predict``: files and a one-line summary on success, one clear line and exit 1 on a user error."""
 
 from __future__ import annotations
 
@@ -27,15 +27,15 @@ def test_predict_command_writes_files_and_summary(trained_run, talk, tmp_path, c
     (["--video", "{video}", "--set", "segmentation.speed=2"], "unknown segmentation setting(s) ['speed']"),
     (["--video", "{video}", "--set", "visual=2"], "overrides for visual must map settings to values"),
 ])
-def test_user_errors_are_one_line_and_exit_2(trained_run, talk, tmp_path, capsys, args, message):
+def test_user_errors_are_one_line_and_exit_1(trained_run, talk, tmp_path, capsys, args, message):
     args = [a.format(video=talk["video"], tmp=tmp_path) for a in args]
     code = main(["--quiet", "predict", "--run", str(trained_run), "--out", str(tmp_path / "out"), *args])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and err[-1].startswith("multiemo predict: error: ") and message in err[-1]
+    assert code == 1 and err[-1].startswith("multiemo predict: error: ") and message in err[-1]
     assert not (tmp_path / "out").exists()
 
 
 def test_transcript_needs_a_video(trained_run, talk, tmp_path, capsys):
     code = main(["predict", "--run", str(trained_run), "--manifest", "m.csv", "--transcript", str(talk["srt"]),
                  "--out", str(tmp_path)])
-    assert code == 2 and "--transcript goes with --video" in capsys.readouterr().err
+    assert code == 1 and "--transcript goes with --video" in capsys.readouterr().err

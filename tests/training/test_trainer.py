@@ -86,6 +86,7 @@ def test_seeds_summary_and_cli(tmp_path, capsys):
     short = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 1}}
     summary = train_seeds(store.root, short, tmp_path / "multi", [1, 2], progress=False)
     assert summary["seeds"] == [1, 2] and summary["test"]["weighted_f1"]["n"] == 2
+    assert summary["oracle_test_accuracy"]["n"] == 2
     assert (tmp_path / "multi" / "summary.json").exists()
 
     args = ["--quiet", "train", "--config", str(REPO / "config.yaml"), "--dataset", "meld",

@@ -31,7 +31,7 @@ from multiemo.features.registry import modalities as registered_modalities
 from multiemo.features.text_finetune import finetune_text_encoder
 from multiemo.models.config import ModelConfig
 from multiemo.settings import fill_defaults, load_yaml
-from multiemo.training.config import TrainConfig, resolve_run_settings
+from multiemo.training.config import TrackingConfig, TrainConfig, presets_of, resolve_run_settings
 from tests.conftest import REPO
 from tests.workflow.conftest import snakemake
 
@@ -42,6 +42,7 @@ BLOCKS = {"model": (DEFINITIONS["model"], ModelConfig), "train": (DEFINITIONS["t
 for _modality in ("audio", "visual", "text"):  # the built-in extractors (plugins bring their own dataclass)
     BLOCKS[_modality] = (DEFINITIONS[_modality], extractor(_modality).settings_class())
 BLOCKS["visual.detection"] = (DEFINITIONS["visual"]["properties"]["detection"], DetectionConfig)
+BLOCKS["train.tracking"] = (DEFINITIONS["train"]["properties"]["tracking"], TrackingConfig)
 # Probing one bound at a time must not trip a check that ties two fields together.
 COMPANIONS = {"model_dim": {"num_heads": 1}, "num_heads": {"model_dim": 2**20}}
 
@@ -133,8 +134,11 @@ def test_global_extraction_settings_are_the_schema_defaults():
 
 
 def test_presets_state_only_what_differs_from_the_defaults():
-    presets = load_yaml(REPO / "config.yaml")["presets"]
-    assert {"meld", "iemocap"} <= set(presets)
+    presets = presets_of(load_yaml(REPO / "config.yaml"))
+    assert {"meld", "iemocap", "small_corpus"} <= set(presets)
+    preset_schema = SCHEMA["properties"]["presets"]["additionalProperties"]
+    for name, preset in presets.items():  # the packaged files are checked as a config's presets would be
+        jsonschema.Draft202012Validator({**preset_schema, "definitions": DEFINITIONS}).validate(preset)
     defaults = {"model": ModelConfig, "train": TrainConfig}
     for name, preset in presets.items():
         for section, values in (preset or {}).items():
@@ -186,7 +190,7 @@ def _cli_settings(config_path: Path, ds: str, overrides: list[str]) -> dict:
     """What `multiemo train --config ... --dataset ds overrides...` trains with (its own parser and resolution)."""
     args = build_parser().parse_args(["train", "--config", str(config_path), "--dataset", ds, "--features", "store",
                                       "--out", "run", *overrides])
-    return resolve_run_settings(load_yaml(args.config), args.dataset, args.overrides)
+    return resolve_run_settings(load_yaml(args.config), args.dataset, args.overrides)  # as multiemo.cli
 
 
 def _check_every_train_job(workdir: Path) -> dict:

@@ -32,7 +32,10 @@ def test_end_to_end_outputs(mini_run):
     assert summary["extraction"]["corpus"]["counts"].get("missing_file") == 1
     assert "| full |" in (report / "results.md").read_text()
     metrics = json.loads((results / "runs" / "full" / "seed_1" / "metrics.json").read_text())
-    assert {"test", "validation", "best_epoch", "seed", "oracle_test_weighted_f1"} <= set(metrics)
+    assert {"test", "validation", "best_epoch", "seed", "oracle_test_weighted_f1", "oracle_test_accuracy"} <= set(metrics)
+    # each train job locked its own run directory (in parallel: --cores 2) and released it
+    assert len(list(results.glob("runs/*/seed_*/metrics.json"))) == 2
+    assert not list(results.glob("runs/*/seed_*/.multiemo.lock"))
     assert (mini_run / "logs" / "mini" / "train" / "full" / "seed_1.log").exists()
     assert (results / "benchmarks" / "assemble_store.tsv").exists()  # runtimes beside the results
     store = json.loads((results / "store" / "store.json").read_text())
@@ -71,7 +74,7 @@ def test_opensmile_setting_reruns_audio_not_faces_or_text(mini_run):
 
 def test_schema_rejects_a_bad_config_with_a_clear_message(tmp_path):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["presets"]["iemocap"]["train"]["epochs"] = "many"
+    config["presets"] = {"iemocap": {"train": {"epochs": "many"}}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     proc = snakemake(tmp_path, "--dry-run", check=False)
     assert proc.returncode != 0
