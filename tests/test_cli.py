@@ -181,7 +181,7 @@ def test_a_full_disk_during_train_is_one_message_naming_the_file(tmp_path, capsy
     assert code == EXIT_ERROR and len(err) == 1
     assert f"{tmp_path / 'run' / 'best.pt'}: No space left on device (ENOSPC)" in err[0]
     left = sorted(p.name for p in (tmp_path / "run").iterdir())
-    assert left == ["history.jsonl", "settings.json"]  # no checkpoint, temporary file or metrics
+    assert left == ["history.jsonl", "provenance.json", "settings.json"]  # no checkpoint, temporary file or metrics
     assert (tmp_path / "run" / "history.jsonl").read_text() == ""  # no epoch recorded as finished
 
 
@@ -203,7 +203,7 @@ def test_a_really_full_disk_during_train(tmp_path):
         proc = subprocess.run(cmd, check=False, cwd=REPO, capture_output=True, text=True, timeout=300)
         assert proc.returncode == EXIT_ERROR and "Traceback" not in proc.stderr
         assert f"{disk / 'run' / 'best.pt'}: No space left on device (ENOSPC)" in proc.stderr.strip().splitlines()[-1]
-        assert sorted(p.name for p in (disk / "run").iterdir()) == ["history.jsonl", "settings.json"]
+        assert sorted(p.name for p in (disk / "run").iterdir()) == ["history.jsonl", "provenance.json", "settings.json"]
         assert (disk / "run" / "history.jsonl").read_text() == ""
     finally:
         subprocess.run(["umount", str(disk)], check=True)
