@@ -7,10 +7,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from multiemo.evaluation.evaluate import evaluate_run
+from multiemo.evaluation.evaluate import calibrate_run, evaluate_run
 from multiemo.evaluation.summary import summarise_runs
 from multiemo.io import write_json
+from multiemo.training.calibration import CALIBRATION_FILE
 from multiemo.training.checkpoint import read_history
+from multiemo.training.config import TrainConfig
 from multiemo.training.loop import fit
 
 
@@ -23,7 +25,11 @@ def train_run(
     restart_if_changed: bool = False,
     on_epoch: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Train one seed and evaluate its best-on-validation checkpoint; resume if ``out_dir`` holds a run.
+    """Train one seed, calibrate and evaluate its best-on-validation checkpoint; resume if ``out_dir`` holds a run.
+
+    With ``train.calibration: temperature`` (the default) a temperature is fitted on the checkpoint's
+    validation logits and written to ``calibration.json`` before the evaluation, which then reports
+    calibration before and after it; with ``none`` an earlier ``calibration.json`` is removed.
 
     Args:
         store_path: feature store directory.
@@ -41,6 +47,10 @@ def train_run(
     fitted = fit(store_path, settings, out, progress=progress, restart_if_changed=restart_if_changed,
                  on_epoch=on_epoch)
     tic = time.perf_counter()
+    if (settings.get("train") or {}).get("calibration", TrainConfig.calibration) == "temperature":
+        calibrate_run(out, store=fitted.store, device=fitted.device)
+    else:
+        (out / CALIBRATION_FILE).unlink(missing_ok=True)
     metrics = evaluate_run(out, splits=("validation", "test"), store=fitted.store, device=fitted.device)
     history = read_history(out / "history.jsonl")
     oracle = max(history, key=lambda r: r["test_weighted_f1"])

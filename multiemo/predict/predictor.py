@@ -28,12 +28,16 @@ from multiemo.outcomes import OK, StageOutcomes
 from multiemo.predict.inputs import Conversation
 from multiemo.predict.settings import ExtractionPlan
 from multiemo.predict.windows import classify_windows, window_spans
+from multiemo.training.calibration import check_calibration, load_calibration
 from multiemo.training.checkpoint import load_run_model, resolve_device
 from multiemo.training.precision import autocast
 
 log = logging.getLogger(__name__)
 
 NO_TRANSCRIPT = "no_transcript"
+#: Utterances whose (calibrated) top probability is below this are flagged ``low_confidence``.
+LOW_CONFIDENCE = 0.5
+FROM_RUN = "run"  # Predictor(calibration=...): read the run's calibration.json
 
 
 @dataclass
@@ -43,10 +47,12 @@ class Predictions:
     Attributes:
         table: one row per utterance: dialogue_id, utterance_id, start, end, speaker, text, emotion,
             confidence, ``p_{label}`` per label, modalities (e.g. ``"audio+visual"``), ``{m}_present`` and
-            ``{m}_status`` per modality the model uses, and input_status.
+            ``{m}_status`` per modality the model uses, input_status, and low_confidence (confidence below
+            the threshold). Probabilities are calibrated when the run has a calibration.
         labels: emotion labels in the model's order.
         counts: stage -> status -> number of utterances (input, each modality, party_folded).
-        info: run, device, source files and input notes (segmentation, encoding, ...).
+        info: run, device, calibration, low_confidence threshold and count, source files and input notes
+            (segmentation, encoding, ...).
     """
 
     table: pd.DataFrame
@@ -65,6 +71,11 @@ class Predictor:
         overrides: modality -> {setting: value}; only the extractor's ``runtime_keys`` (e.g. ``batch_size``)
             may differ from training.
         window, context: utterances per model window and context kept around each window's core.
+        calibration: ``"run"`` reads the run's ``calibration.json`` (:func:`~multiemo.training.calibration.
+            load_calibration`; a run without one predicts with the raw softmax and says so in ``info``); a
+            mapping ``{"method": "temperature", "temperature": T, ...}`` is used as given (e.g. from an export);
+            None predicts uncalibrated.
+        low_confidence: utterances whose top probability is below this are flagged.
         progress: show progress bars.
 
     Raises:
@@ -81,8 +92,12 @@ class Predictor:
         overrides: Mapping[str, Mapping] | None = None,
         window: int = 128,
         context: int = 32,
+        calibration: Mapping | str | None = FROM_RUN,
+        low_confidence: float = LOW_CONFIDENCE,
         progress: bool = True,
     ) -> None:
+        if not 0.0 <= low_confidence <= 1.0:
+            raise ValueError(f"low_confidence must be a probability in [0, 1], got {low_confidence}")
         self.run_dir = Path(run_dir)
         self.device = resolve_device(device)
         self.model, self.identity = load_run_model(self.run_dir, self.device)  # ValueError if unloadable
@@ -93,6 +108,13 @@ class Predictor:
         window_spans(0, window, context)  # reject a bad window/context before any work
         self.window, self.context, self.progress = window, context, progress
         self.modality_dropout = float(self.identity["model"].get("modality_dropout", 0.0))
+        if calibration == FROM_RUN:
+            calibration = load_calibration(self.run_dir)  # ValueError naming the file if it is broken
+        elif calibration is not None:
+            calibration = check_calibration(calibration)
+        self.calibration: dict | None = calibration
+        self.temperature = float(calibration["temperature"]) if calibration else 1.0
+        self.low_confidence = float(low_confidence)
         self._extractors: dict[str, Extract] = {}
         self._checked: set[str] = set()
         # Fail before any decoding: each extractor, rebuilt from the recorded settings, must report the
@@ -116,6 +138,7 @@ class Predictor:
                 num_parties=self.num_parties,
                 window=self.window,
                 context=self.context,
+                temperature=self.temperature,
                 progress=self.progress,
             )
         missing = {m: int((~f.present).sum()) for m, f in extracted.items() if not f.present.all()}
@@ -127,6 +150,7 @@ class Predictor:
             log.warning("%d utterances had more speakers in their window than the model's %d parties: they "
                         "share its last party", folded, self.num_parties)
         frame = self._frame(table, probs, extracted, conversation.outcomes)
+        frame["low_confidence"] = frame["confidence"] < self.low_confidence
         counts = {"input": conversation.outcomes.counts()}
         counts.update({m: f.outcomes.counts() for m, f in extracted.items() if f.outcomes is not None})
         counts["party_folded"] = {"utterances": folded}
@@ -139,6 +163,11 @@ class Predictor:
             "device": str(self.device),
             "window": self.window,
             "context": self.context,
+            "calibration": self.calibration or {
+                "method": "none",
+                "note": "uncalibrated: the model's softmax; the run has no calibration.json (trained before "
+                        "calibration or with train.calibration=none), or none was given"},
+            "low_confidence": {"threshold": self.low_confidence, "utterances": int(frame["low_confidence"].sum())},
             **conversation.notes,
         }
         return Predictions(table=frame, labels=self.labels, counts=counts, info=info)

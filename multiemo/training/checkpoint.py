@@ -7,6 +7,7 @@ A run directory holds::
     last.pt            everything needed to resume after an interruption
     best.pt            weights of the epoch with the best validation weighted-F1 (+ settings, epoch)
     metrics.json       final validation and test scores of best.pt (written by multiemo.evaluation)
+    calibration.json   the temperature fitted on best.pt's validation logits (multiemo.training.calibration)
     predictions_test.csv, predictions_validation.csv
 
 Loading a run's model needs only this module, not the training loop.
@@ -28,11 +29,12 @@ from multiemo.training.config import ConfigError, from_mapping
 
 log = logging.getLogger(__name__)
 
-# Train settings that change where and how fast a run computes, not what it computes: a run resumes
-# across changes of these, and they are not part of its identity.
-RUNTIME_ONLY = ("device", "num_threads", "checkpoint_fusion")
+# Train settings that change where and how fast a run computes, not what it computes (or, for calibration,
+# only a step after training on the selected checkpoint): a run resumes across changes of these, and they are
+# not part of its identity.
+RUNTIME_ONLY = ("device", "num_threads", "checkpoint_fusion", "calibration")
 
-RUN_FILES = ("last.pt", "best.pt", "history.jsonl", "metrics.json", "settings.json")
+RUN_FILES = ("last.pt", "best.pt", "history.jsonl", "metrics.json", "settings.json", "calibration.json")
 
 
 def resolve_device(name: str) -> torch.device:

@@ -40,6 +40,7 @@ class TrainConfig:
     num_threads: int = 0  # torch CPU threads; 0 keeps torch's default
     checkpoint_fusion: bool = False  # recompute MultiAttn activations in backward: less memory, same results
     precision: str = "fp32"  # "fp32"; "bf16": bfloat16 products, float32 state; "auto": bf16 where native
+    calibration: str = "temperature"  # "temperature": fit T on validation after training (calibration.json); "none"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -58,6 +59,8 @@ class TrainConfig:
             raise ConfigError(f"train.lr_factor must be in (0, 1), got {self.lr_factor}")
         if self.precision not in ("fp32", "bf16", "auto"):
             raise ConfigError(f"train.precision must be 'fp32', 'bf16' or 'auto', got {self.precision!r}")
+        if self.calibration not in ("temperature", "none"):
+            raise ConfigError(f"train.calibration must be 'temperature' or 'none', got {self.calibration!r}")
         if self.hgr_covariance not in ("feature", "legacy"):
             raise ConfigError(f"train.hgr_covariance must be 'feature' or 'legacy', got {self.hgr_covariance!r}")
 

@@ -16,7 +16,7 @@ from tests.workflow.conftest import planned_jobs, snakemake, write_config
 def test_end_to_end_outputs(mini_run):
     results = mini_run / "results" / "mini"
     report = results / "report"
-    for name in ("results.md", "summary.json", "ablation.csv", "confusion_matrix.png", "curves.png"):
+    for name in ("results.md", "summary.json", "ablation.csv", "confusion_matrix.png", "curves.png", "reliability.png"):
         assert (report / name).stat().st_size > 0, name
     assert (report / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
     summary = json.loads((report / "summary.json").read_text())
@@ -30,6 +30,13 @@ def test_end_to_end_outputs(mini_run):
     assert "| full |" in (report / "results.md").read_text()
     metrics = json.loads((results / "runs" / "full" / "seed_1" / "metrics.json").read_text())
     assert {"test", "validation", "best_epoch", "seed", "oracle_test_weighted_f1"} <= set(metrics)
+    # Temperature scaling (on by default) ran on validation; test calibration is reported before and after.
+    calibration = json.loads((results / "runs" / "full" / "seed_1" / "calibration.json").read_text())
+    assert calibration["method"] == "temperature" and calibration["fitted_on"] == "validation"
+    assert calibration["temperature"] > 0 and calibration["nll_after"] <= calibration["nll_before"] + 1e-9
+    assert metrics["calibration"]["temperature"] == calibration["temperature"]
+    assert {"before", "after"} <= set(metrics["test"]["calibration"])
+    assert "## Calibration" in (report / "results.md").read_text()
     assert (mini_run / "logs" / "mini" / "train" / "full" / "seed_1.log").exists()
     assert (results / "benchmarks" / "assemble_store.tsv").exists()  # runtimes beside the results
     store = json.loads((results / "store" / "store.json").read_text())

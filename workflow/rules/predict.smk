@@ -10,6 +10,7 @@ rule predict:
         timeline=report(
             f"{predict_out()}/timeline.png", category="Predictions", labels={"file": "timeline"}
         ),
+        page=f"{predict_out()}/predictions.html",
     params:
         run=lambda wc, input: str(Path(input.run).parent),
         settings=predict_settings(),

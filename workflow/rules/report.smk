@@ -20,6 +20,11 @@ rule make_report:
             labels={"file": "confusion matrix"},
         ),
         report(f"{RESULTS}/{{ds}}/report/curves.png", category="Results", labels={"file": "training curves"}),
+        report(
+            f"{RESULTS}/{{ds}}/report/reliability.png",
+            category="Results",
+            labels={"file": "reliability diagram"},
+        ),
     params:
         title=lambda wc: wc.ds,
         main_variant=lambda wc: main_variant(wc.ds),
