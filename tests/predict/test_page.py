@@ -64,6 +64,10 @@ def test_page_is_one_file_that_references_its_media_and_escapes_user_text(tmp_pa
     assert "../media/talk.mp4" in text  # by relative path, not embedded
     assert text.count("</script>") == 2 and "<script>window.pwned" not in text and "<img src=x" not in text
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)  # nothing fetched from a network
+    sound = predictions(tmp_path / "media" / "talk.wav")
+    sound.info["has_video"] = False
+    write_page(page, sound)
+    assert '"kind": "audio"' in page.read_text(encoding="utf-8")  # an audio player for a recording without video
 
 
 @pytest.fixture(scope="module")
