@@ -79,8 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--video", help="the conversation's video")
     source.add_argument("--manifest", help="manifest CSV of utterance clips (label and split optional)")
     predict.add_argument("--transcript", help="SRT or WebVTT subtitles of --video (without: audio and faces only)")
-    predict.add_argument("--out", required=True, help="folder for predictions.csv, predictions.json, timeline.png")
+    predict.add_argument("--out", required=True,
+                         help="folder for predictions.csv, predictions.json, timeline.png, predictions.html")
     predict.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
+    predict.add_argument("--low-confidence", type=float, metavar="P",
+                         help="flag utterances whose top (calibrated) probability is below P (default 0.5)")
     predict.add_argument("--set", dest="settings", action="append", default=[], metavar="key=value",
                          help="extraction override, e.g. visual.batch_size=16 (only batch_size may differ from "
                               "training) or segmentation.min_silence=0.6")
@@ -194,7 +197,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             source = from_export(resolve_pretrained(args.model, revision=args.revision))
         result = predict(source, args.out, video=args.video, transcript=args.transcript, manifest=args.manifest,
                          device=args.device, overrides=overrides, segmentation=segmentation,
-                         progress=not args.quiet)
+                         progress=not args.quiet,
+                         **({} if args.low_confidence is None else {"low_confidence": args.low_confidence}))
         table = result.table
         used = ", ".join(f"{m} {int(table[f'{m}_present'].sum())}/{len(table)}" for m in result.info["modalities"])
         fallbacks = {f"{stage}.{status}": n for stage, counts in result.counts.items()

@@ -55,3 +55,56 @@ def summarise(values: Sequence[float]) -> dict:
         "n": int(arr.size),
         "values": arr.tolist(),
     }
+
+
+def calibration_scores(probs: np.ndarray, y_true: np.ndarray, *, bins: int = 15) -> dict:
+    """How far predicted confidences are from observed accuracy.
+
+    Args:
+        probs: (N, C) class probabilities (rows sum to 1); only labelled, real utterances.
+        y_true: (N,) true label indices.
+        bins: equal-width confidence bins over [0, 1] for the expected calibration error.
+
+    Returns:
+        ``"ece"``: expected calibration error in percent, sum over bins of (bin size / N) times
+        |accuracy - mean confidence| of the bin, confidence being the top probability (Guo et al., 2017);
+        ``"brier"``: multi-class Brier score, the mean over utterances of the squared distance between the
+        probability vector and the one-hot truth (0 = perfect, at most 2);
+        ``"nll"``: mean negative log-likelihood of the true class (natural log);
+        ``"bins"``: per bin ``{"lower", "upper", "count", "confidence", "accuracy"}`` (the reliability
+        diagram; confidence and accuracy are ``None`` for an empty bin).
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    y_true = np.asarray(y_true, dtype=np.int64)
+    if probs.ndim != 2 or probs.shape[0] != y_true.shape[0]:
+        raise ValueError(f"probs {probs.shape} must be (N, C) for y_true {y_true.shape}")
+    if y_true.size == 0:
+        raise ValueError("no labelled utterances to score")
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}")
+    n, classes = probs.shape
+    if y_true.min() < 0 or y_true.max() >= classes:
+        raise ValueError(f"label indices must lie in [0, {classes})")
+    confidence = probs.max(1)
+    correct = (probs.argmax(1) == y_true).astype(np.float64)
+    # Bin b holds confidences in (b/bins, (b+1)/bins]; a confidence of exactly 0 falls in the first bin.
+    which = np.clip(np.ceil(confidence * bins).astype(np.int64) - 1, 0, bins - 1)
+    count = np.bincount(which, minlength=bins)
+    conf_sum = np.bincount(which, weights=confidence, minlength=bins)
+    acc_sum = np.bincount(which, weights=correct, minlength=bins)
+    ece = float(np.abs(acc_sum - conf_sum).sum() / n)
+    onehot = np.zeros_like(probs)
+    onehot[np.arange(n), y_true] = 1.0
+    brier = float(((probs - onehot) ** 2).sum(1).mean())
+    nll = float(-np.log(np.clip(probs[np.arange(n), y_true], 1e-12, None)).mean())
+    table = [
+        {
+            "lower": b / bins,
+            "upper": (b + 1) / bins,
+            "count": int(count[b]),
+            "confidence": float(conf_sum[b] / count[b]) if count[b] else None,
+            "accuracy": float(acc_sum[b] / count[b]) if count[b] else None,
+        }
+        for b in range(bins)
+    ]
+    return {"ece": 100.0 * ece, "brier": brier, "nll": nll, "bins": table}

@@ -29,7 +29,8 @@ def write_report(
     main_variant: str,
     stage_outcomes: Sequence[str | os.PathLike] = (),
 ) -> dict:
-    """Write ``results.md``, ``summary.json``, ``ablation.csv``, ``confusion_matrix.png``, ``curves.png``.
+    """Write ``results.md``, ``summary.json``, ``ablation.csv``, ``confusion_matrix.png``, ``curves.png``,
+    ``reliability.png``.
 
     ``results.html``, ``ablation.html`` and ``extraction.html`` hold the same tables as standalone HTML pages:
     Snakemake's HTML report shows images and HTML inline but offers Markdown and CSV only as downloads.
@@ -54,6 +55,7 @@ def write_report(
     confusion = np.sum([m["test"]["confusion_matrix"] for m in metrics], axis=0)
     _plot_confusion(out / "confusion_matrix.png", confusion, labels, f"{title}: {main_variant}, test, all seeds")
     _plot_curves(out / "curves.png", variants[main_variant], f"{title}: {main_variant}")
+    _plot_reliability(out / "reliability.png", metrics, f"{title}: {main_variant}, test, all seeds")
 
     rows = []
     for name, summary in summaries.items():
@@ -80,12 +82,14 @@ def write_report(
     oracle = main["oracle_test_weighted_f1"]
     md += ["", ("Oracle test weighted-F1 (epoch picked on test, as the original paper did; **not a valid "
                 f"estimate**): {oracle['mean']:.2f} ± {oracle['std']:.2f}")]
+    md += _calibration_lines(main["test"].get("calibration") or {})
     counts = ["## Feature extraction", "", "| stage | outcome counts |", "|---|---|"]
     counts += [f"| {stage} | {', '.join(f'{k}: {v}' for k, v in info['counts'].items())} |"
                for stage, info in extraction.items()]
     if extraction:
         md += ["", *counts]
-    md += ["", "![confusion matrix](confusion_matrix.png)", "", "![training curves](curves.png)", ""]
+    md += ["", "![confusion matrix](confusion_matrix.png)", "", "![training curves](curves.png)", "",
+           "![reliability diagram](reliability.png)", ""]
     with atomic_path(out / "results.md") as tmp:
         tmp.write_text("\n".join(md), encoding="utf-8")
     # The figures are report items of their own; a relative image link would not resolve inside the HTML report.
@@ -121,6 +125,51 @@ def _write_html(path: Path, title: str, text: str) -> None:
     )
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
+
+
+def _calibration_lines(calibration: Mapping) -> list[str]:
+    """The report's calibration section: test ECE/Brier/NLL before and after temperature scaling."""
+    if not calibration:
+        return []
+    stages = [s for s in ("before", "after") if s in calibration]
+    lines = ["", "## Calibration (test, main variant)", "",
+             ("ECE: expected calibration error over 15 equal-width confidence bins, in percent; Brier: multi-class "
+              "Brier score (0 best, 2 worst); NLL: mean negative log-likelihood. *After* divides the logits by "
+              "the temperature fitted on each run's validation split (`calibration.json`); predictions, hence "
+              "accuracy and F1, do not change."), "",
+             "| | " + " | ".join(stages) + " |", "|---|" + "---|" * len(stages)]
+    for key, name in (("ece", "ECE (%)"), ("brier", "Brier"), ("nll", "NLL")):
+        lines.append(f"| {name} | " + " | ".join(
+            f"{calibration[s][key]['mean']:.3f} ± {calibration[s][key]['std']:.3f}" for s in stages) + " |")
+    if "temperature" in calibration:
+        temps = ", ".join(f"{t:.3f}" for t in calibration["temperature"]["values"])
+        lines += ["", f"Temperature per seed: {temps}."]
+    return lines
+
+
+def _plot_reliability(path: Path, metrics: Sequence[Mapping], title: str) -> None:
+    """Accuracy against confidence per bin, test utterances of all seeds pooled, before and after calibration."""
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1, label="perfect calibration")
+    found = [m["test"]["calibration"] for m in metrics if "calibration" in m["test"]]
+    for offset, (stage, colour) in enumerate((("before", "tab:red"), ("after", "tab:blue"))):
+        runs = [c[stage]["bins"] for c in found if stage in c]
+        if not runs or len(runs) < len(metrics):
+            continue
+        count = np.sum([[b["count"] for b in bins] for bins in runs], axis=0)
+        correct = np.sum([[(b["accuracy"] or 0.0) * b["count"] for b in bins] for bins in runs], axis=0)
+        lower = np.array([b["lower"] for b in runs[0]])
+        width = lower[1] - lower[0] if len(lower) > 1 else 1.0
+        accuracy = np.divide(correct, count, out=np.zeros(len(count)), where=count > 0)
+        ece = np.mean([c[stage]["ece"] for c in found])
+        ax.bar(lower + offset * width / 2, np.where(count > 0, accuracy, 0.0), width=width / 2, align="edge",
+               color=colour, alpha=0.7, label=f"{stage} calibration (ECE {ece:.1f}%)")
+    if not found:
+        ax.text(0.5, 0.5, "runs report no calibration", ha="center", va="center")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top probability)", ylabel="accuracy")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    _save_figure(fig, path)
 
 
 def _plot_confusion(path: Path, matrix: np.ndarray, labels: Sequence[str], title: str) -> None:

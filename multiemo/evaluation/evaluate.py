@@ -12,6 +12,8 @@ import torch
 from multiemo.data.dialogues import DialogueSet
 from multiemo.data.store import FeatureStore, StoreError
 from multiemo.io import atomic_path
+from multiemo.metrics import calibration_scores
+from multiemo.training.calibration import calibration_record, load_calibration, softmax, write_calibration
 from multiemo.training.checkpoint import load_run_model, resolve_device
 from multiemo.training.passes import PassResult, run_pass
 
@@ -23,21 +25,65 @@ def evaluate_run(
     store: FeatureStore | None = None,
     device: torch.device | str | None = None,
 ) -> dict:
-    """Scores of the run's best checkpoint on ``splits``; writes ``predictions_{split}.csv`` beside it."""
+    """Scores of the run's best checkpoint on ``splits``; writes ``predictions_{split}.csv`` beside it.
+
+    Each split also gets ``"calibration"``: ECE, Brier score and NLL (:func:`~multiemo.metrics.calibration_scores`)
+    of the model's probabilities (``"before"``) and, when the run holds ``calibration.json``, of the
+    temperature-scaled ones (``"after"``); the run's calibration itself is under ``results["calibration"]``.
+    """
     run_dir = Path(run_dir)
+    calibration = load_calibration(run_dir)
+    store, passes = _passes(run_dir, splits, store, device)
+    results: dict = {"labels": store.labels, "store": str(store.root)}
+    for split, res in passes.items():
+        results[split] = res.scores(store.labels)
+        keep = res.y_true >= 0
+        before = calibration_scores(res.probs[keep], res.y_true[keep])
+        results[split]["calibration"] = {"before": before}
+        if calibration is not None:
+            after = calibration_scores(softmax(res.logits[keep], calibration["temperature"]), res.y_true[keep])
+            results[split]["calibration"]["after"] = after
+        write_predictions(run_dir / f"predictions_{split}.csv", store, res)
+    results["calibration"] = calibration or {"method": "none"}
+    return results
+
+
+def calibrate_run(
+    run_dir: str | os.PathLike,
+    *,
+    store: FeatureStore | None = None,
+    device: torch.device | str | None = None,
+) -> dict:
+    """Fit the temperature on the best checkpoint's validation logits; write and return ``calibration.json``.
+
+    Raises:
+        StoreError: the validation split has no labelled utterance.
+    """
+    run_dir = Path(run_dir)
+    res = _passes(run_dir, ("validation",), store, device)[1]["validation"]
+    keep = res.y_true >= 0
+    if not keep.any():
+        raise StoreError(f"{run_dir}: the validation split has no labelled utterance to fit the temperature on; "
+                         "set train.calibration=none")
+    record = calibration_record(res.logits[keep], res.y_true[keep])
+    write_calibration(run_dir, record)
+    return record
+
+
+def _passes(run_dir: Path, splits: Sequence[str], store: FeatureStore | None,
+            device: torch.device | str | None) -> tuple[FeatureStore, dict[str, PassResult]]:
+    """The run's store and one evaluation pass of its best checkpoint over each split."""
     device = torch.device(device) if device is not None else resolve_device("auto")
     model, identity = load_run_model(run_dir, device)
     store = store or FeatureStore(identity["store"])
     if store.labels != identity["labels"]:
         raise StoreError(f"{store.root} has labels {store.labels}, the run was trained on {identity['labels']}")
     batch_size = identity["train"]["batch_size"]
-    results: dict = {"labels": store.labels, "store": str(store.root)}
+    passes = {}
     for split in splits:
         data = DialogueSet(store, split, identity["model"]["modalities"])
-        res = run_pass(model, data, batch_size, None, device, precision=identity["train"]["precision"])
-        results[split] = res.scores(store.labels)
-        write_predictions(run_dir / f"predictions_{split}.csv", store, res)
-    return results
+        passes[split] = run_pass(model, data, batch_size, None, device, precision=identity["train"]["precision"])
+    return store, passes
 
 
 def write_predictions(path: Path, store: FeatureStore, res: PassResult) -> None:

@@ -7,10 +7,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from multiemo.evaluation.evaluate import evaluate_run
+from multiemo.evaluation.evaluate import calibrate_run, evaluate_run
 from multiemo.evaluation.summary import summarise_runs
 from multiemo.io import lock_directory, write_json
 from multiemo.settings import from_mapping
+from multiemo.training.calibration import CALIBRATION_FILE
 from multiemo.training.checkpoint import read_history
 from multiemo.training.config import TrainConfig
 from multiemo.training.loop import fit
@@ -26,7 +27,11 @@ def train_run(
     restart_if_changed: bool = False,
     on_epoch: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Train one seed and evaluate its best-on-validation checkpoint; resume if ``out_dir`` holds a run.
+    """Train one seed, calibrate and evaluate its best-on-validation checkpoint; resume if ``out_dir`` holds a run.
+
+    With ``train.calibration: temperature`` (the default) a temperature is fitted on the checkpoint's
+    validation logits and written to ``calibration.json`` before the evaluation, which then reports
+    calibration before and after it; with ``none`` an earlier ``calibration.json`` is removed.
 
     The run directory is locked meanwhile (:func:`multiemo.io.lock_directory`): a second process training
     into it stops with :class:`multiemo.io.DirectoryInUse` naming the holder. Each epoch's record also goes
@@ -45,8 +50,8 @@ def train_run(
         The content written to ``out_dir/metrics.json``.
     """
     out = Path(out_dir)
-    tracking = from_mapping(TrainConfig, settings.get("train", {}), section="train").tracking
-    with lock_directory(out, "being trained"), open_tracker(tracking, out, settings, store_path) as tracker:
+    train = from_mapping(TrainConfig, settings.get("train", {}), section="train")
+    with lock_directory(out, "being trained"), open_tracker(train.tracking, out, settings, store_path) as tracker:
 
         def record(epoch: dict) -> None:
             tracker.log_epoch(epoch)
@@ -56,17 +61,20 @@ def train_run(
         fitted = fit(store_path, settings, out, progress=progress, restart_if_changed=restart_if_changed,
                      on_epoch=record)
         tic = time.perf_counter()
+        if train.calibration == "temperature":
+            calibrate_run(out, store=fitted.store, device=fitted.device)
+        else:
+            (out / CALIBRATION_FILE).unlink(missing_ok=True)
         metrics = evaluate_run(out, splits=("validation", "test"), store=fitted.store, device=fitted.device)
         history = read_history(out / "history.jsonl")
         oracle = max(history, key=lambda r: r["test_weighted_f1"])
         # histories resumed from before test_accuracy was logged may lack it on early epochs
         oracle_accuracy = max((r for r in history if "test_accuracy" in r), key=lambda r: r["test_accuracy"],
                               default=None)
-        train = settings.get("train", {})
         metrics.update(
             best_epoch=fitted.best_epoch,
-            selection=train.get("selection", "weighted_f1"),
-            patience=train.get("patience"),
+            selection=train.selection,
+            patience=train.patience,
             epochs_run=fitted.epochs_run,
             stopped_early=fitted.stopped_early,
             seed=fitted.seed,

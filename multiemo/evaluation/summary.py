@@ -24,7 +24,7 @@ def summarise_runs(run_dirs: Sequence[str | os.PathLike]) -> dict:
         for label in labels
         if any(label in m["test"]["per_class_f1"] for m in metrics)
     }
-    return {
+    summary = {
         "runs": [str(d) for d in run_dirs],
         "seeds": [m["seed"] for m in metrics],
         "labels": labels,
@@ -37,3 +37,22 @@ def summarise_runs(run_dirs: Sequence[str | os.PathLike]) -> dict:
             m["oracle_test_accuracy"] for m in metrics if m.get("oracle_test_accuracy") is not None]) else None,
         "oracle_note": metrics[0]["oracle_note"],
     }
+    calibration = _calibration(metrics)
+    if calibration:
+        summary["test"]["calibration"] = calibration
+    return summary
+
+
+def _calibration(metrics: Sequence[dict]) -> dict:
+    """Test ECE, Brier score and NLL before/after calibration over the runs that report them; temperatures."""
+    found = [m for m in metrics if "calibration" in m["test"]]
+    if len(found) < len(metrics):
+        return {}  # runs from before calibration was reported: nothing comparable to summarise
+    result = {}
+    for stage in ("before", "after"):
+        if all(stage in m["test"]["calibration"] for m in found):
+            result[stage] = {key: summarise([m["test"]["calibration"][stage][key] for m in found])
+                             for key in ("ece", "brier", "nll")}
+    if "after" in result:
+        result["temperature"] = summarise([m["calibration"]["temperature"] for m in found])
+    return result

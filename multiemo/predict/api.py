@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from multiemo.predict.inputs import from_manifest, from_video
 from multiemo.predict.outputs import write_predictions
-from multiemo.predict.predictor import Predictions, Predictor
+from multiemo.predict.predictor import LOW_CONFIDENCE, Predictions, Predictor
 from multiemo.predict.segmentation import SegmentationConfig
 from multiemo.predict.trained import TrainedModel
 from multiemo.settings import from_mapping
@@ -28,21 +28,24 @@ def predict(
     segmentation: Mapping | None = None,
     window: int = 128,
     context: int = 32,
+    low_confidence: float = LOW_CONFIDENCE,
     progress: bool = True,
 ) -> Predictions:
     """Predict the emotion of every utterance of a video (with or without transcript) or of a manifest.
 
-    Writes ``predictions.csv``, ``predictions.json`` and ``timeline.png`` into ``out_dir``.
+    Writes ``predictions.csv``, ``predictions.json``, ``timeline.png`` and ``predictions.html`` into ``out_dir``.
+    Probabilities are calibrated by the run's ``calibration.json`` when it has one.
 
     Args:
         source: trained run directory, exported model directory, or a model loaded from either.
-        out_dir: where the three files go (created).
+        out_dir: where the four files go (created).
         video: the conversation's video; ``transcript``: its SRT/WebVTT subtitles (optional).
         manifest: instead of ``video``, a manifest CSV of utterance clips (MANIFEST.md; label/split optional).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
         overrides: modality -> {setting: value}; only ``batch_size`` may differ from the run's extraction.
         segmentation: fields of :class:`~multiemo.predict.segmentation.SegmentationConfig` (no transcript).
         window, context: model windows over long conversations (:mod:`multiemo.predict.windows`).
+        low_confidence: utterances whose top probability is below this are flagged ``low_confidence``.
         progress: show progress bars.
 
     Raises:
@@ -55,7 +58,7 @@ def predict(
     segmentation_config = from_mapping(SegmentationConfig, dict(segmentation or {}), section="segmentation")
     # Load the run first: a wrong run or setting fails before any media is read.
     predictor = Predictor(source, device=device, overrides=overrides, window=window, context=context,
-                          progress=progress)
+                          low_confidence=low_confidence, progress=progress)
     if video is not None:
         conversation = from_video(video, transcript, segmentation=segmentation_config, progress=progress)
     else:

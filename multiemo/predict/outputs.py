@@ -1,4 +1,5 @@
-"""Prediction files: ``predictions.csv``, ``predictions.json`` and ``timeline.png``, each written atomically."""
+"""Prediction files: ``predictions.csv``, ``predictions.json``, ``timeline.png`` and ``predictions.html``
+(:mod:`multiemo.predict.page`), each written atomically."""
 
 from __future__ import annotations
 
@@ -15,15 +16,16 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from multiemo.io import atomic_path, write_json
+from multiemo.predict.page import PAGE, write_page
 from multiemo.predict.predictor import Predictions
 
-FILES = ("predictions.csv", "predictions.json", "timeline.png")
+FILES = ("predictions.csv", "predictions.json", "timeline.png", PAGE)
 #: Dialogues drawn in the timeline; the CSV and JSON always hold every utterance.
 MAX_PANELS = 12
 
 
 def write_predictions(out_dir: str | os.PathLike, predictions: Predictions) -> dict[str, Path]:
-    """Write the three prediction files into ``out_dir`` (created); returns name -> path."""
+    """Write the four prediction files into ``out_dir`` (created); returns name -> path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in FILES}
@@ -31,6 +33,7 @@ def write_predictions(out_dir: str | os.PathLike, predictions: Predictions) -> d
         predictions.table.to_csv(tmp, index=False, encoding="utf-8")
     write_json(paths["predictions.json"], to_json(predictions))
     plot_timeline(predictions, paths["timeline.png"])
+    write_page(paths[PAGE], predictions)
     return paths
 
 
@@ -53,6 +56,7 @@ def to_json(predictions: Predictions) -> dict:
             "modalities": {m: {"present": bool(row[f"{m}_present"]), "status": row[f"{m}_status"]}
                            for m in modalities},
             "input_status": row["input_status"],
+            "low_confidence": bool(row["low_confidence"]),
         })
     return {
         "labels": predictions.labels,

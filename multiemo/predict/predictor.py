@@ -31,12 +31,16 @@ from multiemo.predict.segmentation import SegmentationConfig
 from multiemo.predict.trained import TrainedModel, open_trained
 from multiemo.predict.windows import classify_windows, window_spans
 from multiemo.settings import from_mapping
+from multiemo.training.calibration import check_calibration
 from multiemo.training.checkpoint import resolve_device
 from multiemo.training.precision import autocast
 
 log = logging.getLogger(__name__)
 
 NO_TRANSCRIPT = "no_transcript"
+#: Utterances whose (calibrated) top probability is below this are flagged ``low_confidence``.
+LOW_CONFIDENCE = 0.5
+FROM_RUN = "run"  # Predictor(calibration=...): the run's (or export's) own calibration
 
 
 @dataclass
@@ -46,10 +50,12 @@ class Predictions:
     Attributes:
         table: one row per utterance: dialogue_id, utterance_id, start, end, speaker, text, emotion,
             confidence, ``p_{label}`` per label, modalities (e.g. ``"audio+visual"``), ``{m}_present`` and
-            ``{m}_status`` per modality the model uses, and input_status.
+            ``{m}_status`` per modality the model uses, input_status, and low_confidence (confidence below
+            the threshold). Probabilities are calibrated when the run has a calibration.
         labels: emotion labels in the model's order.
         counts: stage -> status -> number of utterances (input, each modality, party_folded).
-        info: run, device, source files and input notes (segmentation, encoding, ...).
+        info: run, device, calibration, low_confidence threshold and count, source files and input notes
+            (segmentation, encoding, ...).
     """
 
     table: pd.DataFrame
@@ -70,6 +76,11 @@ class Predictor:
         overrides: modality -> {setting: value}; only the extractor's ``runtime_keys`` (e.g. ``batch_size``)
             may differ from training.
         window, context: utterances per model window and context kept around each window's core.
+        calibration: ``"run"`` applies the source's own: a run's ``calibration.json`` or an export's
+            ``config.json`` record (a run without one predicts with the raw softmax and says so in ``info``); a
+            mapping ``{"method": "temperature", "temperature": T, ...}`` is used as given (e.g. from an export);
+            None predicts uncalibrated.
+        low_confidence: utterances whose top probability is below this are flagged.
         progress: show progress bars.
 
     Raises:
@@ -86,8 +97,12 @@ class Predictor:
         overrides: Mapping[str, Mapping] | None = None,
         window: int = 128,
         context: int = 32,
+        calibration: Mapping | str | None = FROM_RUN,
+        low_confidence: float = LOW_CONFIDENCE,
         progress: bool = True,
     ) -> None:
+        if not 0.0 <= low_confidence <= 1.0:
+            raise ValueError(f"low_confidence must be a probability in [0, 1], got {low_confidence}")
         self.device = resolve_device(device)
         if isinstance(source, TrainedModel):
             source.model.to(self.device)
@@ -100,12 +115,18 @@ class Predictor:
         self.labels: list[str] = list(self.trained.labels)
         self.modalities: tuple[str, ...] = self.trained.modalities
         self.precision: str = self.trained.precision
-        #: the run's or export's calibration record (None: uncalibrated).
-        self.calibration: dict | None = self.trained.calibration
         self.plan = self.trained.plan(overrides)
         window_spans(0, window, context)  # reject a bad window/context before any work
         self.window, self.context, self.progress = window, context, progress
         self.modality_dropout = self.trained.modality_dropout
+        if calibration == FROM_RUN:
+            calibration = self.trained.calibration  # the run's calibration.json or the export's record
+        elif calibration is not None:
+            calibration = check_calibration(calibration)
+        #: the calibration applied to the logits (None: uncalibrated).
+        self.calibration: dict | None = calibration
+        self.temperature = float(calibration["temperature"]) if calibration else 1.0
+        self.low_confidence = float(low_confidence)
         self._extractors: dict[str, Extract] = {}
         self._checked: set[str] = set()
         # Fail before any decoding: each extractor, rebuilt from the recorded settings, must report the
@@ -140,6 +161,7 @@ class Predictor:
             log.warning("%d utterances had more speakers in their window than the model's %d parties: they "
                         "share its last party", folded, self.num_parties)
         frame = self._frame(table, probs, extracted, conversation.outcomes)
+        frame["low_confidence"] = frame["confidence"] < self.low_confidence
         counts = {"input": conversation.outcomes.counts()}
         counts.update({m: f.outcomes.counts() for m, f in extracted.items() if f.outcomes is not None})
         counts["party_folded"] = {"utterances": folded}
@@ -152,6 +174,11 @@ class Predictor:
             "device": str(self.device),
             "window": self.window,
             "context": self.context,
+            "calibration": self.calibration or {
+                "method": "none",
+                "note": "uncalibrated: the model's softmax; the run has no calibration.json (trained before "
+                        "calibration or with train.calibration=none), or none was given"},
+            "low_confidence": {"threshold": self.low_confidence, "utterances": int(frame["low_confidence"].sum())},
             **conversation.notes,
         }
         return Predictions(table=frame, labels=self.labels, counts=counts, info=info)
@@ -195,7 +222,7 @@ class Predictor:
         with autocast(self.precision, self.device):
             return classify_windows(self.model, values, present, dialogue_ids, speakers,
                                     num_parties=self.num_parties, window=self.window, context=self.context,
-                                    progress=self.progress)
+                                    temperature=self.temperature, progress=self.progress)
 
     def _check_extractors(self, modalities: list[str]) -> None:
         # One utterance without media: audio and visual build their extractor and skip it (no_media),

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from multiemo.predict.settings import ExtractionPlan
+from multiemo.training.calibration import check_calibration, load_calibration
 from multiemo.training.checkpoint import (
     CheckpointError,
     build_model,
@@ -34,7 +35,6 @@ EXPORT_FORMAT = "multiemo-model"
 EXPORT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
-CALIBRATION_FILE = "calibration.json"  # in a run directory
 
 
 class ExportError(ValueError):
@@ -116,25 +116,11 @@ def from_run(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> 
         modality_dropout=float(identity["model"].get("modality_dropout", 0.0)),
         extraction=extraction,
         extraction_source=extraction_source,
-        calibration=read_calibration(run_dir / CALIBRATION_FILE),
+        calibration=load_calibration(run_dir),
         source=run_dir,
         best_epoch=identity.get("best_epoch"),
         provenance=provenance["software"] if provenance else None,
     )
-
-
-def read_calibration(path: Path) -> dict | None:
-    """A run's calibration.json (``{"method": ..., ...}``), or None when the run is not calibrated."""
-    if not path.is_file():
-        return None
-    try:
-        calibration = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as err:
-        raise CheckpointError(f"{path} is not valid JSON ({err})") from None
-    if not isinstance(calibration, dict) or "method" not in calibration:
-        raise CheckpointError(f"{path} must hold an object with a 'method', e.g. "
-                              '{"method": "temperature", "temperature": 1.5}')
-    return calibration
 
 
 def from_export(directory: str | os.PathLike, device: torch.device | str = "cpu") -> TrainedModel:
@@ -170,7 +156,8 @@ def from_export(directory: str | os.PathLike, device: torch.device | str = "cpu"
             modality_dropout=float(config["architecture"].get("modality_dropout", 0.0)),
             extraction=extraction,
             extraction_source=str(config_path),
-            calibration=config.get("calibration"),
+            calibration=(check_calibration(config["calibration"], source=f"{config_path} calibration")
+                         if config.get("calibration") else None),
             source=directory,
             best_epoch=config.get("training", {}).get("best_epoch"),
             provenance=config.get("provenance"),

@@ -56,6 +56,7 @@ def classify_windows(
     window: int = 128,
     context: int = 32,
     batch_size: int = 8,
+    temperature: float = 1.0,
     progress: bool = True,
 ) -> tuple[np.ndarray, int]:
     """Class probabilities of every utterance.
@@ -68,6 +69,7 @@ def classify_windows(
         num_parties: number of parties the model was trained with.
         window, context: see the module docstring.
         batch_size: windows per forward pass.
+        temperature: the logits are divided by it before the softmax (calibration; 1 = the raw model).
 
     Returns:
         ((N, C) float32 probabilities, number of utterances whose speaker shared the last party).
@@ -103,7 +105,7 @@ def classify_windows(
             mask,
             {m: p[rows] for m, p in shown.items()},
         )
-        batch_probs = out.logits.float().softmax(-1).cpu().numpy()  # (B, T, C)
+        batch_probs = (out.logits.float() / temperature).softmax(-1).cpu().numpy()  # (B, T, C)
         if probs.shape[1] == 0:
             probs = np.zeros((n, batch_probs.shape[-1]), dtype=np.float32)
         for b, (lo, _, c_lo, c_hi) in enumerate(chunk):

@@ -10,6 +10,7 @@ A run directory holds::
     last.pt            everything needed to resume after an interruption
     best.pt            weights of the epoch selected on validation (train.selection) (+ settings, epoch)
     metrics.json       final validation and test scores of best.pt (written by multiemo.evaluation)
+    calibration.json   the temperature fitted on best.pt's validation logits (multiemo.training.calibration)
     predictions_test.csv, predictions_validation.csv
 
 Loading a run's model needs only this module, not the training loop.
@@ -34,13 +35,15 @@ from multiemo.training.config import ConfigError, from_mapping
 
 log = logging.getLogger(__name__)
 
-# Train settings that change where and how fast a run computes, not what it computes: a run resumes
-# across changes of these, and they are not part of its identity.
-RUNTIME_ONLY = ("device", "num_threads", "checkpoint_fusion", "tracking")
+# Train settings that change where and how fast a run computes, not what it computes (or, for calibration,
+# only a step after training on the selected checkpoint): a run resumes across changes of these, and they are
+# not part of its identity.
+RUNTIME_ONLY = ("device", "num_threads", "checkpoint_fusion", "tracking", "calibration")
 # Train settings added after runs were recorded, with the value those runs trained with: such a run resumes.
 ADDED_SETTINGS = {"precision": "fp32", "selection": "weighted_f1", "patience": None}
 
-RUN_FILES = ("last.pt", "best.pt", "history.jsonl", "metrics.json", "settings.json", "provenance.json")
+RUN_FILES = ("last.pt", "best.pt", "history.jsonl", "metrics.json", "settings.json", "provenance.json",
+             "calibration.json")
 PROVENANCE = "provenance.json"
 
 

@@ -65,6 +65,7 @@ class TrainConfig:
     selection: str = "weighted_f1"  # best epoch: highest validation weighted-F1, or "loss": lowest validation loss
     patience: int | None = None  # stop after this many epochs without a better selection score; None: never
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    calibration: str = "temperature"  # "temperature": fit T on validation after training (calibration.json); "none"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -87,6 +88,8 @@ class TrainConfig:
             raise ConfigError(f"train.selection must be one of {list(SELECTIONS)}, got {self.selection!r}")
         if self.patience is not None and self.patience < 1:
             raise ConfigError(f"train.patience must be at least 1 (or null: no early stopping), got {self.patience}")
+        if self.calibration not in ("temperature", "none"):
+            raise ConfigError(f"train.calibration must be 'temperature' or 'none', got {self.calibration!r}")
         if self.hgr_covariance not in ("feature", "legacy"):
             raise ConfigError(f"train.hgr_covariance must be 'feature' or 'legacy', got {self.hgr_covariance!r}")
 

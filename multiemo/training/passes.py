@@ -15,10 +15,12 @@ from multiemo.training.precision import autocast
 
 
 class PassResult:
-    """Mean loss and the predictions of one pass over a split."""
+    """Mean loss and the predictions of one pass over a split: (N,) labels, (N, C) logits and probabilities,
+    (N,) store rows of its real utterances."""
 
-    def __init__(self, loss: float, parts: dict, y_true: np.ndarray, probs: np.ndarray, rows: np.ndarray):
-        self.loss, self.parts, self.y_true, self.probs, self.rows = loss, parts, y_true, probs, rows
+    def __init__(self, loss: float, parts: dict, y_true: np.ndarray, logits: np.ndarray, rows: np.ndarray):
+        self.loss, self.parts, self.y_true, self.logits, self.rows = loss, parts, y_true, logits, rows
+        self.probs = torch.from_numpy(logits).softmax(-1).numpy()
 
     def scores(self, labels: Sequence[str]) -> dict:
         """:func:`~multiemo.metrics.classification_scores` of the labelled utterances."""
@@ -46,7 +48,7 @@ def run_pass(
     training = optimizer is not None
     model.train(training)
     total, count, parts_sum = 0.0, 0, {}
-    y_true, probs, rows = [], [], []
+    y_true, logits, rows = [], [], []
     with torch.set_grad_enabled(training):
         for batch in data.batches(batch_size, shuffle=training, generator=generator):
             batch = batch.to(device)
@@ -69,13 +71,13 @@ def run_pass(
                     parts_sum[k] = parts_sum.get(k, 0.0) + v * n
             real = batch.mask
             y_true.append(batch.labels[real].cpu())
-            probs.append(out.logits[real].detach().float().softmax(-1).cpu())
+            logits.append(out.logits[real].detach().float().cpu())
             rows.append(batch.rows[real].cpu())
     count = max(count, 1)
     return PassResult(
         loss=total / count,
         parts={k: v / count for k, v in parts_sum.items()},
         y_true=torch.cat(y_true).numpy(),
-        probs=torch.cat(probs).numpy(),
+        logits=torch.cat(logits).numpy(),
         rows=torch.cat(rows).numpy(),
     )

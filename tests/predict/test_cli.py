@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from multiemo.cli import main
@@ -11,9 +13,12 @@ def test_predict_command_writes_files_and_summary(trained_run, talk, tmp_path, c
     out = tmp_path / "out"
     code = main(["--quiet", "predict", "--run", str(trained_run), "--video", str(talk["video"]),
                  "--out", str(out), "--device", "cpu", "--set", "visual.batch_size=4",
-                 "--set", "segmentation.min_silence=0.3"])
+                 "--set", "segmentation.min_silence=0.3", "--low-confidence", "1.0"])
     assert code == 0
-    assert {p.name for p in out.iterdir()} == {"predictions.csv", "predictions.json", "timeline.png"}
+    assert {p.name for p in out.iterdir()} == {"predictions.csv", "predictions.json", "timeline.png",
+                                               "predictions.html"}
+    document = json.loads((out / "predictions.json").read_text())
+    assert document["low_confidence"] == {"threshold": 1.0, "utterances": 3}  # every confidence is below 1
     printed = capsys.readouterr().out
     assert "3 utterances" in printed and "text 0/3, audio 3/3, visual 3/3" in printed
     assert "text.no_transcript': 3" in printed

@@ -45,6 +45,36 @@ def test_video_with_subtitles(trained_run, talk, tmp_path):
     assert document["counts"]["input"] == {"ok": 3} and document["format"] == "srt"
     assert (tmp_path / "out" / "timeline.png").read_bytes()[:4] == b"\x89PNG"
     assert result.info["device"] == "cpu" and result.info["best_epoch"] >= 1
+    # Calibrated by the run's temperature; the threshold and the flags are in the CSV and the JSON.
+    calibration = json.loads((trained_run / "calibration.json").read_text())
+    assert document["calibration"] == calibration and calibration["method"] == "temperature"
+    assert (table["low_confidence"] == (table["confidence"] < 0.5)).all()
+    assert document["low_confidence"] == {"threshold": 0.5, "utterances": int(table["low_confidence"].sum())}
+    assert [u["low_confidence"] for u in document["utterances"]] == table["low_confidence"].tolist()
+    page = (tmp_path / "out" / "predictions.html").read_text()
+    assert page.count('"speaker":') == len(TALK) and "talk.mp4" in page
+
+
+def test_calibration_divides_the_logits_and_changes_no_emotion(trained_run, talk):
+    conversation = from_video(talk["video"], talk["srt"], progress=False)
+    temperature = json.loads((trained_run / "calibration.json").read_text())["temperature"]
+    calibrated = Predictor(trained_run, device="cpu", progress=False).predict(conversation)
+    raw = Predictor(trained_run, device="cpu", calibration=None, progress=False).predict(conversation)
+    assert raw.info["calibration"]["method"] == "none" and "uncalibrated" in raw.info["calibration"]["note"]
+    assert calibrated.table["emotion"].tolist() == raw.table["emotion"].tolist()
+    columns = [f"p_{label}" for label in LABELS]
+    log_p = np.log(raw.table[columns].to_numpy(dtype=np.float64)) / temperature
+    expected = np.exp(log_p - log_p.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(calibrated.table[columns].to_numpy(), expected, atol=2e-5)
+    # A calibration given as a mapping (as an export carries it) is used as given.
+    given = Predictor(trained_run, device="cpu", progress=False,
+                      calibration={"method": "temperature", "temperature": 1.0}).predict(conversation)
+    np.testing.assert_allclose(given.table[columns].to_numpy(), raw.table[columns].to_numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="'temperature' must be a positive number"):
+        Predictor(trained_run, progress=False, calibration={"method": "temperature", "temperature": 0})
+    with pytest.raises(ValueError, match="low_confidence must be a probability"):
+        Predictor(trained_run, progress=False, low_confidence=1.5)
 
 
 def test_without_transcript_audio_and_faces_only(predictor, talk):
@@ -90,6 +120,8 @@ def test_manifest_of_clips_without_labels_or_splits(predictor, talk, tmp_path):
     assert np.isnan(table["start"].iloc[1])
     write_predictions(tmp_path / "out", result)  # clips without times are drawn by position
     assert (tmp_path / "out" / "timeline.png").stat().st_size > 0
+    page = (tmp_path / "out" / "predictions.html").read_text()
+    assert "manifest.csv" in page and '"media": null' in page  # clips of their own: a timeline, no player
 
 
 def test_bad_inputs_fail_with_one_clear_message(trained_run, talk, tmp_path):

@@ -26,6 +26,7 @@ def test_predict_target_writes_predictions_once(trained_run, talk, tmp_path):
     table = pd.read_csv(out / "predictions.csv")
     assert len(table) == 3 and (table["modalities"] == "text+audio+visual").all()
     assert (out / "timeline.png").exists() and (tmp_path / "logs" / "predict" / "predictions.log").exists()
+    assert (out / "predictions.html").stat().st_size > 0
     assert planned_jobs(snakemake(tmp_path, "predict", "--dry-run")) == {}
 
 

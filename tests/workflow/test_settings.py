@@ -4,6 +4,7 @@ job with the settings `multiemo train` resolves for it."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import inspect
 import shutil
@@ -30,6 +31,7 @@ from multiemo.features.registry import extractor
 from multiemo.features.registry import modalities as registered_modalities
 from multiemo.features.text_finetune import finetune_text_encoder
 from multiemo.models.config import ModelConfig
+from multiemo.predict import predict
 from multiemo.settings import fill_defaults, load_yaml
 from multiemo.training.config import TrackingConfig, TrainConfig, presets_of, resolve_run_settings
 from tests.conftest import REPO
@@ -131,6 +133,17 @@ def test_global_extraction_settings_are_the_schema_defaults():
                 assert value == prop["default"], f"{where}.{key}"
 
     check(load_yaml(REPO / "config.yaml")["extraction"], SCHEMA["properties"]["extraction"], "extraction")
+
+
+def test_predict_settings_defaults_are_the_predict_functions():
+    """The predict block's window, context and low_confidence defaults are predict()'s; config.yaml states them."""
+    defaults = inspect.signature(predict).parameters
+    stated = load_yaml(REPO / "config.yaml")["predict"]
+    for name in ("window", "context", "low_confidence"):
+        prop = SCHEMA["properties"]["predict"]["properties"][name]
+        assert prop["default"] == defaults[name].default == stated[name], f"predict.{name}"
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert f"default {defaults['low_confidence'].default}" in commands.choices["predict"].format_help()
 
 
 def test_presets_state_only_what_differs_from_the_defaults():

@@ -19,7 +19,7 @@ def test_end_to_end_outputs(mini_run):
     results = mini_run / "results" / "mini"
     report = results / "report"
     for name in ("results.md", "summary.json", "ablation.csv", "confusion_matrix.png", "curves.png", "results.html",
-                 "ablation.html", "extraction.html"):
+                 "ablation.html", "extraction.html", "reliability.png"):
         assert (report / name).stat().st_size > 0, name
     assert (report / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
     summary = json.loads((report / "summary.json").read_text())
@@ -36,6 +36,13 @@ def test_end_to_end_outputs(mini_run):
     # each train job locked its own run directory (in parallel: --cores 2) and released it
     assert len(list(results.glob("runs/*/seed_*/metrics.json"))) == 2
     assert not list(results.glob("runs/*/seed_*/.multiemo.lock"))
+    # Temperature scaling (on by default) ran on validation; test calibration is reported before and after.
+    calibration = json.loads((results / "runs" / "full" / "seed_1" / "calibration.json").read_text())
+    assert calibration["method"] == "temperature" and calibration["fitted_on"] == "validation"
+    assert calibration["temperature"] > 0 and calibration["nll_after"] <= calibration["nll_before"] + 1e-9
+    assert metrics["calibration"]["temperature"] == calibration["temperature"]
+    assert {"before", "after"} <= set(metrics["test"]["calibration"])
+    assert "## Calibration" in (report / "results.md").read_text()
     assert (mini_run / "logs" / "mini" / "train" / "full" / "seed_1.log").exists()
     assert (results / "benchmarks" / "assemble_store.tsv").exists()  # runtimes beside the results
     store = json.loads((results / "store" / "store.json").read_text())

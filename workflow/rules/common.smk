@@ -150,7 +150,7 @@ def main_variant(ds):
 
 def report_files(ds):
     names = ("results.md", "summary.json", "ablation.csv", "confusion_matrix.png", "curves.png", "results.html",
-             "ablation.html", "extraction.html")
+             "ablation.html", "extraction.html", "reliability.png")
     return [f"{RESULTS}/{ds}/report/{n}" for n in names]
 
 
@@ -186,4 +186,4 @@ def predict_inputs(wildcards):
 
 def predict_settings():
     """The predict block's settings; the Snakefile filled in the schema's defaults (fill_defaults)."""
-    return {k: PREDICT[k] for k in ("device", "window", "context", "extraction", "segmentation")}
+    return {k: PREDICT[k] for k in ("device", "window", "context", "low_confidence", "extraction", "segmentation")}

@@ -13,6 +13,7 @@ rule predict:
             category="Prediction",
             labels={"recording": Path(predict_out()).name, "item": "timeline"},
         ),
+        page=f"{predict_out()}/predictions.html",
     params:
         run=lambda wc, input: str(Path(input.run).parent),
         settings=predict_settings(),

@@ -44,6 +44,12 @@ rule make_report:
             category="Extraction",
             labels={"dataset": "{ds}", "item": "outcome counts"},
         ),
+        report(
+            f"{RESULTS}/{{ds}}/report/reliability.png",
+            caption="../report/reliability.rst",
+            category="Evaluation",
+            labels={"dataset": "{ds}", "item": "reliability diagram"},
+        ),
     params:
         title=lambda wc: wc.ds,
         main_variant=lambda wc: main_variant(wc.ds),

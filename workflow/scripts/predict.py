@@ -25,5 +25,6 @@ with log_to_file(snakemake.log[0]):
         segmentation=settings["segmentation"],
         window=settings["window"],
         context=settings["context"],
+        low_confidence=settings["low_confidence"],
         progress=False,
     )
