@@ -23,7 +23,6 @@ import torch
 from multiemo.predict.settings import ExtractionPlan
 from multiemo.training.calibration import check_calibration, load_calibration
 from multiemo.training.checkpoint import (
-    CheckpointError,
     build_model,
     incompatible,
     load_run_model,
