@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Mapping
 
+from multiemo.predict.diarization import DiarizationConfig
 from multiemo.predict.inputs import from_manifest, from_video
 from multiemo.predict.outputs import write_predictions
 from multiemo.predict.predictor import Predictions, Predictor
@@ -25,6 +26,7 @@ def predict(
     device: str = "auto",
     overrides: Mapping[str, Mapping] | None = None,
     segmentation: Mapping | None = None,
+    diarization: Mapping | None = None,
     window: int = 128,
     context: int = 32,
     progress: bool = True,
@@ -41,6 +43,8 @@ def predict(
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
         overrides: modality -> {setting: value}; only ``batch_size`` may differ from the run's extraction.
         segmentation: fields of :class:`~multiemo.predict.segmentation.SegmentationConfig` (no transcript).
+        diarization: fields of :class:`~multiemo.predict.diarization.DiarizationConfig` (utterances
+            without a speaker name).
         window, context: model windows over long conversations (:mod:`multiemo.predict.windows`).
         progress: show progress bars.
 
@@ -52,11 +56,13 @@ def predict(
     if manifest is not None and transcript is not None:
         raise ValueError("a manifest carries its own text; give the transcript only with a video")
     segmentation_config = from_mapping(SegmentationConfig, dict(segmentation or {}), section="segmentation")
+    diarization_config = from_mapping(DiarizationConfig, dict(diarization or {}), section="diarization")
     # Load the run first: a wrong run or setting fails before any media is read.
     predictor = Predictor(run_dir, device=device, overrides=overrides, window=window, context=context,
                           progress=progress)
     if video is not None:
-        conversation = from_video(video, transcript, segmentation=segmentation_config, progress=progress)
+        conversation = from_video(video, transcript, segmentation=segmentation_config,
+                                  diarization=diarization_config, progress=progress)
     else:
         conversation = from_manifest(manifest)
     predictions = predictor.predict(conversation)

@@ -53,6 +53,8 @@ def to_json(predictions: Predictions) -> dict:
             "modalities": {m: {"present": bool(row[f"{m}_present"]), "status": row[f"{m}_status"]}
                            for m in modalities},
             "input_status": row["input_status"],
+            "speaker_source": row["speaker_source"],
+            "speaker_status": row["speaker_status"],
         })
     return {
         "labels": predictions.labels,

@@ -43,7 +43,7 @@ class Predictions:
     Attributes:
         table: one row per utterance: dialogue_id, utterance_id, start, end, speaker, text, emotion,
             confidence, ``p_{label}`` per label, modalities (e.g. ``"audio+visual"``), ``{m}_present`` and
-            ``{m}_status`` per modality the model uses, and input_status.
+            ``{m}_status`` per modality the model uses, input_status, speaker_source and speaker_status.
         labels: emotion labels in the model's order.
         counts: stage -> status -> number of utterances (input, each modality, party_folded).
         info: run, device, source files and input notes (segmentation, encoding, ...).
@@ -128,6 +128,8 @@ class Predictor:
                         "share its last party", folded, self.num_parties)
         frame = self._frame(table, probs, extracted, conversation.outcomes)
         counts = {"input": conversation.outcomes.counts()}
+        if conversation.speakers is not None:
+            counts["speaker"] = conversation.speakers.counts()
         counts.update({m: f.outcomes.counts() for m, f in extracted.items() if f.outcomes is not None})
         counts["party_folded"] = {"utterances": folded}
         info = {
@@ -194,6 +196,9 @@ class Predictor:
             statuses = extracted[m].outcomes.statuses if extracted[m].outcomes is not None else {}
             frame[f"{m}_status"] = [statuses.get(k, OK) for k in keys]
         frame["input_status"] = [inputs.statuses.get(k, OK) for k in keys]
+        # Where each speaker name comes from (transcript, diarization, none) and its fallback, if any.
+        frame["speaker_source"] = table["speaker_source"].to_numpy() if "speaker_source" in table else "input"
+        frame["speaker_status"] = table["speaker_status"].to_numpy() if "speaker_status" in table else OK
         return frame
 
 

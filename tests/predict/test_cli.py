@@ -11,7 +11,7 @@ def test_predict_command_writes_files_and_summary(trained_run, talk, tmp_path, c
     out = tmp_path / "out"
     code = main(["--quiet", "predict", "--run", str(trained_run), "--video", str(talk["video"]),
                  "--out", str(out), "--device", "cpu", "--set", "visual.batch_size=4",
-                 "--set", "segmentation.min_silence=0.3"])
+                 "--set", "segmentation.min_silence=0.3", "--set", "segmentation.vad=energy"])
     assert code == 0
     assert {p.name for p in out.iterdir()} == {"predictions.csv", "predictions.json", "timeline.png"}
     printed = capsys.readouterr().out

@@ -30,6 +30,8 @@ from multiemo.features.registry import extractor
 from multiemo.features.registry import modalities as registered_modalities
 from multiemo.features.text_finetune import finetune_text_encoder
 from multiemo.models.config import ModelConfig
+from multiemo.predict.diarization import DiarizationConfig
+from multiemo.predict.segmentation import SegmentationConfig
 from multiemo.settings import fill_defaults, load_yaml
 from multiemo.training.config import TrainConfig, resolve_run_settings
 from tests.conftest import REPO
@@ -42,8 +44,12 @@ BLOCKS = {"model": (DEFINITIONS["model"], ModelConfig), "train": (DEFINITIONS["t
 for _modality in ("audio", "visual", "text"):  # the built-in extractors (plugins bring their own dataclass)
     BLOCKS[_modality] = (DEFINITIONS[_modality], extractor(_modality).settings_class())
 BLOCKS["visual.detection"] = (DEFINITIONS["visual"]["properties"]["detection"], DetectionConfig)
+_PREDICT = SCHEMA["properties"]["predict"]["properties"]
+BLOCKS["predict.segmentation"] = (_PREDICT["segmentation"], SegmentationConfig)
+BLOCKS["predict.diarization"] = (_PREDICT["diarization"], DiarizationConfig)
 # Probing one bound at a time must not trip a check that ties two fields together.
-COMPANIONS = {"model_dim": {"num_heads": 1}, "num_heads": {"model_dim": 2**20}}
+COMPANIONS = {"model_dim": {"num_heads": 1}, "num_heads": {"model_dim": 2**20},
+              "min_speech": {"max_utterance": 2**30}, "max_utterance": {"min_speech": 1e-12}}
 
 
 def _default(field: dataclasses.Field):

@@ -23,6 +23,7 @@ with log_to_file(snakemake.log[0]):
         device=settings["device"],
         overrides=settings["extraction"],
         segmentation=settings["segmentation"],
+        diarization=settings["diarization"],
         window=settings["window"],
         context=settings["context"],
         progress=False,
