@@ -7,8 +7,11 @@ Backend ``resemblyzer`` (offline; its encoder's weights ship inside the ``Resemb
    shorter than a window gets one window centred on it (clipped to the recording).
 2. Each window's audio is cut from the streamed track (never the whole recording in memory) and embedded
    (256-d, unit norm), in batches.
-3. Embeddings are clustered by average-linkage agglomeration on cosine distance: into ``num_speakers``
-   clusters when given, else merging while the distance is below ``threshold`` (at most ``max_speakers``).
+3. When the number of speakers is not given and the windows' mean cosine similarity is at least
+   ``one_speaker_similarity``, there is one speaker. Otherwise the embeddings, less their mean over the
+   recording (what every window shares: the line, the room), are clustered by average-linkage
+   agglomeration on cosine distance: into ``num_speakers`` clusters when given, else merging while the
+   distance is below ``threshold`` (at most ``max_speakers``).
    Beyond ``max_windows`` windows, an even sample is clustered and every window joins its nearest centroid,
    so memory stays bounded on long recordings.
 4. Each window speaks for the time around its centre; within a region, turns shorter than ``min_turn`` s
@@ -53,7 +56,9 @@ class DiarizationConfig:
         backend: ``resemblyzer`` (offline) or ``pyannote``.
         num_speakers: the number of speakers when known; None = estimated.
         max_speakers: most speakers an estimate may give.
-        threshold: cosine distance below which clusters merge when the number is estimated.
+        threshold: cosine distance (of mean-removed embeddings) below which clusters merge when the number
+            is estimated.
+        one_speaker_similarity: windows this similar on average (cosine) are one speaker.
         step: seconds between embedding windows.
         min_turn: shorter turns within a speech region take a neighbour's speaker, in seconds.
         max_windows: windows clustered directly; beyond, a sample is clustered and the rest assigned.
@@ -65,7 +70,8 @@ class DiarizationConfig:
     backend: str = "resemblyzer"
     num_speakers: int | None = None
     max_speakers: int = 8
-    threshold: float = 0.5
+    threshold: float = 1.1
+    one_speaker_similarity: float = 0.9
     step: float = 0.4
     min_turn: float = 0.5
     max_windows: int = 2000
@@ -81,6 +87,9 @@ class DiarizationConfig:
             raise ValueError(f"diarization max_speakers must be >= 1, got {self.max_speakers}")
         if not 0 < self.threshold < 2:
             raise ValueError(f"diarization threshold (cosine distance) must be in (0, 2), got {self.threshold}")
+        if not 0 < self.one_speaker_similarity <= 1:
+            raise ValueError("diarization one_speaker_similarity must be in (0, 1], got "
+                             f"{self.one_speaker_similarity}")
         if self.step <= 0 or self.min_turn < 0:
             raise ValueError("diarization step must be > 0 s and min_turn >= 0 s")
         if self.max_windows < 2 or self.batch_size < 1:
@@ -208,7 +217,7 @@ def cut_windows(path: str | os.PathLike, windows: np.ndarray, sample_rate: int, 
             i = order[next_up]
             yield int(i), buffer[max(0, bounds[i, 0] - offset) : bounds[i, 1] - offset]
             next_up += 1
-        keep_from = bounds[order[next_up], 0] - offset if next_up < len(order) else len(buffer)
+        keep_from = min(bounds[order[next_up], 0] - offset, len(buffer)) if next_up < len(order) else len(buffer)
         if keep_from > 0:
             buffer, offset = buffer[keep_from:], offset + int(keep_from)
     for i in order[next_up:]:  # past the end of the audio
@@ -224,8 +233,12 @@ def cluster(embeddings: np.ndarray, config: DiarizationConfig) -> np.ndarray:
     if count < 2 or wanted == 1:
         return np.zeros(count, np.int64)
     step = max(1, -(-count // config.max_windows))
-    sample = embeddings[::step]  # (S, D), S <= max_windows
-    tree = linkage(sample.astype(np.float64), method="average", metric="cosine")
+    sample = embeddings[::step].astype(np.float64)  # (S, D), S <= max_windows
+    if wanted is None and _mean_similarity(sample) >= config.one_speaker_similarity:
+        return np.zeros(count, np.int64)
+    centred = sample - sample.mean(0)  # what all windows of this recording share (channel, room) goes
+    centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
+    tree = linkage(centred, method="average", metric="cosine")
     if wanted is not None:
         labels = fcluster(tree, t=min(wanted, len(sample)), criterion="maxclust")
     else:
@@ -235,9 +248,16 @@ def cluster(embeddings: np.ndarray, config: DiarizationConfig) -> np.ndarray:
     labels = labels - 1
     if step == 1:
         return labels.astype(np.int64)
-    centroids = np.stack([sample[labels == k].mean(0) for k in range(labels.max() + 1)])  # (C, D)
-    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
-    return (embeddings @ centroids.T).argmax(1).astype(np.int64)
+    centroids = np.stack([centred[labels == k].mean(0) for k in range(labels.max() + 1)])  # (C, D)
+    every = embeddings - sample.mean(0)  # (W, D), centred like the sample
+    return (every @ centroids.T).argmax(1).astype(np.int64)
+
+
+def _mean_similarity(embeddings: np.ndarray) -> float:
+    """Mean cosine similarity of each (S, D) unit-norm embedding to the others (the norm of their mean)."""
+    mean = embeddings.mean(0)
+    count = len(embeddings)
+    return float((count * float(mean @ mean) * count - count) / max(count * (count - 1), 1))
 
 
 def turns_from_windows(regions: np.ndarray, windows: np.ndarray, labels: np.ndarray, min_turn: float

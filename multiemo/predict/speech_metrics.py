@@ -103,5 +103,5 @@ def diarization_error_rate(reference: tuple[np.ndarray, list[str]], hypothesis: 
         "false_alarm": float(false_alarm * frame),
         "confusion": float(confusion * frame),
         "total": float(total * frame),
-        "mapping": {hyp_names[c]: ref_names[r] for r, c in zip(rows, cols)},
+        "mapping": {hyp_names[c]: ref_names[r] for r, c in zip(rows, cols) if matched[r, c] > 0},
     }
