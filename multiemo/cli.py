@@ -109,10 +109,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise ValueError("--transcript goes with --video; a manifest carries its own text")
         overrides = parse_overrides(args.settings)
         segmentation = overrides.pop("segmentation", None)
-        diarization = overrides.pop("diarization", None)
+        diarization, asr = overrides.pop("diarization", None), overrides.pop("asr", None)
         result = predict(args.run, args.out, video=args.video, transcript=args.transcript, manifest=args.manifest,
                          device=args.device, overrides=overrides, segmentation=segmentation,
-                         diarization=diarization, progress=not args.quiet)
+                         diarization=diarization, asr=asr, progress=not args.quiet)
         table = result.table
         used = ", ".join(f"{m} {int(table[f'{m}_present'].sum())}/{len(table)}" for m in result.info["modalities"])
         fallbacks = {f"{stage}.{status}": n for stage, counts in result.counts.items()

@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Mapping
 
+from multiemo.predict.asr import AsrConfig
 from multiemo.predict.diarization import DiarizationConfig
 from multiemo.predict.inputs import from_manifest, from_video
 from multiemo.predict.outputs import write_predictions
@@ -27,6 +28,7 @@ def predict(
     overrides: Mapping[str, Mapping] | None = None,
     segmentation: Mapping | None = None,
     diarization: Mapping | None = None,
+    asr: Mapping | None = None,
     window: int = 128,
     context: int = 32,
     progress: bool = True,
@@ -45,6 +47,7 @@ def predict(
         segmentation: fields of :class:`~multiemo.predict.segmentation.SegmentationConfig` (no transcript).
         diarization: fields of :class:`~multiemo.predict.diarization.DiarizationConfig` (utterances
             without a speaker name).
+        asr: fields of :class:`~multiemo.predict.asr.AsrConfig` (speech recognition without transcript).
         window, context: model windows over long conversations (:mod:`multiemo.predict.windows`).
         progress: show progress bars.
 
@@ -57,12 +60,14 @@ def predict(
         raise ValueError("a manifest carries its own text; give the transcript only with a video")
     segmentation_config = from_mapping(SegmentationConfig, dict(segmentation or {}), section="segmentation")
     diarization_config = from_mapping(DiarizationConfig, dict(diarization or {}), section="diarization")
+    asr_config = from_mapping(AsrConfig, dict(asr or {}), section="asr")
     # Load the run first: a wrong run or setting fails before any media is read.
     predictor = Predictor(run_dir, device=device, overrides=overrides, window=window, context=context,
                           progress=progress)
     if video is not None:
         conversation = from_video(video, transcript, segmentation=segmentation_config,
-                                  diarization=diarization_config, progress=progress)
+                                  diarization=diarization_config, asr=asr_config, device=str(predictor.device),
+                                  progress=progress)
     else:
         conversation = from_manifest(manifest)
     predictions = predictor.predict(conversation)

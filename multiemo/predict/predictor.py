@@ -105,7 +105,8 @@ class Predictor:
         table = conversation.table
         if conversation.has_text:
             self._check_extractors([m for m in self.modalities if self._reads_text(m)])
-        extracted = {m: self._extract(m, table, conversation.has_text) for m in self.modalities}
+        absent = conversation.text_status if conversation.text_status and not conversation.has_text else NO_TRANSCRIPT
+        extracted = {m: self._extract(m, table, conversation.has_text, absent=absent) for m in self.modalities}
         with autocast(self.identity["train"]["precision"], self.device):
             probs, folded = classify_windows(
                 self.model,
@@ -127,6 +128,13 @@ class Predictor:
             log.warning("%d utterances had more speakers in their window than the model's %d parties: they "
                         "share its last party", folded, self.num_parties)
         frame = self._frame(table, probs, extracted, conversation.outcomes)
+        if conversation.has_text and conversation.text_status:  # recognised text: say so where it was used
+            for m in (m for m in extracted if self._reads_text(m)):
+                frame.loc[frame[f"{m}_status"] == OK, f"{m}_status"] = conversation.text_status
+                if extracted[m].outcomes is not None:
+                    for key, status in list(extracted[m].outcomes.statuses.items()):
+                        if status == OK:
+                            extracted[m].outcomes.add(key, conversation.text_status)
         counts = {"input": conversation.outcomes.counts()}
         if conversation.speakers is not None:
             counts["speaker"] = conversation.speakers.counts()
@@ -160,10 +168,10 @@ class Predictor:
         finally:
             quiet.setLevel(level)
 
-    def _extract(self, modality: str, table: pd.DataFrame, has_text: bool, *, progress: bool | None = None
-                 ) -> ModalityFeatures:
+    def _extract(self, modality: str, table: pd.DataFrame, has_text: bool, *, progress: bool | None = None,
+                 absent: str = NO_TRANSCRIPT) -> ModalityFeatures:
         if self._reads_text(modality) and not has_text:
-            return _absent_text(table, modality, self.plan.recorded[modality])
+            return _absent_text(table, modality, self.plan.recorded[modality], absent)
         if modality not in self._extractors:
             context = ExtractionContext(device=str(self.device))
             self._extractors[modality] = extractor(modality).make(self.plan.settings[modality], context)
@@ -202,13 +210,15 @@ class Predictor:
         return frame
 
 
-def _absent_text(table: pd.DataFrame, modality: str, provenance: dict) -> ModalityFeatures:
+def _absent_text(table: pd.DataFrame, modality: str, provenance: dict, status: str = NO_TRANSCRIPT
+                 ) -> ModalityFeatures:
     """Features of a text-reading modality for a conversation without transcript: all missing, counted
-    as ``no_transcript``; ``provenance["dim"]`` gives their size."""
+    as ``status`` (``no_transcript``, or ``asr_unavailable``); ``provenance["dim"]`` gives their size."""
     keys = table_keys(table)
     dim = int(provenance["dim"])
     outcomes = StageOutcomes(stage=modality)
     for key in keys:
-        outcomes.add(key, NO_TRANSCRIPT, "no transcript was given")
+        outcomes.add(key, status, "no transcript was given" if status == NO_TRANSCRIPT
+                     else "speech recognition was asked for but its model cannot be loaded")
     return ModalityFeatures(keys=keys, values=np.zeros((len(keys), dim), np.float32),
                             present=np.zeros(len(keys), bool), provenance=provenance, outcomes=outcomes)

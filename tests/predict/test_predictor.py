@@ -123,3 +123,21 @@ def test_checkpoint_of_another_model_version_is_a_clear_error(trained_run, tmp_p
     torch.save(checkpoint, old / "best.pt")
     with pytest.raises(ValueError, match="cannot be loaded by this version.*legacy_weight.*retrain the run"):
         Predictor(old, progress=False)
+
+
+def test_speech_recognition_fills_the_text_modality_with_status_asr(predictor, talk, tmp_path):
+    from multiemo.predict.asr import AsrConfig
+    from tests.predict.tiny_whisper import build_tiny_whisper
+
+    energy = SegmentationConfig(vad="energy")  # silero hears no speech in the RAVDESS clip (see above)
+    whisper = build_tiny_whisper(tmp_path / "whisper")
+    result = predictor.predict(from_video(talk["video"], segmentation=energy,
+                                          asr=AsrConfig(model=str(whisper), max_new_tokens=4), progress=False))
+    table = result.table
+    used = table["text_present"].to_numpy()
+    assert used.any() and set(table.loc[used, "text_status"]) == {"asr"}
+    assert result.counts["text"].get("asr") == int(used.sum()) and result.info["asr"]["model"] == str(whisper)
+    gone = predictor.predict(from_video(talk["video"], segmentation=energy,
+                                        asr=AsrConfig(model=str(tmp_path / "absent")), progress=False))
+    assert (gone.table["text_status"] == "asr_unavailable").all() and not gone.table["text_present"].any()
+    assert gone.counts["text"] == {"asr_unavailable": len(gone.table)}

@@ -30,6 +30,7 @@ from multiemo.features.registry import extractor
 from multiemo.features.registry import modalities as registered_modalities
 from multiemo.features.text_finetune import finetune_text_encoder
 from multiemo.models.config import ModelConfig
+from multiemo.predict.asr import AsrConfig
 from multiemo.predict.diarization import DiarizationConfig
 from multiemo.predict.segmentation import SegmentationConfig
 from multiemo.settings import fill_defaults, load_yaml
@@ -47,6 +48,7 @@ BLOCKS["visual.detection"] = (DEFINITIONS["visual"]["properties"]["detection"], 
 _PREDICT = SCHEMA["properties"]["predict"]["properties"]
 BLOCKS["predict.segmentation"] = (_PREDICT["segmentation"], SegmentationConfig)
 BLOCKS["predict.diarization"] = (_PREDICT["diarization"], DiarizationConfig)
+BLOCKS["predict.asr"] = (_PREDICT["asr"], AsrConfig)
 # Probing one bound at a time must not trip a check that ties two fields together.
 COMPANIONS = {"model_dim": {"num_heads": 1}, "num_heads": {"model_dim": 2**20},
               "min_speech": {"max_utterance": 2**30}, "max_utterance": {"min_speech": 1e-12}}

@@ -185,4 +185,4 @@ def predict_inputs(wildcards):
 
 def predict_settings():
     """The predict block's settings; the Snakefile filled in the schema's defaults (fill_defaults)."""
-    return {k: PREDICT[k] for k in ("device", "window", "context", "extraction", "segmentation", "diarization")}
+    return {k: PREDICT[k] for k in ("device", "window", "context", "extraction", "segmentation", "diarization", "asr")}

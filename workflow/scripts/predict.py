@@ -24,6 +24,7 @@ with log_to_file(snakemake.log[0]):
         overrides=settings["extraction"],
         segmentation=settings["segmentation"],
         diarization=settings["diarization"],
+        asr=settings["asr"],
         window=settings["window"],
         context=settings["context"],
         progress=False,
