@@ -87,6 +87,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tic = time.perf_counter()
         speech = decode_audio(args.speech, sample_rate=SR) if args.speech else None
+        if speech is not None:  # from its first loud sample, so that even the 20-second warm-up holds speech
+            speech = speech[int(np.argmax(np.abs(speech) > 0.1 * np.abs(speech).max())) :]
         short = conversation(Path(tmp), "short", 20.0, args.period, speech)
         long = conversation(Path(tmp), "long", args.minutes * 60, args.period, speech)
         generate = time.perf_counter() - tic

@@ -32,6 +32,8 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+from scipy.cluster.hierarchy import fcluster, linkage
 
 from multiemo.predict.vad import stream_audio
 from multiemo.predict.voice_encoder import EMBEDDING_DIM, PARTIAL_FRAMES, VoiceEncoder, mel_frames
@@ -176,8 +178,6 @@ def embedding_windows(regions: np.ndarray, step: float, duration: float | None) 
 def embed_windows(path: str | os.PathLike, windows: np.ndarray, encoder, *, batch_size: int = 16,
                   progress: bool = False) -> np.ndarray:
     """(W, 256) unit-norm embeddings of each window's audio, read from the streamed track in time order."""
-    import torch
-
     size = round(PARTIAL_SECONDS * SAMPLE_RATE)
     out = np.zeros((len(windows), EMBEDDING_DIM), np.float32)
     batch: list[tuple[int, np.ndarray]] = []
@@ -226,8 +226,6 @@ def cut_windows(path: str | os.PathLike, windows: np.ndarray, sample_rate: int, 
 
 def cluster(embeddings: np.ndarray, config: DiarizationConfig) -> np.ndarray:
     """(W,) cluster index of each (W, D) unit-norm embedding (module rule 3)."""
-    from scipy.cluster.hierarchy import fcluster, linkage
-
     count = len(embeddings)
     wanted = config.num_speakers
     if count < 2 or wanted == 1:

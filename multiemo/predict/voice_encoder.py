@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import librosa
 import numpy as np
 import torch
 from torch import nn
@@ -63,8 +64,6 @@ class VoiceEncoder(nn.Module):
 def mel_frames(samples: np.ndarray) -> np.ndarray:
     """(S,) 16 kHz samples -> (T, 40) float32 mel power frames (25 ms window, 10 ms step), after the
     samples are brought to -30 dBFS as Resemblyzer's preprocessing does."""
-    import librosa
-
     rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
     if rms > 0:
         samples = samples * (10 ** (TARGET_DBFS / 20) / rms)
