@@ -158,3 +158,26 @@ def test_an_audio_only_recording_is_predicted_with_diarized_speakers(conversatio
     assert set(table["speaker"]) == {"SPEAKER_1", "SPEAKER_2"} and (table["speaker_source"] == "diarization").all()
     assert sorted(table["party"].unique()) == [0, 1]  # the party index follows the voices
     assert talk.speakers.counts() == {"ok": len(table)}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_der_agrees_with_pyannote_metrics(conversation, seed):
+    core = pytest.importorskip("pyannote.core")
+    metrics = pytest.importorskip("pyannote.metrics.diarization")
+
+    def annotation(turns, speakers):
+        out = core.Annotation()
+        for (start, end), speaker in zip(turns, speakers):
+            out[core.Segment(start, end), out.new_track(core.Segment(start, end))] = speaker
+        return out
+
+    reference = read_rttm(conversation / "sample.rttm")
+    rng = np.random.default_rng(seed)
+    cuts = np.sort(rng.uniform(5, 30, size=13))
+    turns = np.concatenate([np.stack([cuts[:-1], cuts[1:] - 0.05], 1), [[9.0, 10.5]]])  # one overlap
+    speakers = [*rng.choice(["a", "b", "c"], size=12), "d"]
+    for collar in (0.0, 0.25, 0.5):
+        theirs = metrics.DiarizationErrorRate(collar=collar, skip_overlap=False)(
+            annotation(*reference), annotation(turns, speakers), uem=core.Segment(0, 30))
+        ours = diarization_error_rate(reference, (turns, speakers), 30.0, collar=collar)["der"]
+        assert ours == pytest.approx(theirs, abs=0.003)  # our 10 ms grid against exact segment arithmetic
