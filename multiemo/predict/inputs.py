@@ -105,7 +105,7 @@ def from_video(
         speech = found.method == "vad"
         segment_status, segment_reason = _segment_status(found, info.has_audio)
         notes["segmentation"] = {"method": found.method, "reason": found.reason, "split_long": found.split_long,
-                                 "vad": found.vad, "vad_fallback": found.vad_fallback}
+                                 "vad": found.vad, "vad_fallback": found.vad_fallback, "settings": asdict(config)}
         rows = pd.DataFrame({
             "utterance_id": [str(i) for i in range(len(found.segments))],
             "speaker": UNKNOWN_SPEAKER,
@@ -119,7 +119,9 @@ def from_video(
     if transcript is None:  # the segments (possibly split into speaker turns) are the input units
         for uid in rows["utterance_id"]:
             outcomes.add(utterance_key(dialogue, uid), segment_status, segment_reason)
-        if asr is not None and asr.model is not None and info.has_audio and not rows.empty:
+        asr = asr or AsrConfig()
+        notes["asr"] = {**asdict(asr), "used": False}
+        if asr.model is not None and info.has_audio and not rows.empty:
             rows, text_status, notes["asr"] = _recognise(rows, info.path, asr, device, progress)
             has_text = text_status == ASR
     if rows.empty:
@@ -135,7 +137,7 @@ def from_video(
 def _recognise(rows: pd.DataFrame, path: str, config: AsrConfig, device: str, progress: bool
                ) -> tuple[pd.DataFrame, str, dict]:
     """Rows with recognised text, the text status (``asr`` or ``asr_unavailable``) and notes for the JSON."""
-    notes: dict = {**asdict(config)}
+    notes: dict = {**asdict(config), "used": True}
     try:
         texts, words = transcribe(path, rows[["start", "end"]].to_numpy(float), config, device=device,
                                   progress=progress)

@@ -48,3 +48,6 @@ def test_recognised_text_fills_the_conversation_with_status(tiny_whisper, shared
         "unavailable"]
     plain = from_video(wav, progress=False)  # no ASR model: text stays missing as before
     assert not plain.has_text and plain.text_status is None
+    # every setting of the no-transcript path is recorded (the output JSON holds these notes)
+    assert plain.notes["asr"] == {**AsrConfig().__dict__, "used": False}
+    assert plain.notes["segmentation"]["settings"]["vad"] == "silero" and plain.notes["diarization"]["used"]
