@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
     predict.add_argument("--set", dest="settings", action="append", default=[], metavar="key=value",
                          help="extraction override, e.g. visual.batch_size=16 (only batch_size may differ from "
-                              "training) or segmentation.min_silence=0.6")
+                              "training), segmentation.min_silence=0.6, diarization.num_speakers=2 or "
+                              "asr.model=WHISPER_DIR")
 
     legacy = sub.add_parser("import-legacy", help="convert the original release's feature pickles into a store")
     legacy.add_argument("--dataset", required=True, choices=["meld", "iemocap"])
