@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from multiemo.features.media import decode_audio
 from multiemo.predict import Predictor
 from multiemo.predict.inputs import from_video
 from tests.clips import write_clip
@@ -39,12 +40,17 @@ def voice(seconds: float) -> np.ndarray:
     return tone.astype(np.float32)
 
 
-def conversation(folder: Path, name: str, seconds: float, period: float) -> tuple[Path, Path]:
-    """``name``.mp4 and ``name``.srt; only the audio track is held in memory while writing."""
+def conversation(folder: Path, name: str, seconds: float, period: float, speech: np.ndarray | None = None
+                 ) -> tuple[Path, Path]:
+    """``name``.mp4 and ``name``.srt; only the audio track is held in memory while writing. Each utterance is
+    the synthetic tone, or with ``speech`` the next 1.5 s of that recording (cycled)."""
     starts = np.arange(0.5, seconds - 2, period)
     burst = voice(1.5)
     audio = np.zeros(round(seconds * SR), dtype=np.float32)
-    for start in starts:
+    for i, start in enumerate(starts):
+        if speech is not None:
+            at = (i * len(burst)) % (len(speech) - len(burst))
+            burst = speech[at : at + len(burst)]
         audio[round(start * SR) : round(start * SR) + len(burst)] = burst
     frames = (np.full((48, 64, 3), (i * 7) % 255, np.uint8) for i in range(round(seconds * 2)))
     video = write_clip(folder / f"{name}.mp4", frames=frames, fps=2, audio=audio, sample_rate=SR)
@@ -70,6 +76,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--period", type=float, default=10.0, help="seconds between utterance starts")
     parser.add_argument("--no-transcript", action="store_true", help="predict from audio and faces only")
+    parser.add_argument("--speech", help="a real recording whose speech fills the utterances (silero-vad hears "
+                                         "no speech in the synthetic tone), e.g. ../shared/data/conversation/sample.wav")
     parser.add_argument("--measure", nargs=4, metavar=("SHORT_MP4", "SHORT_SRT", "LONG_MP4", "LONG_SRT"),
                         help=argparse.SUPPRESS)  # the fresh measuring process
     args = parser.parse_args()
@@ -78,8 +86,11 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         tic = time.perf_counter()
-        short = conversation(Path(tmp), "short", 20.0, args.period)
-        long = conversation(Path(tmp), "long", args.minutes * 60, args.period)
+        speech = decode_audio(args.speech, sample_rate=SR) if args.speech else None
+        if speech is not None:  # from its first loud sample, so that even the 20-second warm-up holds speech
+            speech = speech[int(np.argmax(np.abs(speech) > 0.1 * np.abs(speech).max())) :]
+        short = conversation(Path(tmp), "short", 20.0, args.period, speech)
+        long = conversation(Path(tmp), "long", args.minutes * 60, args.period, speech)
         generate = time.perf_counter() - tic
         # Run as a module from the repo root, like the parent, so that `tests.clips` stays importable.
         measure_args = ["--measure", *map(str, (*short, *long))]
@@ -92,7 +103,8 @@ def main() -> None:
 def measure(args: argparse.Namespace) -> None:
     short_video, short_srt, long_video, long_srt = args.measure
     predictor = Predictor(args.run, device="cpu", progress=False)
-    predictor.predict(from_video(short_video, None if args.no_transcript else short_srt, progress=False))
+    for _ in range(2):  # the speaker encoder's second call takes a one-off ~30 MiB (tests/predict/test_memory.py)
+        predictor.predict(from_video(short_video, None if args.no_transcript else short_srt, progress=False))
     warm = peak_mib()
     tracemalloc.start()
     tic = time.perf_counter()
@@ -104,6 +116,10 @@ def measure(args: argparse.Namespace) -> None:
         "utterances": len(result.table),
         "transcript": not args.no_transcript,
         "modalities_used": result.table["modalities"].value_counts().to_dict(),
+        "speech": args.speech,
+        "segmentation": result.info.get("segmentation"),
+        "speaker_counts": result.counts.get("speaker"),
+        "speakers_found": result.info.get("diarization", {}).get("speakers_found"),
         "predict_seconds": round(seconds, 1),
         "peak_rss_mib_after_20s_video": round(warm, 1),
         "peak_rss_mib_after_long_video": round(peak_mib(), 1),

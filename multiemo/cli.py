@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="flag utterances whose top (calibrated) probability is below P (default 0.5)")
     predict.add_argument("--set", dest="settings", action="append", default=[], metavar="key=value",
                          help="extraction override, e.g. visual.batch_size=16 (only batch_size may differ from "
-                              "training) or segmentation.min_silence=0.6")
+                              "training), segmentation.min_silence=0.6, diarization.num_speakers=2 or "
+                              "asr.model=WHISPER_DIR")
 
     export = sub.add_parser("export", help="write a run's best model as a self-contained, shareable directory")
     export.add_argument("run_dir", help="trained run directory (holds best.pt)")
@@ -195,9 +196,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from multiemo.predict.trained import from_export
 
             source = from_export(resolve_pretrained(args.model, revision=args.revision))
+        diarization, asr = overrides.pop("diarization", None), overrides.pop("asr", None)
         result = predict(source, args.out, video=args.video, transcript=args.transcript, manifest=args.manifest,
                          device=args.device, overrides=overrides, segmentation=segmentation,
-                         progress=not args.quiet,
+                         diarization=diarization, asr=asr, progress=not args.quiet,
                          **({} if args.low_confidence is None else {"low_confidence": args.low_confidence}))
         table = result.table
         used = ", ".join(f"{m} {int(table[f'{m}_present'].sum())}/{len(table)}" for m in result.info["modalities"])

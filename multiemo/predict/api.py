@@ -6,6 +6,8 @@ import logging
 import os
 from collections.abc import Mapping
 
+from multiemo.predict.asr import AsrConfig
+from multiemo.predict.diarization import DiarizationConfig
 from multiemo.predict.inputs import from_manifest, from_video
 from multiemo.predict.outputs import write_predictions
 from multiemo.predict.predictor import LOW_CONFIDENCE, Predictions, Predictor
@@ -26,6 +28,8 @@ def predict(
     device: str = "auto",
     overrides: Mapping[str, Mapping] | None = None,
     segmentation: Mapping | None = None,
+    diarization: Mapping | None = None,
+    asr: Mapping | None = None,
     window: int = 128,
     context: int = 32,
     low_confidence: float = LOW_CONFIDENCE,
@@ -44,6 +48,9 @@ def predict(
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
         overrides: modality -> {setting: value}; only ``batch_size`` may differ from the run's extraction.
         segmentation: fields of :class:`~multiemo.predict.segmentation.SegmentationConfig` (no transcript).
+        diarization: fields of :class:`~multiemo.predict.diarization.DiarizationConfig` (utterances
+            without a speaker name).
+        asr: fields of :class:`~multiemo.predict.asr.AsrConfig` (speech recognition without transcript).
         window, context: model windows over long conversations (:mod:`multiemo.predict.windows`).
         low_confidence: utterances whose top probability is below this are flagged ``low_confidence``.
         progress: show progress bars.
@@ -56,11 +63,15 @@ def predict(
     if manifest is not None and transcript is not None:
         raise ValueError("a manifest carries its own text; give the transcript only with a video")
     segmentation_config = from_mapping(SegmentationConfig, dict(segmentation or {}), section="segmentation")
+    diarization_config = from_mapping(DiarizationConfig, dict(diarization or {}), section="diarization")
+    asr_config = from_mapping(AsrConfig, dict(asr or {}), section="asr")
     # Load the run first: a wrong run or setting fails before any media is read.
     predictor = Predictor(source, device=device, overrides=overrides, window=window, context=context,
                           low_confidence=low_confidence, progress=progress)
     if video is not None:
-        conversation = from_video(video, transcript, segmentation=segmentation_config, progress=progress)
+        conversation = from_video(video, transcript, segmentation=segmentation_config,
+                                  diarization=diarization_config, asr=asr_config, device=str(predictor.device),
+                                  progress=progress)
     else:
         conversation = from_manifest(manifest)
     predictions = predictor.predict(conversation)

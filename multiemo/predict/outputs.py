@@ -57,6 +57,8 @@ def to_json(predictions: Predictions) -> dict:
                            for m in modalities},
             "input_status": row["input_status"],
             "low_confidence": bool(row["low_confidence"]),
+            "speaker_source": row["speaker_source"],
+            "speaker_status": row["speaker_status"],
         })
     return {
         "labels": predictions.labels,

@@ -26,6 +26,8 @@ from multiemo.features.registry import Extract, ExtractionContext, extractor
 from multiemo.features.registry import modalities as registered_modalities
 from multiemo.keys import table_keys
 from multiemo.outcomes import OK, StageOutcomes
+from multiemo.predict.asr import AsrConfig
+from multiemo.predict.diarization import DiarizationConfig
 from multiemo.predict.inputs import Conversation, from_video
 from multiemo.predict.segmentation import SegmentationConfig
 from multiemo.predict.trained import TrainedModel, open_trained
@@ -50,8 +52,9 @@ class Predictions:
     Attributes:
         table: one row per utterance: dialogue_id, utterance_id, start, end, speaker, text, emotion,
             confidence, ``p_{label}`` per label, modalities (e.g. ``"audio+visual"``), ``{m}_present`` and
-            ``{m}_status`` per modality the model uses, input_status, and low_confidence (confidence below
-            the threshold). Probabilities are calibrated when the run has a calibration.
+            ``{m}_status`` per modality the model uses, input_status, speaker_source, speaker_status and
+            low_confidence (confidence below the threshold). Probabilities are calibrated when the run has a
+            calibration.
         labels: emotion labels in the model's order.
         counts: stage -> status -> number of utterances (input, each modality, party_folded).
         info: run, device, calibration, low_confidence threshold and count, source files and input notes
@@ -148,7 +151,8 @@ class Predictor:
         table = conversation.table
         if conversation.has_text:
             self._check_extractors([m for m in self.modalities if self._reads_text(m)])
-        extracted = {m: self._extract(m, table, conversation.has_text) for m in self.modalities}
+        absent = conversation.text_status if conversation.text_status and not conversation.has_text else NO_TRANSCRIPT
+        extracted = {m: self._extract(m, table, conversation.has_text, absent=absent) for m in self.modalities}
         probs, folded = self._classify({m: f.values for m, f in extracted.items()},
                                        {m: f.present for m, f in extracted.items()},
                                        table["dialogue_id"].to_numpy(), table["speaker"].to_numpy())
@@ -162,7 +166,16 @@ class Predictor:
                         "share its last party", folded, self.num_parties)
         frame = self._frame(table, probs, extracted, conversation.outcomes)
         frame["low_confidence"] = frame["confidence"] < self.low_confidence
+        if conversation.has_text and conversation.text_status:  # recognised text: say so where it was used
+            for m in (m for m in extracted if self._reads_text(m)):
+                frame.loc[frame[f"{m}_status"] == OK, f"{m}_status"] = conversation.text_status
+                if extracted[m].outcomes is not None:
+                    for key, status in list(extracted[m].outcomes.statuses.items()):
+                        if status == OK:
+                            extracted[m].outcomes.add(key, conversation.text_status)
         counts = {"input": conversation.outcomes.counts()}
+        if conversation.speakers is not None:
+            counts["speaker"] = conversation.speakers.counts()
         counts.update({m: f.outcomes.counts() for m, f in extracted.items() if f.outcomes is not None})
         counts["party_folded"] = {"utterances": folded}
         info = {
@@ -184,11 +197,19 @@ class Predictor:
         return Predictions(table=frame, labels=self.labels, counts=counts, info=info)
 
     def predict_video(self, video: str | os.PathLike, transcript: str | os.PathLike | None = None, *,
-                      segmentation: Mapping | None = None) -> Predictions:
-        """Emotions of every utterance of a video, with its SRT/WebVTT subtitles or, without, found by
-        voice activity (``segmentation``: fields of :class:`~multiemo.predict.segmentation.SegmentationConfig`)."""
-        config = from_mapping(SegmentationConfig, dict(segmentation or {}), section="segmentation")
-        return self.predict(from_video(video, transcript, segmentation=config, progress=self.progress))
+                      segmentation: Mapping | None = None, diarization: Mapping | None = None,
+                      asr: Mapping | None = None) -> Predictions:
+        """Emotions of every utterance of a video (or audio-only recording), with its SRT/WebVTT subtitles or,
+        without, cut by voice activity; speakers a transcript does not name are diarized. ``segmentation``,
+        ``diarization``, ``asr``: fields of :class:`~multiemo.predict.segmentation.SegmentationConfig`,
+        :class:`~multiemo.predict.diarization.DiarizationConfig`, :class:`~multiemo.predict.asr.AsrConfig`."""
+        conversation = from_video(
+            video, transcript,
+            segmentation=from_mapping(SegmentationConfig, dict(segmentation or {}), section="segmentation"),
+            diarization=from_mapping(DiarizationConfig, dict(diarization or {}), section="diarization"),
+            asr=from_mapping(AsrConfig, dict(asr or {}), section="asr"),
+            device=str(self.device), progress=self.progress)
+        return self.predict(conversation)
 
     def predict_features(
         self,
@@ -239,10 +260,10 @@ class Predictor:
         finally:
             quiet.setLevel(level)
 
-    def _extract(self, modality: str, table: pd.DataFrame, has_text: bool, *, progress: bool | None = None
-                 ) -> ModalityFeatures:
+    def _extract(self, modality: str, table: pd.DataFrame, has_text: bool, *, progress: bool | None = None,
+                 absent: str = NO_TRANSCRIPT) -> ModalityFeatures:
         if self._reads_text(modality) and not has_text:
-            return _absent_text(table, modality, self.plan.recorded[modality])
+            return _absent_text(table, modality, self.plan.recorded[modality], absent)
         if modality not in self._extractors:
             context = ExtractionContext(device=str(self.device))
             self._extractors[modality] = extractor(modality).make(self.plan.settings[modality], context)
@@ -275,16 +296,21 @@ class Predictor:
             statuses = extracted[m].outcomes.statuses if extracted[m].outcomes is not None else {}
             frame[f"{m}_status"] = [statuses.get(k, OK) for k in keys]
         frame["input_status"] = [inputs.statuses.get(k, OK) for k in keys]
+        # Where each speaker name comes from (transcript, diarization, none) and its fallback, if any.
+        frame["speaker_source"] = table["speaker_source"].to_numpy() if "speaker_source" in table else "input"
+        frame["speaker_status"] = table["speaker_status"].to_numpy() if "speaker_status" in table else OK
         return frame
 
 
-def _absent_text(table: pd.DataFrame, modality: str, provenance: dict) -> ModalityFeatures:
+def _absent_text(table: pd.DataFrame, modality: str, provenance: dict, status: str = NO_TRANSCRIPT
+                 ) -> ModalityFeatures:
     """Features of a text-reading modality for a conversation without transcript: all missing, counted
-    as ``no_transcript``; ``provenance["dim"]`` gives their size."""
+    as ``status`` (``no_transcript``, or ``asr_unavailable``); ``provenance["dim"]`` gives their size."""
     keys = table_keys(table)
     dim = int(provenance["dim"])
     outcomes = StageOutcomes(stage=modality)
     for key in keys:
-        outcomes.add(key, NO_TRANSCRIPT, "no transcript was given")
+        outcomes.add(key, status, "no transcript was given" if status == NO_TRANSCRIPT
+                     else "speech recognition was asked for but its model cannot be loaded")
     return ModalityFeatures(keys=keys, values=np.zeros((len(keys), dim), np.float32),
                             present=np.zeros(len(keys), bool), provenance=provenance, outcomes=outcomes)

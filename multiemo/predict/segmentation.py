@@ -1,15 +1,22 @@
-"""Utterance segments of a video without a transcript: energy-based voice activity, streamed.
+"""Utterance segments of a recording without a transcript: voice activity, streamed.
 
 Rule (``method="vad"``): the audio is decoded chunk by chunk (never whole) to mono at ``sample_rate`` and
-cut into ``frame``-second frames; a frame is *voiced* when its RMS level (dBFS) is at least
-``max(floor_dbfs, noise + threshold_db)``, where ``noise`` is the 10th percentile of all frame levels (the
-recording's background; all-zero frames count as -120 dBFS). Voiced runs separated by less than ``min_silence`` s are joined, runs shorter
-than ``min_speech`` s are dropped, and runs longer than ``max_utterance`` s are split into equal pieces no
-longer than that. Each segment is one utterance of speaker ``unknown``.
+scored frame by frame by the detector ``vad`` (:mod:`multiemo.predict.vad`):
 
-Fallback, recorded in :attr:`Segmentation.method`: a video without an audio stream, or one where no frame
-is voiced, is cut into fixed ``window``-second segments (``method="fixed"``) so that faces are still
-classified. ``method="fixed"`` asks for fixed windows directly.
+* ``silero`` (default): a frame is *voiced* when silero-vad's speech probability is at least
+  ``silero_threshold`` (frames of 32 ms at 16 kHz).
+* ``energy``: ``frame``-second frames; voiced when the RMS level (dBFS) is at least
+  ``max(floor_dbfs, noise + threshold_db)``, where ``noise`` is the 10th percentile of all frame levels (the
+  recording's background; all-zero frames count as -120 dBFS).
+
+Voiced runs separated by less than ``min_silence`` s are joined, runs shorter than ``min_speech`` s are
+dropped, and runs longer than ``max_utterance`` s are split into equal pieces no longer than that. Each
+segment is one utterance (its speaker comes from diarization, :mod:`multiemo.predict.diarization`).
+
+Fallbacks, recorded in :attr:`Segmentation.method` and ``reason`` and counted per utterance by the caller:
+silero-vad not installed -> the energy detector (``vad_fallback``); a recording without an audio stream,
+or one where no frame is voiced, is cut into fixed ``window``-second segments (``method="fixed"``) so that
+faces are still classified. ``method="fixed"`` asks for fixed windows directly.
 """
 
 from __future__ import annotations
@@ -23,11 +30,13 @@ from pathlib import Path
 
 import av
 import numpy as np
-from tqdm.auto import tqdm
+
+from multiemo.predict.vad import VadUnavailable, audio_origin, energy_levels, silero_probabilities
 
 log = logging.getLogger(__name__)
 
 METHODS = ("vad", "fixed")
+DETECTORS = ("silero", "energy")
 _SILENCE_DBFS = -120.0  # level given to all-zero frames when estimating the background
 
 
@@ -37,8 +46,10 @@ class SegmentationConfig:
 
     Attributes:
         method: ``vad`` (voice activity) or ``fixed`` (equal windows).
-        sample_rate: rate (Hz) the audio is decoded at for the energy computation.
-        frame: frame length in seconds.
+        vad: the voice-activity detector, ``silero`` or ``energy``.
+        silero_threshold: a frame is voiced when silero's speech probability is at least this.
+        sample_rate: rate (Hz) the audio is decoded at for voice activity (16000 or 8000 for silero).
+        frame: energy frame length in seconds.
         threshold_db: a voiced frame is this many dB above the background level.
         floor_dbfs: frames below this level are never voiced.
         min_speech: shortest utterance kept, in seconds.
@@ -48,6 +59,8 @@ class SegmentationConfig:
     """
 
     method: str = "vad"
+    vad: str = "silero"
+    silero_threshold: float = 0.5
     sample_rate: int = 16000
     frame: float = 0.03
     threshold_db: float = 15.0
@@ -60,6 +73,12 @@ class SegmentationConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"segmentation method must be one of {METHODS}, got {self.method!r}")
+        if self.vad not in DETECTORS:
+            raise ValueError(f"segmentation vad must be one of {DETECTORS}, got {self.vad!r}")
+        if self.sample_rate < 8000:
+            raise ValueError(f"segmentation sample_rate must be >= 8000 Hz, got {self.sample_rate}")
+        if not 0 < self.silero_threshold < 1:
+            raise ValueError(f"segmentation silero_threshold must be in (0, 1), got {self.silero_threshold}")
         for name in ("frame", "min_speech", "max_utterance", "window"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"segmentation {name} must be > 0 s, got {getattr(self, name)}")
@@ -81,12 +100,14 @@ class MediaInfo:
 
 @dataclass
 class Segmentation:
-    """Segments found: (K, 2) start/end seconds, the method used and why (``reason``)."""
+    """Segments found: (K, 2) start/end seconds, the method and detector used, and why (``reason``)."""
 
     segments: np.ndarray
     method: str
     reason: str
     split_long: int = 0
+    vad: str | None = None
+    vad_fallback: str | None = None
 
 
 def probe_media(path: str | os.PathLike) -> MediaInfo:
@@ -140,47 +161,7 @@ def frame_levels(
     Raises:
         ValueError: the file has no audio stream or its audio cannot be decoded.
     """
-    size = max(1, round(frame * sample_rate))
-    levels: list[np.ndarray] = []
-    carry = np.zeros(0, dtype=np.float32)
-    origin: float | None = None
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise ValueError(f"{path} has no audio stream")
-            stream = container.streams.audio[0]
-            total = _duration(container)
-            with tqdm(total=round(total or 0), unit="s", desc="voice activity", disable=not progress) as bar:
-                for decoded in container.decode(stream):
-                    if origin is None:
-                        origin = decoded.time or 0.0
-                    chunks = [out.to_ndarray().reshape(-1) for out in resampler.resample(decoded)]
-                    carry = _add_levels(np.concatenate([carry, *chunks]), size, levels)
-                    if decoded.time is not None and bar.total:
-                        bar.update(max(0, min(bar.total, int(decoded.time)) - bar.n))
-                chunks = [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
-                carry = _add_levels(np.concatenate([carry, *chunks]), size, levels)
-    except av.error.FFmpegError as error:
-        raise ValueError(f"the audio of {path} cannot be decoded ({error}); the file is damaged") from None
-    if carry.size:
-        levels.append(_dbfs(carry[None]))
-    return (np.concatenate(levels) if levels else np.zeros(0, np.float32)), origin or 0.0
-
-
-def _add_levels(samples: np.ndarray, size: int, levels: list[np.ndarray]) -> np.ndarray:
-    """Append the levels of the whole frames in ``samples``; return the leftover samples."""
-    whole = len(samples) // size
-    if whole:
-        levels.append(_dbfs(samples[: whole * size].reshape(whole, size)))
-    return samples[whole * size :]
-
-
-def _dbfs(frames: np.ndarray) -> np.ndarray:
-    """(F, S) samples -> (F,) RMS level in dBFS (-inf for all-zero frames)."""
-    rms = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
-    with np.errstate(divide="ignore"):
-        return (20.0 * np.log10(rms)).astype(np.float32)
+    return energy_levels(path, sample_rate=sample_rate, frame=frame, progress=progress), audio_origin(path)
 
 
 def voiced_segments(levels: np.ndarray, config: SegmentationConfig, origin: float = 0.0) -> tuple[np.ndarray, int]:
@@ -199,8 +180,17 @@ def voiced_segments(levels: np.ndarray, config: SegmentationConfig, origin: floa
     # Digital silence (-inf) is background too: leaving it out would make speech its own background.
     noise = float(np.percentile(np.maximum(levels, _SILENCE_DBFS), 10))
     voiced = levels >= max(config.floor_dbfs, noise + config.threshold_db)  # (F,)
+    return voiced_runs(voiced, config.frame, config, origin)
+
+
+def voiced_runs(voiced: np.ndarray, frame: float, config: SegmentationConfig, origin: float = 0.0
+                ) -> tuple[np.ndarray, int]:
+    """(F,) voiced flags of ``frame``-second frames -> ((K, 2) utterance start/end seconds, runs split),
+    with the module's joining, dropping and splitting rule."""
+    if voiced.size == 0:
+        return np.zeros((0, 2)), 0
     edges = np.flatnonzero(np.diff(np.concatenate([[0], voiced.astype(np.int8), [0]])))
-    runs = edges.reshape(-1, 2).astype(np.float64) * config.frame + origin  # (R, 2) start, end
+    runs = edges.reshape(-1, 2).astype(np.float64) * frame + origin  # (R, 2) start, end
     if len(runs) == 0:
         return np.zeros((0, 2)), 0
     joined = [runs[0].copy()]
@@ -228,21 +218,38 @@ def fixed_segments(duration: float, window: float) -> np.ndarray:
 
 
 def segment_media(info: MediaInfo, config: SegmentationConfig, *, progress: bool = True) -> Segmentation:
-    """Utterance segments of a video without transcript (the module's rule and its fallback)."""
+    """Utterance segments of a recording without transcript (the module's rule and its fallbacks)."""
+    detector, fallback = None, None
     if config.method == "vad" and info.has_audio:
-        levels, origin = frame_levels(info.path, sample_rate=config.sample_rate, frame=config.frame,
-                                      progress=progress)
-        segments, split = voiced_segments(levels, config, origin)
+        segments, split, detector, fallback = _voice_activity(info, config, progress)
         if len(segments):
-            log.info("voice activity: %d utterances (%d long runs split)", len(segments), split)
-            return Segmentation(segments, "vad", "voice activity in the audio", split)
+            log.info("voice activity (%s): %d utterances (%d long runs split)", detector, len(segments), split)
+            return Segmentation(segments, "vad", "voice activity in the audio", split, detector, fallback)
         reason = "no speech found in the audio"
     elif config.method == "vad":
-        reason = "the video has no audio stream"
+        reason = "the recording has no audio stream"
     else:
         reason = "fixed windows asked for"
     if not info.duration:
         raise ValueError(f"{info.path}: {reason}, and its duration is unknown, so it cannot be segmented")
     if reason != "fixed windows asked for":
         log.warning("%s: %s; cutting it into %.1f s windows instead", info.path, reason, config.window)
-    return Segmentation(fixed_segments(info.duration, config.window), "fixed", reason)
+    return Segmentation(fixed_segments(info.duration, config.window), "fixed", reason, 0, detector, fallback)
+
+
+def _voice_activity(info: MediaInfo, config: SegmentationConfig, progress: bool
+                    ) -> tuple[np.ndarray, int, str, str | None]:
+    """(segments, runs split, detector used, why silero was not used or None)."""
+    fallback = None
+    if config.vad == "silero":
+        try:
+            probs, frame = silero_probabilities(info.path, sample_rate=config.sample_rate, progress=progress)
+        except VadUnavailable as error:
+            fallback = str(error)
+            log.warning("%s; using the energy detector instead", error)
+        else:
+            segments, split = voiced_runs(probs >= config.silero_threshold, frame, config, audio_origin(info.path))
+            return segments, split, "silero", None
+    levels, origin = frame_levels(info.path, sample_rate=config.sample_rate, frame=config.frame, progress=progress)
+    segments, split = voiced_segments(levels, config, origin)
+    return segments, split, "energy", fallback

@@ -1,13 +1,20 @@
 """Subtitle transcripts (SRT, WebVTT) read into timed, speaker-attributed cues.
 
+The maintained parsers ``srt`` and ``webvtt-py`` read the cues (times, WebVTT header metadata such as
+``Kind: captions``, cue settings, NOTE/STYLE/REGION blocks). Before them, each blank-line-separated block
+is checked for its timing line, because webvtt-py skips a block it cannot parse without a word: a block
+without one, or with a malformed one, is an error quoting that line and its number.
+
 Reading rules, each counted rather than silent:
 
 * Encoding: UTF-8 (a BOM is dropped) or UTF-16 with a BOM; otherwise the file is read as cp1252 (the usual
   encoding of older Windows subtitle files), noted as ``encoding_fallback`` with the number of bytes that
-  cp1252 leaves undefined (replaced by U+FFFD). A file holding NUL bytes outside UTF-16 is not text: error.
+  cp1252 leaves undefined (replaced by U+FFFD), and every cue of it has status ``encoding_fallback`` unless
+  it meets a more specific fallback. A file holding NUL bytes outside UTF-16 is not text: error.
 * Speaker: a WebVTT voice tag ``<v Name>`` or, at the start of a cue, ``Name: text`` where the name is 1-4
   capitalised words (``Ross``, ``Dr. Green``, ``SPEAKER_01``, ``Speaker 2``; letters, digits and ``.'-_``)
-  of at most 32 characters. Cues without one are spoken by ``unknown``. Other tags (``<i>``, ``{\\an8}``, ``<c.red>``) are removed, entities decoded.
+  of at most 32 characters; a cue holding only ``Name:`` is that speaker with empty text. Cues without
+  one are spoken by ``unknown``. Other tags (``<i>``, ``{\\an8}``, ``<c.red>``) are removed, entities decoded.
 * A cue whose end is not after its start is dropped (``bad_time``); a cue with no text after tags are
   removed is kept with empty text (``empty_text``: its text feature is missing, audio and face still count).
 * A malformed timing line, or a file without any cue, is an error naming the file and line.
@@ -24,6 +31,10 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import srt
+import webvtt
+from webvtt.errors import MalformedCaptionError, MalformedFileError
+
 from multiemo.corpora.fields import clean_text
 
 log = logging.getLogger(__name__)
@@ -36,6 +47,7 @@ OVERLAP_TRIMMED = "overlap_trimmed"
 OVERLAP_KEPT = "overlap_kept"
 END_CLIPPED = "end_clipped"
 BEYOND_END = "beyond_end"
+ENCODING_FALLBACK = "encoding_fallback"
 #: Statuses of cues that are not predicted (every other status keeps the cue).
 DROPPED = (BAD_TIME, BEYOND_END)
 
@@ -43,7 +55,7 @@ _TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[,.](\d{1,3}))?"
 _TIMING = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}(?:\s+.*)?$")
 _VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]+)>", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]*>|\{\\[^}]*\}")
-_SPEAKER = re.compile(r"^-?\s*([^:]{1,32}):\s+(\S.*)$")
+_SPEAKER = re.compile(r"^-?\s*([^:]{1,32}):(?:\s+(\S.*))?$")
 _NAME_CHARS = set(".'-_")
 
 
@@ -93,23 +105,21 @@ def read_subtitles(path: str | os.PathLike) -> Transcript:
     if not path.is_file():
         raise FileNotFoundError(f"transcript {path} not found")
     text, notes = _decode(path)
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
     is_vtt = lines[0].strip().startswith("WEBVTT")
     notes["format"] = "webvtt" if is_vtt else "srt"
+    timing_lines = _timing_lines(lines, path, is_vtt)
+    raw = _parse_vtt(text, path) if is_vtt else _parse_srt(text, path)
+    if len(raw) != len(timing_lines):  # the parser and the block check disagree on what a cue is
+        raise ValueError(f"{path}: {len(timing_lines)} timing lines but {len(raw)} cues could be read; check "
+                         "the blank lines between cues")
+    fallback = ENCODING_FALLBACK if "encoding_fallback" in notes else OK
     cues: list[Cue] = []
-    for first, block in _blocks(lines[1:] if is_vtt else lines, 2 if is_vtt else 1):
-        if is_vtt and block[0].split(" ", 1)[0] in ("NOTE", "STYLE", "REGION"):
-            continue
-        timing = next((i for i, row in enumerate(block[:2]) if "-->" in row), None)
-        if timing is None:
-            raise ValueError(
-                f"{path}, line {first}: expected a timing line like '00:00:01,000 --> 00:00:02,500' "
-                f"{'after an optional cue identifier' if is_vtt else 'after the cue number'}, got {block[0]!r}"
-            )
-        start, end = _parse_timing(block[timing], path, first + timing)
-        speaker, words = _speaker_and_text(block[timing + 1 :])
-        status = BAD_TIME if end <= start else (EMPTY_TEXT if not words else OK)
-        cues.append(Cue(len(cues) + 1, first + timing, start, end, speaker, words, status))
+    for line, (start, end, rows) in zip(timing_lines, raw):
+        speaker, words = _speaker_and_text(rows)
+        status = BAD_TIME if end <= start else (EMPTY_TEXT if not words else fallback)
+        cues.append(Cue(len(cues) + 1, line, start, end, speaker, words, status))
     if not cues:
         raise ValueError(f"{path} holds no subtitle cues; give an SRT or WebVTT file (or no transcript)")
     bad = [c for c in cues if c.status == BAD_TIME]
@@ -117,6 +127,50 @@ def read_subtitles(path: str | os.PathLike) -> Transcript:
         log.warning("%s: %d cue(s) dropped whose end is not after their start, e.g. line %d",
                     path, len(bad), bad[0].line)
     return Transcript(path=str(path), cues=cues, notes=notes)
+
+
+def _timing_lines(lines: list[str], path: Path, is_vtt: bool) -> list[int]:
+    """1-based line number of each cue's timing line; a block without a well-formed one is an error that
+    quotes the line where the timing was expected."""
+    numbers = []
+    blocks = list(_blocks(lines, 1))
+    for index, (first, block) in enumerate(blocks):
+        if is_vtt and (index == 0 or block[0].split(" ", 1)[0] in ("NOTE", "STYLE", "REGION")):
+            continue  # the header block (with metadata lines such as "Kind: captions"), comments, styles
+        timing = next((i for i, row in enumerate(block[:2]) if "-->" in row), None)
+        if timing is None:
+            # The timing line is the first line, or the second after a cue number / identifier.
+            at = 1 if len(block) > 1 and (block[0].isdigit() or is_vtt and "-->" not in block[0]
+                                          and _looks_like_timing(block[1])) else 0
+            raise ValueError(
+                f"{path}, line {first + at}: expected a timing line like '00:00:01,000 --> 00:00:02,500' "
+                f"{'after an optional cue identifier' if is_vtt else 'after the cue number'}, got {block[at]!r}"
+            )
+        _parse_timing(block[timing], path, first + timing)
+        numbers.append(first + timing)
+    return numbers
+
+
+def _looks_like_timing(row: str) -> bool:
+    return bool(re.match(r"^\s*[\d:.,]+\s*\S*\s*[\d:.,]+", row))
+
+
+def _parse_srt(text: str, path: Path) -> list[tuple[float, float, list[str]]]:
+    try:
+        return [(s.start.total_seconds(), s.end.total_seconds(), s.content.split("\n"))
+                for s in srt.parse(text)]
+    except srt.SRTParseError as error:
+        line = text.count("\n", 0, error.expected_start) + 1
+        raise ValueError(f"{path}, line {line}: not a subtitle cue: {text.split(chr(10))[line - 1]!r}") from None
+
+
+def _parse_vtt(text: str, path: Path) -> list[tuple[float, float, list[str]]]:
+    try:
+        captions = webvtt.from_string(text).captions
+    except (MalformedFileError, MalformedCaptionError) as error:
+        raise ValueError(f"{path}: not a WebVTT file ({error})") from None
+    return [(c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000, c.raw_text.split("\n"))
+            for c in captions]
 
 
 def fit_to_media(cues: list[Cue], duration: float | None, *, min_duration: float = 0.1) -> list[Cue]:
@@ -170,8 +224,9 @@ def fit_to_media(cues: list[Cue], duration: float | None, *, min_duration: float
 
 
 def _worse(current: str, new: str) -> str:
-    """Keep the first fallback a cue met (empty text stays visible), else the new one."""
-    return new if current == OK else current
+    """Keep the first fallback a cue met (empty text stays visible), else the new one; the file-wide
+    encoding fallback gives way to a cue's own (the JSON's notes keep the encoding)."""
+    return new if current in (OK, ENCODING_FALLBACK) else current
 
 
 def _decode(path: Path) -> tuple[str, dict]:
@@ -235,7 +290,7 @@ def _speaker_and_text(rows: list[str]) -> tuple[str, str]:
         return clean_text(voice.group(1)) or UNKNOWN_SPEAKER, text
     match = _SPEAKER.match(text)
     if match is not None and _is_name(match.group(1)):
-        return match.group(1), match.group(2).strip()
+        return match.group(1), (match.group(2) or "").strip()
     return UNKNOWN_SPEAKER, text
 
 

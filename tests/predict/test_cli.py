@@ -13,7 +13,8 @@ def test_predict_command_writes_files_and_summary(trained_run, talk, tmp_path, c
     out = tmp_path / "out"
     code = main(["--quiet", "predict", "--run", str(trained_run), "--video", str(talk["video"]),
                  "--out", str(out), "--device", "cpu", "--set", "visual.batch_size=4",
-                 "--set", "segmentation.min_silence=0.3", "--low-confidence", "1.0"])
+                 "--set", "segmentation.min_silence=0.3", "--set", "segmentation.vad=energy",
+                 "--low-confidence", "1.0"])
     assert code == 0
     assert {p.name for p in out.iterdir()} == {"predictions.csv", "predictions.json", "timeline.png",
                                                "predictions.html"}

@@ -32,6 +32,9 @@ from multiemo.features.registry import modalities as registered_modalities
 from multiemo.features.text_finetune import finetune_text_encoder
 from multiemo.models.config import ModelConfig
 from multiemo.predict import predict
+from multiemo.predict.asr import AsrConfig
+from multiemo.predict.diarization import DiarizationConfig
+from multiemo.predict.segmentation import SegmentationConfig
 from multiemo.settings import fill_defaults, load_yaml
 from multiemo.training.config import TrackingConfig, TrainConfig, presets_of, resolve_run_settings
 from tests.conftest import REPO
@@ -45,8 +48,13 @@ for _modality in ("audio", "visual", "text"):  # the built-in extractors (plugin
     BLOCKS[_modality] = (DEFINITIONS[_modality], extractor(_modality).settings_class())
 BLOCKS["visual.detection"] = (DEFINITIONS["visual"]["properties"]["detection"], DetectionConfig)
 BLOCKS["train.tracking"] = (DEFINITIONS["train"]["properties"]["tracking"], TrackingConfig)
+_PREDICT = SCHEMA["properties"]["predict"]["properties"]
+BLOCKS["predict.segmentation"] = (_PREDICT["segmentation"], SegmentationConfig)
+BLOCKS["predict.diarization"] = (_PREDICT["diarization"], DiarizationConfig)
+BLOCKS["predict.asr"] = (_PREDICT["asr"], AsrConfig)
 # Probing one bound at a time must not trip a check that ties two fields together.
-COMPANIONS = {"model_dim": {"num_heads": 1}, "num_heads": {"model_dim": 2**20}}
+COMPANIONS = {"model_dim": {"num_heads": 1}, "num_heads": {"model_dim": 2**20},
+              "min_speech": {"max_utterance": 2**30}, "max_utterance": {"min_speech": 1e-12}}
 
 
 def _default(field: dataclasses.Field):

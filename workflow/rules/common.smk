@@ -186,4 +186,5 @@ def predict_inputs(wildcards):
 
 def predict_settings():
     """The predict block's settings; the Snakefile filled in the schema's defaults (fill_defaults)."""
-    return {k: PREDICT[k] for k in ("device", "window", "context", "low_confidence", "extraction", "segmentation")}
+    return {k: PREDICT[k] for k in ("device", "window", "context", "low_confidence", "extraction", "segmentation",
+                                    "diarization", "asr")}

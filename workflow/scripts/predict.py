@@ -23,6 +23,8 @@ with log_to_file(snakemake.log[0]):
         device=settings["device"],
         overrides=settings["extraction"],
         segmentation=settings["segmentation"],
+        diarization=settings["diarization"],
+        asr=settings["asr"],
         window=settings["window"],
         context=settings["context"],
         low_confidence=settings["low_confidence"],
