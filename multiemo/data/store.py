@@ -245,6 +245,11 @@ def _check_parties(table: pd.DataFrame, source: str) -> None:
             dialogue, value = table["dialogue_id"].iat[row], table[key].iat[row]
             seen = triples[(triples["dialogue_id"] == dialogue) & (triples[key] == value)][other].tolist()
             raise StoreError(
-                f"{source}, row {row} (dialogue {dialogue!r}): {key} {value!r} is {other} {seen[0]!r} earlier "
-                f"and {other} {table[other].iat[row]!r} here; inside a dialogue one speaker is one party"
+                f"{source}, row {row} (dialogue {dialogue!r}): {key} {_show(value)} is {other} {_show(seen[0])} "
+                f"earlier and {other} {_show(table[other].iat[row])} here; inside a dialogue one speaker is one party"
             )
+
+
+def _show(value) -> str:
+    """A speaker quoted, a party as a plain number."""
+    return repr(value) if isinstance(value, str) else str(int(value))
