@@ -150,7 +150,7 @@ def _validation(table: pd.DataFrame, fraction: float, seed: int) -> str:
                          "split=validation rows or a validation fraction > 0 with two or more training dialogues")
     chosen = seeded_validation(train, fraction, seed)
     table.loc[table["dialogue_id"].isin(chosen), "split"] = "validation"
-    return f"seeded {fraction:.0%} of training dialogues (seed {seed}): {len(chosen)} dialogues"
+    return f"seeded {fraction:.0%} of training dialogues (seed {seed}): {len(chosen)} of {len(train)}"
 
 
 def _load_source(path: Path, table: pd.DataFrame, raw_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
