@@ -140,6 +140,13 @@ def write_store(
         provenance: modality name → how the features were made (extractor, settings, versions).
         present: modality name → (N,) bool; defaults to all True.
         metadata: free-form facts about the store (e.g. how the validation split was chosen).
+
+    Raises:
+        StoreError: naming the row and dialogue: a missing column, unknown label or split, a repeated
+            utterance, a position given twice or missing (each dialogue's rows hold 0..n-1 in order), a speaker
+            with two parties or a party with two speakers inside a dialogue, a dialogue in two splits, a
+            feature array of the wrong shape, or a NaN/infinite feature (naming the utterance). Nothing is
+            written then.
     """
     table = table.reset_index(drop=True)
     _check_table(table, labels, source=f"table for store {path}")

@@ -115,9 +115,11 @@ def test_dialoguernn_iemocap_pickle(tmp_path):
     videoSentence, trainVid, testVid (DialogueRNN/DialogueGCN/MMGCN dataloader.py)."""
     train, test = [f"Ses01F_impro0{i}" for i in range(1, 9)], ["Ses05M_script01_1"]
     d = _dialogues(np.random.default_rng(0), train + test, 4, {"t": 100, "a": 100, "v": 512}, speakers=_mf)
-    fields = (d["ids"], d["speakers"], d["labels"], d["t"], d["a"], d["v"], d["sentences"], train, test)
+    # testVid as a set: protocol 2 names it __builtin__.set, as the Python 2 originals do
+    fields = (d["ids"], d["speakers"], d["labels"], d["t"], d["a"], d["v"], d["sentences"], train, set(test))
     path = tmp_path / "IEMOCAP_features.pkl"
     path.write_bytes(pickle.dumps(fields, protocol=2))
+    assert b"__builtin__" in path.read_bytes()
     for fmt in ("dialoguernn", "dialoguegcn", "mmgcn"):
         store = import_legacy("iemocap", path, tmp_path / fmt, format=fmt)
         assert {m: i.dim for m, i in store.modalities.items()} == {"text": 100, "audio": 100, "visual": 512}
