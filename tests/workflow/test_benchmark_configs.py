@@ -36,3 +36,11 @@ def test_paper_overlay_plans_the_full_setting(tmp_path):
     assert jobs["finetune_text_encoder"] == 2 and jobs["train"] == 10
     assert jobs["audio_features"] == jobs["visual_features"] == 16  # 8 shards x 2 datasets
     assert "results/paper/meld/store" in proc.stdout + proc.stderr
+
+
+def test_emorynlp_targets_plan_text_only_runs(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    jobs = planned_jobs(snakemake(tmp_path, "--dry-run", "train_emorynlp_text", "train_emorynlp_text_ft"))
+    # emorynlp_text: 2 variants x 5 seeds; emorynlp_text_ft: 1 variant x 5 seeds after one fine-tuning job.
+    assert jobs["read_corpus"] == 2 and jobs["finetune_text_encoder"] == 1 and jobs["train"] == 15
+    assert not {"audio_features", "visual_features"} & set(jobs)
