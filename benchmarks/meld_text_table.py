@@ -1,5 +1,8 @@
 """Markdown tables for BENCHMARKS.md from a finished workflow run: scores per variant, time per stage.
 
+Works for any text-only dataset entry (meld_text, emorynlp_text, ...); per-class columns follow the first
+dataset's store labels.
+
 Reads ``results/{ds}/runs/{variant}/summary.json`` (mean ± std over seeds) and Snakemake's per-job
 ``benchmarks/{ds}/**.tsv`` (wall-clock ``s``, ``cpu_time``, ``mean_load``), so the figures in
 BENCHMARKS.md are the run's own.
@@ -22,21 +25,19 @@ from multiemo.data.store import FeatureStore
 from multiemo.features.text_finetune import HEAD_FILE
 from multiemo.metrics import classification_scores
 
-LABELS = ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger")
-
 
 def _pm(stat: dict) -> str:
     return f"{stat['mean']:.2f} ± {stat['std']:.2f}"
 
 
-def score_rows(results: Path, dataset: str) -> list[str]:
+def score_rows(results: Path, dataset: str, labels: list[str]) -> list[str]:
     rows = []
     for summary_path in sorted((results / dataset / "runs").glob("*/summary.json")):
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         test = summary["test"]
         per_class = " | ".join(
             f"{test['per_class_f1'][label]['mean']:.1f}" if label in test["per_class_f1"] else "–"
-            for label in LABELS
+            for label in labels
         )
         rows.append(
             f"| {dataset} | {summary_path.parent.name} | **{_pm(test['weighted_f1'])}** | {_pm(test['accuracy'])} "
@@ -46,7 +47,7 @@ def score_rows(results: Path, dataset: str) -> list[str]:
     return rows
 
 
-def head_rows(results: Path, dataset: str) -> list[str]:
+def head_rows(results: Path, dataset: str, labels: list[str]) -> list[str]:
     """The fine-tuned encoder's own linear head (EmoBERTa-style classification, no MultiEMO) on the store's
     text features, which are that encoder's pooled outputs for the same inputs; deterministic, one row."""
     head_file = results / dataset / "text_encoder" / HEAD_FILE
@@ -55,14 +56,14 @@ def head_rows(results: Path, dataset: str) -> list[str]:
     head = torch.load(head_file, map_location="cpu")  # nn.Sequential(Dropout, Linear) state dict
     weight, bias = head["1.weight"].numpy(), head["1.bias"].numpy()
     store = FeatureStore(results / dataset / "store")
-    features, labels, split = store.features("text"), store.label_ids(), store.table["split"].to_numpy()
+    features, label_ids, split = store.features("text"), store.label_ids(), store.table["split"].to_numpy()
     scores = {}
     for name in ("validation", "test"):
-        rows = np.flatnonzero((split == name) & (labels >= 0))
+        rows = np.flatnonzero((split == name) & (label_ids >= 0))
         guesses = (np.asarray(features[rows]) @ weight.T + bias).argmax(1)
-        scores[name] = classification_scores(labels[rows], guesses, store.labels)
+        scores[name] = classification_scores(label_ids[rows], guesses, store.labels)
     test = scores["test"]
-    per_class = " | ".join(f"{test['per_class_f1'].get(label, float('nan')):.1f}" for label in LABELS)
+    per_class = " | ".join(f"{test['per_class_f1'].get(label, float('nan')):.1f}" for label in labels)
     row = (
         f"| {dataset} | encoder's own head (no MultiEMO, 1 run) | **{test['weighted_f1']:.2f}** "
         f"| {test['accuracy']:.2f} | {per_class} | {scores['validation']['weighted_f1']:.2f} | – | – |"
@@ -95,14 +96,15 @@ def main() -> None:
     parser.add_argument("--results", default="results", type=Path)
     parser.add_argument("--benchmarks", default="benchmarks", type=Path)
     args = parser.parse_args()
+    labels = FeatureStore(args.results / args.datasets[0] / "store").labels
     print(
         "| dataset | variant | test wF1 | test accuracy | "
-        + " | ".join(LABELS)
+        + " | ".join(labels)
         + " | validation wF1 | best epochs | oracle test wF1 |"
     )
-    print("|---" * (7 + len(LABELS)) + "|")
+    print("|---" * (7 + len(labels)) + "|")
     for dataset in args.datasets:
-        print("\n".join(score_rows(args.results, dataset) + head_rows(args.results, dataset)))
+        print("\n".join(score_rows(args.results, dataset, labels) + head_rows(args.results, dataset, labels)))
     print()
     print("| dataset | stage | jobs | wall-clock (sum) | CPU time (sum) | job CPU use (cores) |")
     print("|---|---|---|---|---|---|")

@@ -93,10 +93,28 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", help="trained run directory (holds best.pt)")
     export.add_argument("out_dir", help="folder for config.json, model.safetensors and the README.md model card")
 
-    legacy = sub.add_parser("import-legacy", help="convert the original release's feature pickles into a store")
-    legacy.add_argument("--dataset", required=True, choices=["meld", "iemocap"])
+    own = sub.add_parser("import-features", help="make a feature store from a manifest CSV and your own arrays")
+    own.add_argument("manifest", help="the manifest CSV (README: 'Your own corpus'); media optional")
+    own.add_argument("out_dir", help="feature store directory to create")
+    own.add_argument("--features", dest="sources", action="append", required=True, metavar="MODALITY=FILE",
+                     help="one per modality: .npy rows in manifest order, .npz/.pkl dialogue id -> (n, d) array, "
+                          "or .csv with utterance_id (and dialogue_id) columns; e.g. text=text.npy")
+    own.add_argument("--labels", help="comma-separated label names in index order (default: sorted labels)")
+    own.add_argument("--name", help="dataset name recorded in the store (default: the manifest's folder name)")
+    own.add_argument("--validation-fraction", type=float, default=0.1,
+                     help="without validation rows: this seeded fraction of training dialogues (default 0.1)")
+    own.add_argument("--seed", type=int, default=0, help="seed of that draw (recorded in the store)")
+
+    legacy = sub.add_parser("import-legacy", help="convert a published feature pickle (MultiEMO, DialogueRNN, "
+                                                  "DialogueGCN, MMGCN, COSMIC) into a store")
+    legacy.add_argument("--format", default="multiemo",
+                        choices=["multiemo", "dialoguernn", "dialoguegcn", "mmgcn", "cosmic"],
+                        help="whose pickle: multiemo (a folder with Speakers.pkl and *Features.pkl, the default) "
+                             "or one file of the other projects (see README)")
+    legacy.add_argument("--dataset", required=True, choices=["meld", "iemocap", "emorynlp"],
+                        help="emorynlp: cosmic only")
     legacy.add_argument("--seed", type=int, default=0, help="seed of the validation split when one is drawn")
-    legacy.add_argument("src_dir")
+    legacy.add_argument("src", metavar="SOURCE", help="the pickle file (the folder for --format multiemo)")
     legacy.add_argument("out_dir")
     return parser
 
@@ -213,10 +231,28 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         print(f"wrote {export_run(args.run_dir, args.out_dir)}")
         return 0
+    if args.command == "import-features":
+        from multiemo.data.import_features import import_features
+
+        sources = {}
+        for item in args.sources:
+            modality, sep, path = item.partition("=")
+            if not sep or not modality.isidentifier() or not path:
+                raise ValueError(f"--features {item!r}: write MODALITY=FILE, e.g. text=text.npy")
+            if modality in sources:
+                raise ValueError(f"--features gives {modality!r} twice")
+            sources[modality] = path
+        labels = [label.strip() for label in args.labels.split(",")] if args.labels else None
+        store = import_features(args.manifest, sources, args.out_dir, labels=labels, name=args.name,
+                                validation_fraction=args.validation_fraction, seed=args.seed)
+        missing = {m: n for m, n in store.metadata["missing"].items() if n}
+        print(f"wrote {store}; validation: {store.metadata['validation_split']}"
+              + (f"; utterances without features (present = False): {missing}" if missing else ""))
+        return 0
     if args.command == "import-legacy":
         from multiemo.data.legacy import import_legacy
 
-        store = import_legacy(args.dataset, args.src_dir, args.out_dir, seed=args.seed)
+        store = import_legacy(args.dataset, args.src, args.out_dir, format=args.format, seed=args.seed)
         print(f"wrote {store}")
         return 0
     raise AssertionError(f"unhandled command {args.command}")

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from multiemo.corpora import Corpus
+from multiemo.corpora.registry import dataset_modalities
 from multiemo.corpora.registry import reader as corpus_reader
 from multiemo.data.store import TABLE_COLUMNS, FeatureStore, write_store
 from multiemo.features.base import ModalityFeatures
@@ -33,7 +34,7 @@ def read_corpus(entry: Mapping, out_dir: str | os.PathLike) -> Corpus:
     such a modality is refused, since those features would have nothing to be extracted from.
     """
     read = corpus_reader(entry.get("reader"))
-    modalities = list(entry.get("modalities", ["text", "audio", "visual"]))
+    modalities = dataset_modalities(entry)
     media = [m for m in modalities if extractor(m).reads == "media"]
     require_media = entry.get("require_media")
     if require_media is None:

@@ -7,7 +7,15 @@ from multiemo.corpora.corpus import Corpus
 from multiemo.corpora.iemocap import IEMOCAP_NAMES, IEMOCAP_SIX, read_iemocap
 from multiemo.corpora.manifest import read_manifest
 from multiemo.corpora.meld import MELD_LABELS, read_meld
-from multiemo.corpora.table import COLUMNS, FACE_SIDES, SPLITS, assign_parties, build_table, validate_table
+from multiemo.corpora.table import (
+    COLUMNS,
+    FACE_SIDES,
+    SPLITS,
+    assign_parties,
+    build_table,
+    seeded_validation,
+    validate_table,
+)
 
 __all__ = [
     "COLUMNS",
@@ -22,5 +30,6 @@ __all__ = [
     "read_iemocap",
     "read_manifest",
     "read_meld",
+    "seeded_validation",
     "validate_table",
 ]

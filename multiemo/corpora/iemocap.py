@@ -19,8 +19,8 @@ Choices, all documented in the table:
   videos here: look at one frame and pass ``face_sides`` if your copy differs ("" disables the crop).
 * Labels: EmoEvaluation's majority code; utterances whose code is not in ``labels`` (``xxx``, ``oth``, ``sur``,
   ``fea``, ``dis`` by default) are dropped from the table and counted as ``label_excluded``.
-* Splits: dialogues of ``test_sessions`` → test; of the rest, ``round(validation_fraction · n)`` dialogues chosen
-  with ``numpy.random.default_rng(seed)`` from the sorted dialogue names → validation; others → train.
+* Splits: dialogues of ``test_sessions`` → test; of the rest, ``round(validation_fraction · n)`` (at least one) chosen
+  by :func:`~multiemo.corpora.table.seeded_validation` (sorted names, seeded) → validation; others → train.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import pandas as pd
 
 from multiemo.corpora.corpus import Corpus
 from multiemo.corpora.fields import clean_text, read_text_file
-from multiemo.corpora.table import FACE_SIDES, build_table
+from multiemo.corpora.table import FACE_SIDES, build_table, seeded_validation
 from multiemo.keys import utterance_key
 from multiemo.outcomes import OK, StageOutcomes
 
@@ -219,9 +219,6 @@ def _transcripts(path: Path) -> dict[str, str]:
 
 def _splits(rows: pd.DataFrame, test_sessions: set[int], fraction: float, seed: int) -> np.ndarray:
     is_test = rows["session"].isin(test_sessions).to_numpy()
-    pool = sorted(set(rows.loc[~is_test, "dialogue_id"]))
-    count = round(fraction * len(pool))
-    chosen = np.random.default_rng(seed).permutation(len(pool))[:count]
-    validation = {pool[i] for i in chosen}
+    validation = seeded_validation(rows.loc[~is_test, "dialogue_id"], fraction, seed)
     split = np.where(rows["dialogue_id"].isin(validation), "validation", "train")
     return np.where(is_test, "test", split)

@@ -27,9 +27,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "text",
     "label",
     "split",
-    "media",
 )
-OPTIONAL_COLUMNS: tuple[str, ...] = ("start", "end", "face_side")
+#: ``media`` may be left out: a manifest without it (or with it empty everywhere) is a text-only corpus.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("media", "start", "end", "face_side")
 #: Other spellings accepted in the ``split`` column.
 SPLIT_ALIASES: dict[str, str] = {"dev": "validation", "valid": "validation", "val": "validation"}
 
@@ -65,8 +65,8 @@ def read_manifest(
     if not path.is_file():
         raise ValueError(f"manifest {path} not found")
     source = str(path)
-    raw, lines = _read_rows(path)
-    for column, value in (defaults or {}).items():
+    raw, lines = read_manifest_rows(path)
+    for column, value in ({"media": ""} | dict(defaults or {})).items():
         if column not in raw.columns:
             raw[column] = value
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
@@ -140,8 +140,18 @@ def read_manifest(
     return Corpus(table=table, labels=labels, outcomes=outcomes)
 
 
-def _read_rows(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
-    """All cells as stripped strings, and the file line where each row starts (for messages)."""
+def manifest_has_media(path: str | os.PathLike) -> bool:
+    """Whether any row of the manifest names a media file (False: a text-only corpus)."""
+    raw, _ = read_manifest_rows(Path(path).expanduser())
+    return "media" in raw.columns and bool((raw["media"] != "").any())
+
+
+def read_manifest_rows(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """All cells as stripped strings, and the file line where each row starts (for messages).
+
+    Raises:
+        ValueError: an empty file, a row whose cell count differs from the header's, a repeated column name.
+    """
     reader = csv.reader(io.StringIO(read_text_file(path), newline=""))
     try:
         header = [h.strip() for h in next(reader)]

@@ -9,12 +9,15 @@ here or in a plugin module (``plugins:`` in config.yaml).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from multiemo.corpora.corpus import Corpus
 from multiemo.settings import resolve
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,16 @@ class Reader:
     name: str
     read: str | Callable[..., Corpus]
     keys: tuple[str, ...] = ()
+    #: ``modalities(entry) -> list`` when the entry sets no ``modalities:``; None = all of DEFAULT_MODALITIES.
+    modalities: str | Callable[[Mapping], list[str]] | None = None
 
     def __call__(self, entry: Mapping, *, require_media: bool) -> Corpus:
         return resolve(self.read)(entry, require_media=require_media)
 
 
 _READERS: dict[str, Reader] = {}
+#: What a dataset entry extracts and trains on when it names no ``modalities:`` and its reader has no rule.
+DEFAULT_MODALITIES: tuple[str, ...] = ("text", "audio", "visual")
 
 
 def register_reader(reader: Reader, *, replace: bool = False) -> Reader:
@@ -66,6 +73,18 @@ def reader(name: str | None) -> Reader:
 def readers() -> tuple[str, ...]:
     """Registered reader names."""
     return tuple(_READERS)
+
+
+def dataset_modalities(entry: Mapping) -> list[str]:
+    """The modalities a dataset entry extracts (and by default trains on).
+
+    ``modalities:`` when the entry sets it; otherwise its reader decides (a manifest without media is text
+    only), else :data:`DEFAULT_MODALITIES`. The workflow and ``multiemo train`` both ask here.
+    """
+    if entry.get("modalities"):
+        return list(entry["modalities"])
+    rule = reader(entry["reader"]).modalities if entry.get("reader") in _READERS else None
+    return list(resolve(rule)(entry)) if rule else list(DEFAULT_MODALITIES)
 
 
 def existing_path(entry: Mapping, key: str) -> Path:
@@ -100,6 +119,15 @@ def read_iemocap_entry(entry: Mapping, *, require_media: bool) -> Corpus:
     )
 
 
+def read_emorynlp_entry(entry: Mapping, *, require_media: bool) -> Corpus:
+    """EmoryNLP has no media; ``require_media`` (asked only when audio or visual is extracted) is refused."""
+    from multiemo.corpora.emorynlp import read_emorynlp
+
+    if require_media:
+        raise ValueError("EmoryNLP is text only (no clips): set `modalities: [text]` for this dataset")
+    return read_emorynlp(existing_path(entry, "root"))
+
+
 def read_manifest_entry(entry: Mapping, *, require_media: bool) -> Corpus:
     """A manifest names its clips row by row; missing ones are reported, whatever ``require_media`` says."""
     from multiemo.corpora.manifest import read_manifest
@@ -108,9 +136,25 @@ def read_manifest_entry(entry: Mapping, *, require_media: bool) -> Corpus:
     return read_manifest(existing_path(entry, "manifest"), labels=entry.get("labels"))
 
 
+def manifest_modalities(entry: Mapping) -> list[str]:
+    """Text only when the manifest names no media file at all; all modalities otherwise (or unreadable yet)."""
+    from multiemo.corpora.manifest import manifest_has_media
+
+    path = Path(entry.get("manifest") or "")
+    try:
+        has_media = not path.is_file() or manifest_has_media(path)
+    except ValueError:  # a malformed manifest: the read job reports it, naming file and line
+        has_media = True
+    if has_media:
+        return list(DEFAULT_MODALITIES)
+    log.info("%s names no media: a text-only corpus (set modalities: in its dataset entry to change)", path)
+    return ["text"]
+
+
 for _entry in (
     Reader("meld", read_meld_entry, ("root",)),
     Reader("iemocap", read_iemocap_entry, ("root", "test_sessions", "validation_fraction", "split_seed")),
-    Reader("manifest", read_manifest_entry, ("manifest", "labels")),
+    Reader("emorynlp", read_emorynlp_entry, ("root",), modalities=lambda entry: ["text"]),
+    Reader("manifest", read_manifest_entry, ("manifest", "labels"), modalities=manifest_modalities),
 ):
     register_reader(_entry)

@@ -185,3 +185,19 @@ def _check_order(df: pd.DataFrame, source: str) -> None:
             f"{source}: utterance {df['dialogue_id'].iat[row]}/{df['utterance_id'].iat[row]} has party "
             f"{df['party'].iat[row]}, expected {parties[row]} (order of first appearance of the speaker)"
         )
+
+
+def seeded_validation(dialogues, fraction: float, seed: int) -> set:
+    """A seeded ``fraction`` of ``dialogues`` (at least one when there are two or more) to validate on.
+
+    The draw depends only on the set of dialogue ids, the fraction and the seed (ids are sorted first), so
+    the same inputs give the same split on every machine. Readers and importers record ``(fraction, seed)``.
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"validation fraction must be in [0, 1), got {fraction}")
+    pool = sorted(set(dialogues), key=str)
+    count = round(fraction * len(pool))
+    if fraction > 0 and len(pool) >= 2:
+        count = min(max(count, 1), len(pool) - 1)
+    chosen = np.random.default_rng(seed).permutation(len(pool))[:count]
+    return {pool[i] for i in chosen}

@@ -1,29 +1,46 @@
-"""Import the feature pickles released with the original MultiEMO code into a feature store.
+"""Import the field's published feature pickles into a feature store.
 
-The release has, per dataset, ``Speakers.pkl`` (pickled under Python 2) and one pickle per modality
-(``TextFeatures.pkl``, ``AudioFeatures.pkl``, ``VisualFeatures.pkl``) mapping a dialogue id to an
-(n_utterances, d) array. Only the facts of that format are used here.
+Each format is a pickled tuple whose field order is fixed by the project's data loader (the facts, read from
+the public loaders, are listed in the README section "The field's feature files"). One :class:`LegacyLayout`
+per (format, dataset) says where each field sits; every pickle goes through the restricted unpickler of
+:mod:`multiemo.data.pickles`, so nothing in a file runs.
+
+``multiemo``: the MultiEMO release, a folder with ``Speakers.pkl`` (the tuple, for speakers, labels and
+splits) and one pickle per modality (``TextFeatures.pkl``, ``AudioFeatures.pkl``, ``VisualFeatures.pkl``)
+mapping a dialogue id to an (n_utterances, d) array. Every other format is one file holding everything.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from multiemo.corpora.table import seeded_validation
+from multiemo.data.pickles import load_pickle
 from multiemo.data.store import FeatureStore, write_store
 
 log = logging.getLogger(__name__)
 
+IEMOCAP_LABELS = ("happiness", "sadness", "neutral", "anger", "excitement", "frustration")
+MELD_LABELS = ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger")
+#: COSMIC's EmoryNLP loader states {'Joyful': 0, 'Mad': 1, 'Peaceful': 2, 'Neutral': 3, 'Sad': 4, 'Powerful': 5,
+#: 'Scared': 6}.
+COSMIC_EMORYNLP_LABELS = ("Joyful", "Mad", "Peaceful", "Neutral", "Sad", "Powerful", "Scared")
+
 
 @dataclass(frozen=True)
 class LegacyLayout:
-    """Where the fields sit in one dataset's ``Speakers.pkl`` tuple, and its label names."""
+    """Where the fields sit in one format's pickled tuple, and the label names of its label indices.
+
+    ``modalities`` maps a store modality to the tuple index of its dialogue → (n, d) mapping; a tuple of
+    indices stores their mean (COSMIC's four RoBERTa layers) and each index also as ``roberta{k}``.
+    ``validation`` is the index of a validation id list, or None (then MELD's dev ids or a seeded draw).
+    """
 
     tuple_size: int
     speakers: int
@@ -31,95 +48,167 @@ class LegacyLayout:
     train_ids: int
     test_ids: int
     label_names: tuple[str, ...]
+    validation: int | None = None
+    sentences: int | None = None
+    modalities: dict[str, int | tuple[int, ...]] = field(default_factory=dict)
 
 
-LAYOUTS = {
-    "meld": LegacyLayout(10, 1, 2, 7, 8, ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger")),
-    "iemocap": LegacyLayout(
-        9, 1, 2, 7, 8, ("happiness", "sadness", "neutral", "anger", "excitement", "frustration")
-    ),
+_IEMOCAP_9 = LegacyLayout(9, 1, 2, 7, 8, IEMOCAP_LABELS, sentences=6, modalities={"text": 3, "audio": 4, "visual": 5})
+_MELD_9 = LegacyLayout(9, 1, 2, 6, 7, MELD_LABELS, sentences=5, modalities={"text": 3, "audio": 4})
+_MELD_10 = LegacyLayout(10, 1, 2, 7, 8, MELD_LABELS, sentences=6, modalities={"text": 3, "audio": 4, "visual": 5})
+LAYOUTS: dict[str, dict[str, LegacyLayout]] = {
+    # MultiEMO's Speakers.pkl equals DialogueRNN's IEMOCAP_features_raw.pkl and MMGCN's MELD_features_raw1.pkl;
+    # the features come from the per-modality files.
+    "multiemo": {"iemocap": LegacyLayout(9, 1, 2, 7, 8, IEMOCAP_LABELS, sentences=6),
+                 "meld": LegacyLayout(10, 1, 2, 7, 8, MELD_LABELS, sentences=6)},
+    "dialoguernn": {"iemocap": _IEMOCAP_9, "meld": _MELD_9},
+    "dialoguegcn": {"iemocap": _IEMOCAP_9, "meld": _MELD_9},
+    "mmgcn": {"iemocap": _IEMOCAP_9, "meld": _MELD_10},
+    "cosmic": {
+        "iemocap": LegacyLayout(10, 0, 1, 7, 8, IEMOCAP_LABELS, validation=9, sentences=6,
+                                modalities={"text": (2, 3, 4, 5)}),
+        "meld": LegacyLayout(11, 0, 1, 8, 9, MELD_LABELS, validation=10, sentences=7,
+                             modalities={"text": (3, 4, 5, 6)}),
+        "emorynlp": LegacyLayout(10, 0, 1, 7, 8, COSMIC_EMORYNLP_LABELS, validation=9, sentences=6,
+                                 modalities={"text": (2, 3, 4, 5)}),
+    },
 }
+FORMATS = tuple(LAYOUTS)
 MODALITY_FILES = {"text": "TextFeatures.pkl", "audio": "AudioFeatures.pkl", "visual": "VisualFeatures.pkl"}
-#: MELD's official dialogue-id offsets in the release: train 0-1038, dev 1039 + id, test 1153 + id.
+#: MELD's official dialogue-id offsets in these pickles: train 0-1038, dev 1039 + id, test 1153 + id.
 MELD_DEV_OFFSET, MELD_TEST_OFFSET = 1039, 1153
 
 
 class LegacyFormatError(ValueError):
-    """A released pickle does not have the expected structure."""
+    """A published pickle does not have the expected structure."""
 
 
 def import_legacy(
-    dataset: str, src_dir: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
-    validation_fraction: float = 0.1,
+    dataset: str, source: str | os.PathLike, out_dir: str | os.PathLike, *, format: str = "multiemo",
+    seed: int = 0, validation_fraction: float = 0.1,
 ) -> FeatureStore:
-    """Convert the released pickles of ``dataset`` ("meld" or "iemocap") in ``src_dir`` into a store.
+    """Convert a published feature pickle (``format``) of ``dataset`` into a feature store at ``out_dir``.
 
-    Validation split: for MELD, the dev dialogues when the training ids include them (ids from 1039 on);
-    otherwise a seeded ``validation_fraction`` of the training dialogues. The choice is recorded in the
-    store's metadata.
+    Args:
+        dataset: "iemocap", "meld" (or "emorynlp" for cosmic).
+        source: the pickle file; for ``multiemo`` the folder holding ``Speakers.pkl`` and the feature pickles.
+        format: one of :data:`FORMATS`.
+
+    Validation split: the format's own validation ids (COSMIC); for MELD, the dev dialogues when the training
+    ids include them (ids 1039-1152); otherwise a seeded ``validation_fraction`` of the training dialogues.
+    The choice is recorded in the store's metadata.
     """
-    if dataset not in LAYOUTS:
-        raise ValueError(f"unknown legacy dataset {dataset!r}; choose one of {sorted(LAYOUTS)}")
-    layout = LAYOUTS[dataset]
-    src = Path(src_dir)
-    speakers_path = src / "Speakers.pkl"
-    fields = _load_pickle(speakers_path)
+    if format not in LAYOUTS:
+        raise ValueError(f"unknown legacy format {format!r}; choose one of {list(FORMATS)}")
+    if dataset not in LAYOUTS[format]:
+        raise ValueError(f"format {format!r} has no {dataset!r} layout; it has {sorted(LAYOUTS[format])}")
+    layout = LAYOUTS[format][dataset]
+    source = Path(source)
+    path = source / "Speakers.pkl" if format == "multiemo" else source
+    if format == "multiemo" and source.is_file():
+        raise NotADirectoryError(f"{source}: the multiemo format is a folder holding Speakers.pkl and *Features.pkl")
+    hint = ("point SOURCE at the folder holding the released pickles" if format == "multiemo"
+            else f"give the {format} pickle of {dataset}")
+    fields = load_pickle(path, hint=hint)
     if not isinstance(fields, (tuple, list)) or len(fields) != layout.tuple_size:
-        size = len(fields) if isinstance(fields, (tuple, list)) else type(fields).__name__
+        size = f"a {len(fields)}-tuple" if isinstance(fields, (tuple, list)) else type(fields).__name__
         raise LegacyFormatError(
-            f"{speakers_path}: expected a {layout.tuple_size}-tuple for {dataset}, got {size}; "
-            "is this the right dataset?"
+            f"{path}: expected a {layout.tuple_size}-tuple for {format} {dataset}, got {size}; "
+            "is this the right format and dataset?"
         )
-    speakers, labels = fields[layout.speakers], fields[layout.labels]
-    train_ids, test_ids = list(fields[layout.train_ids]), list(fields[layout.test_ids])
-    for name, mapping in (("speakers", speakers), ("labels", labels)):
-        if not isinstance(mapping, dict):
-            raise LegacyFormatError(f"{speakers_path}: the {name} field is {type(mapping).__name__}, not a dict")
+    speakers, labels = (_mapping(path, fields, i, name) for i, name in
+                        ((layout.speakers, "speakers"), (layout.labels, "labels")))
+    train_ids, test_ids = _ids(path, fields, layout.train_ids, "train"), _ids(path, fields, layout.test_ids, "test")
+    if layout.validation is not None:
+        validation_ids = set(_ids(path, fields, layout.validation, "validation"))
+        train_ids = [v for v in train_ids if v not in validation_ids] + [v for v in validation_ids
+                                                                         if v not in set(train_ids)]
+        how = f"the {format} file's own validation ids (tuple field {layout.validation})"
+    else:
+        validation_ids, how = _choose_validation(dataset, train_ids, seed, validation_fraction)
+    order = train_ids + [v for v in test_ids if v not in set(train_ids)]
+    # Sentences only fill the table's text column: a file without them still imports.
+    sentences = fields[layout.sentences] if layout.sentences is not None else {}
+    sentences = sentences if isinstance(sentences, dict) else {}
+    table = _table(path, layout, order, set(test_ids), validation_ids, speakers, labels, sentences)
+    lengths = {v: len(labels[v]) for v in order}
 
-    validation_ids, how = _choose_validation(dataset, train_ids, seed, validation_fraction)
-    rows = []
-    test_set = set(test_ids)
-    for vid in train_ids + test_ids:
-        split = "test" if vid in test_set else ("validation" if vid in validation_ids else "train")
-        if vid not in speakers or vid not in labels:
-            raise LegacyFormatError(f"{speakers_path}: dialogue {vid!r} has no speakers or labels entry")
-        if len(speakers[vid]) != len(labels[vid]):
-            raise LegacyFormatError(
-                f"{speakers_path}: dialogue {vid!r} has {len(speakers[vid])} speakers but {len(labels[vid])} labels"
-            )
-        names = [_speaker_name(s) for s in speakers[vid]]
-        parties: dict[str, int] = {}
-        for position, (speaker, label) in enumerate(zip(names, labels[vid])):
-            label = int(label)
-            if not 0 <= label < len(layout.label_names):
-                raise LegacyFormatError(f"{speakers_path}: dialogue {vid!r} has label index {label} out of range")
-            rows.append({
-                "dialogue_id": str(vid),
-                "utterance_id": str(position),
-                "position": position,
-                "speaker": speaker,
-                "party": parties.setdefault(speaker, len(parties)),
-                "label": layout.label_names[label],
-                "split": split,
-                "text": "",
-            })
-    table = pd.DataFrame(rows)
-    order = train_ids + test_ids
     features, provenance = {}, {}
-    for modality, filename in MODALITY_FILES.items():
-        path = src / filename
-        if not path.exists():
-            log.warning("%s not found: the store will have no %s features", path, modality)
-            continue
-        features[modality] = _stack(path, _load_pickle(path), order, {v: len(labels[v]) for v in order})
-        provenance[modality] = {"extractor": "legacy-release", "file": filename, "dataset": dataset}
-    if not features:
-        raise LegacyFormatError(f"{src}: none of {sorted(MODALITY_FILES.values())} found")
+    if format == "multiemo":
+        for modality, filename in MODALITY_FILES.items():
+            file = source / filename
+            if not file.exists():
+                log.warning("%s not found: the store will have no %s features", file, modality)
+                continue
+            features[modality] = _stack(file, "", load_pickle(file), order, lengths)
+            provenance[modality] = {"extractor": "legacy-release", "file": filename, "dataset": dataset}
+        if not features:
+            raise LegacyFormatError(f"{source}: none of {sorted(MODALITY_FILES.values())} found")
+    else:
+        for modality, index in layout.modalities.items():
+            indices = index if isinstance(index, tuple) else (index,)
+            layers = [_stack(path, f"tuple field {i}", _mapping(path, fields, i, modality), order, lengths)
+                      for i in indices]
+            features[modality] = np.mean(layers, axis=0) if len(layers) > 1 else layers[0]
+            provenance[modality] = {"extractor": f"legacy-{format}", "file": path.name, "fields": list(indices),
+                                    "dataset": dataset}
+            if len(layers) > 1:
+                provenance[modality]["combined"] = "mean of the fields"
+                for k, layer in enumerate(layers, start=1):
+                    features[f"roberta{k}"] = layer
+                    provenance[f"roberta{k}"] = {"extractor": f"legacy-{format}", "file": path.name,
+                                                 "fields": [indices[k - 1]], "dataset": dataset}
     return write_store(
         out_dir, name=dataset, table=table, labels=list(layout.label_names), features=features,
         provenance=provenance,
-        metadata={"source": "legacy-release", "source_dir": str(src.resolve()), "validation_split": how},
+        metadata={"source": f"legacy-{format}", "source_path": str(source.resolve()), "validation_split": how},
     )
+
+
+def _mapping(path: Path, fields, index: int, name: str) -> dict:
+    value = fields[index]
+    if not isinstance(value, dict):
+        raise LegacyFormatError(f"{path}: tuple field {index} ({name}) is {type(value).__name__}, not a dict")
+    return value
+
+
+def _ids(path: Path, fields, index: int, name: str) -> list:
+    value = fields[index]
+    if isinstance(value, (dict, str, bytes)) or not hasattr(value, "__iter__"):
+        raise LegacyFormatError(
+            f"{path}: tuple field {index} ({name} ids) is {type(value).__name__}, not a list of dialogue ids"
+        )
+    return list(value)
+
+
+def _table(path: Path, layout: LegacyLayout, order: list, test: set, validation: set, speakers: dict,
+           labels: dict, sentences: dict) -> pd.DataFrame:
+    rows = []
+    for vid in order:
+        split = "test" if vid in test else ("validation" if vid in validation else "train")
+        if vid not in speakers or vid not in labels:
+            raise LegacyFormatError(f"{path}: dialogue {vid!r} has no speakers or labels entry")
+        if len(speakers[vid]) != len(labels[vid]):
+            raise LegacyFormatError(
+                f"{path}: dialogue {vid!r} has {len(speakers[vid])} speakers but {len(labels[vid])} labels"
+            )
+        texts = list(sentences.get(vid, []))
+        parties: dict[str, int] = {}
+        for position, (speaker, label) in enumerate(zip(speakers[vid], labels[vid])):
+            label = int(label)
+            if not 0 <= label < len(layout.label_names):
+                raise LegacyFormatError(
+                    f"{path}: dialogue {vid!r}, utterance {position}: label index {label} is outside "
+                    f"0..{len(layout.label_names) - 1}"
+                )
+            name = _speaker_name(speaker)
+            text = texts[position] if position < len(texts) and isinstance(texts[position], str) else ""
+            rows.append({
+                "dialogue_id": str(vid), "utterance_id": str(position), "position": position, "speaker": name,
+                "party": parties.setdefault(name, len(parties)), "label": layout.label_names[label],
+                "split": split, "text": text,
+            })
+    return pd.DataFrame(rows)
 
 
 def _choose_validation(dataset: str, train_ids: list, seed: int, fraction: float) -> tuple[set, str]:
@@ -127,39 +216,39 @@ def _choose_validation(dataset: str, train_ids: list, seed: int, fraction: float
         dev = {v for v in train_ids if _as_int(v) is not None and MELD_DEV_OFFSET <= _as_int(v) < MELD_TEST_OFFSET}
         if dev:
             return dev, f"MELD dev dialogues (release ids {MELD_DEV_OFFSET}-{MELD_TEST_OFFSET - 1})"
-    rng = np.random.default_rng(seed)
-    count = max(1, round(fraction * len(train_ids)))
-    chosen = rng.choice(len(train_ids), size=count, replace=False)
-    return {train_ids[i] for i in chosen}, f"seeded {fraction:.0%} of training dialogues (seed {seed})"
+    chosen = seeded_validation(train_ids, fraction, seed)
+    return chosen, f"seeded {fraction:.0%} of training dialogues (seed {seed})"
 
 
-def _stack(path: Path, mapping, order: list, lengths: dict) -> np.ndarray:
+def _stack(path: Path | str, what: str, mapping, order: list, lengths: dict) -> np.ndarray:
+    """(N, d) float32 rows of ``order``'s dialogues; each problem names the file, the field and the dialogue."""
+    path = f"{path} ({what})" if what else str(path)
     if not isinstance(mapping, dict):
-        raise LegacyFormatError(f"{path}: expected a dict of dialogue id to array, got {type(mapping).__name__}")
+        raise LegacyFormatError(f"{path}: expected a dict of dialogue id to array, got "
+                                f"{type(mapping).__name__}")
     blocks, dim = [], None
     for vid in order:
         if vid not in mapping:
             raise LegacyFormatError(f"{path}: dialogue {vid!r} is missing")
-        block = np.asarray(mapping[vid], dtype=np.float32)
+        try:
+            block = np.asarray(mapping[vid], dtype=np.float32)
+        except (TypeError, ValueError) as err:
+            raise LegacyFormatError(f"{path}: dialogue {vid!r} is not a numeric array: {err}") from None
         if block.ndim != 2 or block.shape[0] != lengths[vid]:
             raise LegacyFormatError(
                 f"{path}: dialogue {vid!r} has features of shape {block.shape}, expected ({lengths[vid]}, d)"
             )
         if dim is not None and block.shape[1] != dim:
             raise LegacyFormatError(f"{path}: dialogue {vid!r} has width {block.shape[1]}, others {dim}")
+        bad = ~np.isfinite(block).all(axis=1)
+        if bad.any():
+            raise LegacyFormatError(
+                f"{path}: dialogue {vid!r}, utterance {int(np.flatnonzero(bad)[0])} has NaN or "
+                "infinite values"
+            )
         dim = block.shape[1]
         blocks.append(block)
     return np.concatenate(blocks)
-
-
-def _load_pickle(path: Path):
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; point SRC_DIR at the folder holding the released pickles")
-    try:
-        with open(path, "rb") as handle:
-            return pickle.load(handle, encoding="latin1")
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as err:
-        raise LegacyFormatError(f"{path} is not a readable pickle: {err}") from None
 
 
 def _speaker_name(speaker) -> str:

@@ -140,6 +140,13 @@ def write_store(
         provenance: modality name → how the features were made (extractor, settings, versions).
         present: modality name → (N,) bool; defaults to all True.
         metadata: free-form facts about the store (e.g. how the validation split was chosen).
+
+    Raises:
+        StoreError: naming the row and dialogue: a missing column, unknown label or split, a repeated
+            utterance, a position given twice or missing (each dialogue's rows hold 0..n-1 in order), a speaker
+            with two parties or a party with two speakers inside a dialogue, a dialogue in two splits, a
+            feature array of the wrong shape, or a NaN/infinite feature (naming the utterance). Nothing is
+            written then.
     """
     table = table.reset_index(drop=True)
     _check_table(table, labels, source=f"table for store {path}")
@@ -153,8 +160,14 @@ def write_store(
         values = np.asarray(values, dtype=np.float32)
         if values.ndim != 2 or values.shape[0] != n:
             raise StoreError(f"{modality} features have shape {values.shape}, expected ({n}, D)")
-        if not np.isfinite(values).all():
-            raise StoreError(f"{modality} features contain NaN or infinite values")
+        finite = np.isfinite(values).all(axis=1)
+        if not finite.all():
+            row = int(np.flatnonzero(~finite)[0])
+            raise StoreError(
+                f"store {path}: {modality} features of utterance {table['dialogue_id'].iat[row]}/"
+                f"{table['utterance_id'].iat[row]} (row {row}) contain NaN or infinite values "
+                f"({int((~finite).sum())} rows affected)"
+            )
         mask = np.asarray(present.get(modality, np.ones(n, dtype=bool)), dtype=bool)
         if mask.shape != (n,):
             raise StoreError(f"{modality} presence mask has shape {mask.shape}, expected ({n},)")
@@ -203,3 +216,47 @@ def _check_table(table: pd.DataFrame, labels: list[str], *, source: str) -> None
         raise StoreError(f"{source}: negative party index")
     if len(table) and table.groupby("dialogue_id")["split"].nunique().max() > 1:
         raise StoreError(f"{source}: a dialogue spans several splits")
+    _check_positions(table, source)
+    _check_parties(table, source)
+
+
+def _check_positions(table: pd.DataFrame, source: str) -> None:
+    """Each dialogue's rows are contiguous and hold positions 0..n-1 in row order, none twice, none missing."""
+
+    def where(row: int) -> str:
+        return f"{source}, row {row} (dialogue {table['dialogue_id'].iat[row]!r})"
+    duplicated = table.duplicated(["dialogue_id", "position"])
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated.to_numpy())[0])
+        raise StoreError(f"{where(row)}: position {table['position'].iat[row]} appears twice in the dialogue")
+    codes = pd.factorize(table["dialogue_id"], sort=False)[0]
+    if len(codes) and (np.diff(codes) < 0).any():
+        row = int(np.flatnonzero(np.diff(codes) < 0)[0]) + 1
+        raise StoreError(f"{where(row)}: the dialogue's rows are not contiguous; sort by dialogue then position")
+    expected = table.groupby("dialogue_id", sort=False).cumcount().to_numpy()
+    position = table["position"].to_numpy()
+    if not np.array_equal(position, expected):
+        row = int(np.flatnonzero(position != expected)[0])
+        missing = expected[row] not in set(position[codes == codes[row]])
+        what = f"position {expected[row]} is missing" if missing else "rows are not in position order"
+        raise StoreError(f"{where(row)}: {what} (this row has position {position[row]}); positions run 0..n-1")
+
+
+def _check_parties(table: pd.DataFrame, source: str) -> None:
+    """Inside a dialogue a speaker is one party and a party is one speaker."""
+    triples = table[["dialogue_id", "speaker", "party"]].drop_duplicates()
+    for key, other in (("speaker", "party"), ("party", "speaker")):
+        clash = triples.duplicated(["dialogue_id", key])
+        if clash.any():
+            row = int(triples.index[clash.to_numpy()][0])
+            dialogue, value = table["dialogue_id"].iat[row], table[key].iat[row]
+            seen = triples[(triples["dialogue_id"] == dialogue) & (triples[key] == value)][other].tolist()
+            raise StoreError(
+                f"{source}, row {row} (dialogue {dialogue!r}): {key} {_show(value)} is {other} {_show(seen[0])} "
+                f"earlier and {other} {_show(table[other].iat[row])} here; inside a dialogue one speaker is one party"
+            )
+
+
+def _show(value) -> str:
+    """A speaker quoted, a party as a plain number."""
+    return repr(value) if isinstance(value, str) else str(int(value))

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from multiemo.corpora.registry import dataset_modalities
 from multiemo.models.config import ModelConfig
 from multiemo.settings import ConfigError, deep_merge, from_mapping, parse_overrides
 
@@ -127,8 +128,8 @@ def resolve_run_settings(config: Mapping, dataset: str, overrides: Sequence[str]
         own = {k: entry[k] for k in ("model", "train") if entry.get(k)}
         settings = deep_merge(presets[preset_name] or {}, own)
         # A dataset that extracts only some modalities trains on those unless its model section says otherwise.
-        if "modalities" in entry and "modalities" not in (entry.get("model") or {}):
-            settings.setdefault("model", {})["modalities"] = list(entry["modalities"])
+        if "modalities" not in (entry.get("model") or {}) and ("modalities" in entry or "reader" in entry):
+            settings.setdefault("model", {})["modalities"] = dataset_modalities(entry)
     elif dataset in presets:
         settings = copy.deepcopy(presets[dataset] or {})
     else:

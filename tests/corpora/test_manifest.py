@@ -58,9 +58,9 @@ def test_given_labels_keep_order_and_extra_columns(tmp_path: Path) -> None:
     ("rows", "header", "match"),
     [
         (
-            ["d,u,A,hi,joy,train,"],
-            "dialogue_id,utterance_id,speaker,text,label,split,video",
-            r"missing columns \['media'\]",
+            ["d,u,A,hi,joy,"],
+            "dialogue_id,utterance_id,speaker,text,label,media",
+            r"missing columns \['split'\]",
         ),
         (["d,u,A,hi,joy,training,,,"], HEADER, r"line 2: unknown split 'training'; use one of"),
         (
@@ -95,3 +95,21 @@ def test_malformed_manifest(tmp_path: Path, rows: list[str], header: str, match:
 def test_missing_manifest(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="manifest .* not found"):
         read_manifest(tmp_path / "nope.csv")
+
+
+def test_text_only_manifest_needs_no_media_column_and_extracts_text_only(tmp_path: Path) -> None:
+    from multiemo.corpora.registry import dataset_modalities
+    from multiemo.training.config import resolve_run_settings
+
+    path = _manifest(tmp_path, ["d1,0,A,Hi,joy,train", "d1,1,B,Bye,anger,train"],
+                     header="dialogue_id,utterance_id,speaker,text,label,split")
+    corpus = read_manifest(path)
+    assert list(corpus.table["media"]) == ["", ""] and corpus.outcomes.counts() == {"ok": 2}
+    entry = {"reader": "manifest", "manifest": str(path), "preset": "meld"}
+    assert dataset_modalities(entry) == ["text"]
+    assert dataset_modalities({**entry, "modalities": ["text", "audio"]}) == ["text", "audio"]
+    settings = resolve_run_settings({"datasets": {"own": entry}, "presets": {"meld": {}}}, "own")
+    assert settings["model"]["modalities"] == ["text"]
+    with_media = _manifest(tmp_path, ["d1,0,A,Hi,joy,train,", "d1,1,B,Bye,anger,train,clip.mp4"],
+                           header="dialogue_id,utterance_id,speaker,text,label,split,media")
+    assert dataset_modalities({**entry, "manifest": str(with_media)}) == ["text", "audio", "visual"]

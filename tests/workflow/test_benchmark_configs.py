@@ -53,3 +53,11 @@ def _gpus_by_rule(log: str) -> dict[str, set[int]]:
         match = re.search(r"^\s+resources: .*?\bgpu=(\d+)", block, re.MULTILINE)
         gpus.setdefault(rule, set()).add(int(match.group(1)) if match else 0)
     return gpus
+
+
+def test_emorynlp_targets_plan_text_only_runs(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    jobs = planned_jobs(snakemake(tmp_path, "--dry-run", "train_emorynlp_text", "train_emorynlp_text_ft"))
+    # emorynlp_text: 2 variants x 5 seeds; emorynlp_text_ft: 1 variant x 5 seeds after one fine-tuning job.
+    assert jobs["read_corpus"] == 2 and jobs["finetune_text_encoder"] == 1 and jobs["train"] == 15
+    assert not {"audio_features", "visual_features"} & set(jobs)

@@ -308,5 +308,5 @@ def test_an_unknown_default_dataset_is_one_message_naming_the_known_ones(tmp_pat
     proc = snakemake(tmp_path, "--dry-run", check=False)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "Job stats" not in output
-    assert "dataset 'meld_typo'" in output and "known datasets: custom, demo, iemocap, meld" in output, output[-3000:]
+    assert "dataset 'meld_typo'" in output and "known datasets: custom, demo, emorynlp_text, emorynlp_text_ft, iemocap, meld" in output, output[-3000:]
     assert "MissingInputException" not in output

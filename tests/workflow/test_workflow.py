@@ -126,3 +126,19 @@ def test_snakemakes_linter_finds_nothing(tmp_path):
     (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
     proc = snakemake(tmp_path, "--lint")
     assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr
+
+
+def test_a_manifest_without_media_plans_text_jobs_only(tmp_path):
+    """A text-only manifest (no media column, no modalities: key) schedules no audio or visual shard jobs."""
+    manifest = tmp_path / "own" / "manifest.csv"
+    manifest.parent.mkdir()
+    manifest.write_text("dialogue_id,utterance_id,speaker,text,label,split\n"
+                        "a,0,X,Hello,joy,train\nb,0,Y,No,anger,validation\nc,0,X,Hm,joy,test\n", encoding="utf-8")
+    write_config(tmp_path, tmp_path)
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    config["datasets"]["mini"] = {"reader": "manifest", "manifest": str(manifest), "labels": ["joy", "anger"],
+                                  "preset": "meld", "seeds": [1]}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    jobs = planned_jobs(snakemake(tmp_path, "--dry-run"))
+    assert jobs.get("text_features") == 1 and jobs.get("train") == 1
+    assert not {"audio_features", "visual_features"} & set(jobs)

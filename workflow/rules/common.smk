@@ -2,6 +2,7 @@
 # changing one reruns exactly the stages that depend on it.
 from pathlib import Path
 
+from multiemo.corpora.registry import dataset_modalities
 from multiemo.corpora.registry import reader as corpus_reader
 from multiemo.features.registry import extractor, load_plugins
 from multiemo.features.registry import modalities as registered_modalities
@@ -27,7 +28,7 @@ def entry(ds):
 
 
 def modalities(ds):
-    return list(entry(ds).get("modalities", ["text", "audio", "visual"]))
+    return dataset_modalities(entry(ds))
 
 
 def check_extraction():
