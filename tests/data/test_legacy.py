@@ -208,13 +208,13 @@ def test_a_crafted_pickle_runs_nothing(tmp_path, capsys):
     (tmp_path / "AudioFeatures.pkl").write_bytes(pickle.dumps(features, protocol=2))
     code = main(["import-legacy", "--dataset", "meld", str(tmp_path), str(tmp_path / "out")])
     err = capsys.readouterr().err
-    assert code == 2 and not marker.exists() and not (tmp_path / "out").exists()
+    assert code == 1 and not marker.exists() and not (tmp_path / "out").exists()
     assert f"{tmp_path / 'AudioFeatures.pkl'}: refused to load: the pickle asks for builtins.exec" in err
     assert err.count("\n") == 1 and "Traceback" not in err
     (tmp_path / "f.pkl").write_bytes(pickle.dumps((_Payload(marker),) * 9, protocol=4))
     code = main(["import-legacy", "--format", "dialoguernn", "--dataset", "iemocap", str(tmp_path / "f.pkl"),
                  str(tmp_path / "out")])
-    assert code == 2 and not marker.exists() and "f.pkl: refused to load" in capsys.readouterr().err
+    assert code == 1 and not marker.exists() and "f.pkl: refused to load" in capsys.readouterr().err
 
 
 def test_pandas_objects_are_refused_too(tmp_path):
