@@ -24,7 +24,7 @@ import pandas as pd
 
 from multiemo.corpora.corpus import Corpus
 from multiemo.corpora.fields import clean_text, read_text_file
-from multiemo.corpora.table import build_table
+from multiemo.corpora.table import build_table, integer_column
 from multiemo.keys import utterance_key
 from multiemo.outcomes import StageOutcomes
 
@@ -69,7 +69,9 @@ def _read_part(path: Path, split: str, outcomes: StageOutcomes) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{path}: missing columns {missing}; an EmoryNLP CSV has {list(_REQUIRED)}")
     lines = np.arange(len(raw)) + 2  # the header is line 1; cells hold no line breaks in the release
-    ids = {c: _integers(raw[c], path, lines, c) for c in ("Season", "Episode", "Scene_ID", "Utterance_ID")}
+    places = [f"line {line}" for line in lines]
+    ids = {c: integer_column(raw[c], c, source=path, places=places)
+           for c in ("Season", "Episode", "Scene_ID", "Utterance_ID")}
     emotion = raw["Emotion"].str.strip()
     bad = ~emotion.isin(EMORYNLP_LABELS)
     if bad.any():
@@ -112,12 +114,3 @@ def _speaker(cell: str, path: Path, line: int) -> str:
         raise ValueError(f"{path}, line {line}: Speaker {cell!r} is not a list of names like ['Monica Geller']")
     names = [clean_text(n) for n in names if n.strip()]
     return " & ".join(names) if names else "unknown"
-
-
-def _integers(column: pd.Series, path: Path, lines: np.ndarray, name: str) -> np.ndarray:
-    values = pd.to_numeric(column.str.strip(), errors="coerce")
-    bad = values.isna() | (values < 0) | (values != values.round())
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(f"{path}, line {lines[i]}: {name} {column.iat[i]!r} is not a non-negative integer")
-    return values.to_numpy(dtype=np.int64)

@@ -32,7 +32,7 @@ import pandas as pd
 
 from multiemo.corpora.corpus import Corpus
 from multiemo.corpora.fields import clean_text, parse_timestamp, read_text_file
-from multiemo.corpora.table import SPLITS, build_table
+from multiemo.corpora.table import SPLITS, build_table, integer_column
 from multiemo.keys import utterance_key
 from multiemo.outcomes import OK, StageOutcomes
 
@@ -113,8 +113,8 @@ def _read_part(csv_path: Path, split: str, folder: Path | None, outcomes: StageO
             f"{csv_path}: missing columns {missing}; a MELD annotation CSV has {list(_REQUIRED)}"
         )
     rows = _row_names(raw)
-    dialogue = _integers(raw["Dialogue_ID"], csv_path, rows, "Dialogue_ID")
-    utterance = _integers(raw["Utterance_ID"], csv_path, rows, "Utterance_ID")
+    dialogue = integer_column(raw["Dialogue_ID"], "Dialogue_ID", source=csv_path, places=rows)
+    utterance = integer_column(raw["Utterance_ID"], "Utterance_ID", source=csv_path, places=rows)
     emotion = raw["Emotion"].str.strip().str.lower()
     bad = ~emotion.isin(MELD_LABELS)
     if bad.any():
@@ -190,15 +190,6 @@ def _row_names(raw: pd.DataFrame) -> np.ndarray:
     if "Sr No." in raw.columns:
         rows = [f"{row} (Sr No. {number.strip()})" for row, number in zip(rows, raw["Sr No."])]
     return np.asarray(rows, dtype=object)
-
-
-def _integers(column: pd.Series, csv_path: Path, rows: np.ndarray, name: str) -> np.ndarray:
-    values = pd.to_numeric(column.str.strip(), errors="coerce")
-    bad = values.isna() | (values < 0) | (values != values.round())
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(f"{csv_path}, {rows[i]}: {name} {column.iat[i]!r} is not a non-negative integer")
-    return values.to_numpy(dtype=np.int64)
 
 
 def _stamps(column: pd.Series, csv_path: Path, rows: np.ndarray, name: str) -> np.ndarray:

@@ -47,6 +47,21 @@ FACE_SIDES: tuple[str, ...] = ("", "left", "right")
 _STR_COLUMNS = ("dialogue_id", "utterance_id", "speaker", "label", "split", "text", "media", "face_side")
 
 
+def integer_column(column: pd.Series, name: str, *, source: str | os.PathLike, places) -> np.ndarray:
+    """(N,) int64 of a CSV column of non-negative integers (as text, spaces allowed).
+
+    Raises:
+        ValueError: the first cell that is not one, named by ``source`` and its entry of ``places`` (e.g.
+            ``"line 7"``).
+    """
+    values = pd.to_numeric(column.str.strip(), errors="coerce")
+    bad = values.isna() | (values < 0) | (values != values.round())
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(f"{source}, {places[i]}: {name} {column.iat[i]!r} is not a non-negative integer")
+    return values.to_numpy(dtype=np.int64)
+
+
 def assign_parties(dialogue_ids: pd.Series, speakers: pd.Series) -> np.ndarray:
     """Party index of each row: the speaker's order of first appearance inside its dialogue.
 
