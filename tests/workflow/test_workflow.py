@@ -117,7 +117,8 @@ def test_snakemakes_html_report_has_captions_tables_and_stage_categories(mini_ru
     rows = re.findall(r"<tr>\s*<td>(\w+)</td>", ablation)
     assert rows == ["full", "text"], ablation
     results = item_bytes(by_name["results.html"]).decode()
-    assert results.count("<table>") == 3 and "<th>test weighted-F1</th>" in results  # scores, per class, extraction
+    assert results.count("<table>") == 4 and "<th>test weighted-F1</th>" in results  # scores, per class,
+    assert "<td>ECE (%)</td>" in results  # calibration and extraction tables
     assert "missing_file: 1" in item_bytes(by_name["extraction.html"]).decode()
 
 

@@ -35,7 +35,6 @@ from tests.data.test_legacy import _one_hot as one_hot
 from tests.data.test_legacy import _write_release as write_release
 from tests.predict.conftest import SR, talk_audio, write_talk
 
-pytestmark = pytest.mark.slow  # the demo workflow, training and prediction, as a user runs them
 
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
@@ -140,6 +139,7 @@ def workdir(tmp_path_factory) -> Path:
     return work
 
 
+@pytest.mark.deploy  # the demo workflow, training and prediction as a user runs them: minutes (make test-deploy)
 def test_readme_commands_run_as_written(workdir):
     runs = 0
     for language, key, command in readme_commands((REPO / "README.md").read_text(encoding="utf-8")):
