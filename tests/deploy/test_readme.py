@@ -35,7 +35,6 @@ from tests.data.test_legacy import _one_hot as one_hot
 from tests.data.test_legacy import _write_release as write_release
 from tests.predict.conftest import SR, talk_audio, write_talk
 
-
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 #: README command (continuations joined, comment dropped; a here-document by its first line) -> how it is checked.
