@@ -3,7 +3,8 @@
 Writes a video of ``--minutes`` minutes (a voiced synthetic tone of 1.5 s every ``--period`` s, 64x48
 frames at 2 fps, written frame by frame) with an SRT transcript of one cue per utterance, then, in a fresh
 process (so that writing the video does not count): predicts a 20-second version first (loads every
-model), records peak RSS, predicts the long one, and reports the peak RSS growth, the peak of traced
+model), records peak RSS, predicts the long one and writes its predictions (CSV, JSON, timeline, page), and
+reports the peak RSS growth, the peak of traced
 Python/numpy allocations during it (tracemalloc on, which slows it), and the time.
 
     OMP_NUM_THREADS=1 python -m benchmarks.predict_memory --run results/demo/runs/full/seed_1 --minutes 60
@@ -27,6 +28,7 @@ import numpy as np
 from multiemo.features.media import decode_audio
 from multiemo.predict import Predictor
 from multiemo.predict.inputs import from_video
+from multiemo.predict.outputs import write_predictions
 from tests.clips import write_clip
 
 SR = 16000
@@ -103,12 +105,15 @@ def main() -> None:
 def measure(args: argparse.Namespace) -> None:
     short_video, short_srt, long_video, long_srt = args.measure
     predictor = Predictor(args.run, device="cpu", progress=False)
+    out = Path(long_video).parent / "predictions"
     for _ in range(2):  # the speaker encoder's second call takes a one-off ~30 MiB (tests/predict/test_memory.py)
-        predictor.predict(from_video(short_video, None if args.no_transcript else short_srt, progress=False))
+        short = predictor.predict(from_video(short_video, None if args.no_transcript else short_srt, progress=False))
+        write_predictions(out, short)  # CSV, JSON, timeline and page: what `multiemo predict` writes
     warm = peak_mib()
     tracemalloc.start()
     tic = time.perf_counter()
     result = predictor.predict(from_video(long_video, None if args.no_transcript else long_srt, progress=False))
+    files = write_predictions(out, result)
     seconds = time.perf_counter() - tic
     traced = tracemalloc.get_traced_memory()[1] / 2**20
     print(json.dumps({
@@ -121,6 +126,7 @@ def measure(args: argparse.Namespace) -> None:
         "speaker_counts": result.counts.get("speaker"),
         "speakers_found": result.info.get("diarization", {}).get("speakers_found"),
         "predict_seconds": round(seconds, 1),
+        "written_kib": {name: round(path.stat().st_size / 1024) for name, path in files.items()},
         "peak_rss_mib_after_20s_video": round(warm, 1),
         "peak_rss_mib_after_long_video": round(peak_mib(), 1),
         "traced_peak_mib_during_long_video": round(traced, 1),
