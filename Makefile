@@ -16,7 +16,7 @@ install: $(BIN)/multiemo
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
-# The deployment tests (tests/deploy, about 15 minutes, see README "Deployment tests"): the reduced demo with
+# The deployment tests (tests/deploy, about 11 minutes, see README "Deployment tests"): the reduced demo with
 # --use-conda through a stand-in conda, and through the SLURM profile on a one-node cluster (.ci/slurm-cluster; as
 # root it installs and starts one, otherwise they skip), and every command of the README on the demo.
 test-deploy: install
