@@ -24,16 +24,24 @@ def evaluate_run(
     splits: Sequence[str] = ("test",),
     store: FeatureStore | None = None,
     device: torch.device | str | None = None,
+    calibrate: bool = False,
 ) -> dict:
     """Scores of the run's best checkpoint on ``splits``; writes ``predictions_{split}.csv`` beside it.
 
     Each split also gets ``"calibration"``: ECE, Brier score and NLL (:func:`~multiemo.metrics.calibration_scores`)
     of the model's probabilities (``"before"``) and, when the run holds ``calibration.json``, of the
     temperature-scaled ones (``"after"``); the run's calibration itself is under ``results["calibration"]``.
+
+    Args:
+        calibrate: first fit the temperature on this pass's validation logits and write ``calibration.json``
+            (``splits`` must include ``"validation"``): the end of training scores and calibrates in one pass.
+
+    Raises:
+        StoreError: ``calibrate`` and the validation split has no labelled utterance.
     """
     run_dir = Path(run_dir)
-    calibration = load_calibration(run_dir)
     store, passes = _passes(run_dir, splits, store, device)
+    calibration = _fit_calibration(run_dir, passes["validation"]) if calibrate else load_calibration(run_dir)
     results: dict = {"labels": store.labels, "store": str(store.root)}
     for split, res in passes.items():
         results[split] = res.scores(store.labels)
@@ -48,24 +56,13 @@ def evaluate_run(
     return results
 
 
-def calibrate_run(
-    run_dir: str | os.PathLike,
-    *,
-    store: FeatureStore | None = None,
-    device: torch.device | str | None = None,
-) -> dict:
-    """Fit the temperature on the best checkpoint's validation logits; write and return ``calibration.json``.
-
-    Raises:
-        StoreError: the validation split has no labelled utterance.
-    """
-    run_dir = Path(run_dir)
-    res = _passes(run_dir, ("validation",), store, device)[1]["validation"]
-    keep = res.y_true >= 0
+def _fit_calibration(run_dir: Path, validation: PassResult) -> dict:
+    """Fit the temperature on the best checkpoint's validation logits; write and return ``calibration.json``."""
+    keep = validation.y_true >= 0
     if not keep.any():
         raise StoreError(f"{run_dir}: the validation split has no labelled utterance to fit the temperature on; "
                          "set train.calibration=none")
-    record = calibration_record(res.logits[keep], res.y_true[keep])
+    record = calibration_record(validation.logits[keep], validation.y_true[keep])
     write_calibration(run_dir, record)
     return record
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from multiemo.evaluation.evaluate import calibrate_run, evaluate_run
+from multiemo.evaluation.evaluate import evaluate_run
 from multiemo.evaluation.summary import summarise_runs
 from multiemo.io import lock_directory, write_json
 from multiemo.settings import from_mapping
@@ -61,11 +61,12 @@ def train_run(
         fitted = fit(store_path, settings, out, progress=progress, restart_if_changed=restart_if_changed,
                      on_epoch=record)
         tic = time.perf_counter()
-        if train.calibration == "temperature":
-            calibrate_run(out, store=fitted.store, device=fitted.device)
-        else:
+        calibrate = train.calibration == "temperature"
+        if not calibrate:
             (out / CALIBRATION_FILE).unlink(missing_ok=True)
-        metrics = evaluate_run(out, splits=("validation", "test"), store=fitted.store, device=fitted.device)
+        # One pass over validation and test: the temperature is fitted on it, then both are scored.
+        metrics = evaluate_run(out, splits=("validation", "test"), store=fitted.store, device=fitted.device,
+                               calibrate=calibrate)
         history = read_history(out / "history.jsonl")
         oracle = max(history, key=lambda r: r["test_weighted_f1"])
         # histories resumed from before test_accuracy was logged may lack it on early epochs
