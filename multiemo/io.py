@@ -11,10 +11,10 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -46,14 +46,39 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` atomically; a failed write (e.g. a full disk) is an OSError naming ``path``.
+def write_stream(path: str | os.PathLike, serialise: Callable[[BinaryIO], None]) -> None:
+    """Write what ``serialise(file)`` writes, atomically; a failed write (e.g. a full disk) is an OSError
+    naming ``path``.
 
-    Serialisers that write to a file themselves (``torch.save``) report a full disk as their own
-    RuntimeError without the errno; serialising to memory first and writing here keeps the OS's error.
+    Serialisers that write through their own layer (``torch.save``) report the OS's write error as their own
+    RuntimeError without the errno; the error the file raised is kept and raised instead. Nothing is held in
+    memory beyond the serialiser's own buffers.
     """
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        handle.write(data)
+        recording = _RecordingFile(handle)
+        try:
+            serialise(recording)
+        except Exception:
+            if recording.error is not None:
+                raise recording.error from None
+            raise
+
+
+class _RecordingFile:
+    """A binary file that remembers the OSError its write raised (for serialisers that replace it)."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle, self.error = handle, None
+
+    def write(self, data) -> int:
+        try:
+            return self.handle.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def flush(self) -> None:
+        self.handle.flush()
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -170,7 +170,7 @@ class _FullDisk(io.BytesIO):
 
 
 def test_a_full_disk_during_train_is_one_message_naming_the_file(tmp_path, capsys, monkeypatch):
-    """Simulated: the `open` that multiemo.io uses for checkpoint bytes (the real file-write call of
+    """Simulated: the `open` that multiemo.io uses for a checkpoint's file (the real file-write call of
     save_checkpoint) returns a file whose write raises OSError(ENOSPC), as a full disk does. The test
     below fills a real tmpfs where the machine allows it."""
     store = make_learnable_store(tmp_path / "store")

@@ -18,7 +18,6 @@ Loading a run's model needs only this module, not the training loop.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -29,7 +28,7 @@ import torch
 
 from multiemo.data.store import FeatureStore
 from multiemo.features.text_models import resolve_model_path
-from multiemo.io import atomic_path, write_bytes, write_json
+from multiemo.io import atomic_path, write_json, write_stream
 from multiemo.models import ModelConfig, MultiEMO
 from multiemo.provenance import environment, hub_revision
 from multiemo.training.config import ConfigError, from_mapping
@@ -64,9 +63,7 @@ def resolve_device(name: str) -> torch.device:
 
 def save_checkpoint(path: Path, obj: dict) -> None:
     """Write a checkpoint atomically; a failed write (a full disk) is an OSError naming ``path``."""
-    buffer = io.BytesIO()  # torch.save to a file turns the OS's error into an errno-less RuntimeError
-    torch.save(obj, buffer)
-    write_bytes(path, buffer.getbuffer())
+    write_stream(path, lambda handle: torch.save(obj, handle))
 
 
 def load_checkpoint(path: Path, device: torch.device | str) -> dict:
