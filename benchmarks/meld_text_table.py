@@ -4,7 +4,7 @@ Works for any text-only dataset entry (meld_text, emorynlp_text, ...); per-class
 dataset's store labels.
 
 Reads ``results/{ds}/runs/{variant}/summary.json`` (mean ± std over seeds) and Snakemake's per-job
-``benchmarks/{ds}/**.tsv`` (wall-clock ``s``, ``cpu_time``, ``mean_load``), so the figures in
+``results/{ds}/benchmarks/**.tsv`` (wall-clock ``s``, ``cpu_time``, ``mean_load``), so the figures in
 BENCHMARKS.md are the run's own.
 
     snakemake --cores 2 train_meld_text train_meld_text_ft
@@ -71,12 +71,12 @@ def head_rows(results: Path, dataset: str, labels: list[str]) -> list[str]:
     return [row]
 
 
-def stage_rows(benchmarks: Path, dataset: str) -> list[str]:
+def stage_rows(results: Path, dataset: str) -> list[str]:
     rows = []
-    tsvs = sorted((benchmarks / dataset).rglob("*.tsv"))
+    benchmarks = results / dataset / "benchmarks"
     stages: dict[str, list[pd.Series]] = {}
-    for tsv in tsvs:
-        stage = tsv.relative_to(benchmarks / dataset).parts[0].removesuffix(".tsv")
+    for tsv in sorted(benchmarks.rglob("*.tsv")):
+        stage = tsv.relative_to(benchmarks).parts[0].removesuffix(".tsv")
         stages.setdefault(stage, []).append(pd.read_csv(tsv, sep="\t").iloc[-1])
     for stage, jobs in stages.items():
         frame = pd.DataFrame(jobs)
@@ -94,7 +94,6 @@ def main() -> None:
     )
     parser.add_argument("datasets", nargs="+")
     parser.add_argument("--results", default="results", type=Path)
-    parser.add_argument("--benchmarks", default="benchmarks", type=Path)
     args = parser.parse_args()
     labels = FeatureStore(args.results / args.datasets[0] / "store").labels
     print(
@@ -109,7 +108,7 @@ def main() -> None:
     print("| dataset | stage | jobs | wall-clock (sum) | CPU time (sum) | job CPU use (cores) |")
     print("|---|---|---|---|---|---|")
     for dataset in args.datasets:
-        print("\n".join(stage_rows(args.benchmarks, dataset)))
+        print("\n".join(stage_rows(args.results, dataset)))
 
 
 if __name__ == "__main__":
