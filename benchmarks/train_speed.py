@@ -109,6 +109,8 @@ def main() -> None:
                   on_epoch=lambda record: peaks.append(_peak_rss_gb()))
         total = time.perf_counter() - tic
         history = read_history(Path(tmp) / "run" / "history.jsonl")
+        checkpoint_mb = {name: round((Path(tmp) / "run" / name).stat().st_size / 2**20, 2)
+                         for name in ("best.pt", "last.pt")}
         recorded = json.loads((Path(tmp) / "run" / "settings.json").read_text())["train"]
     epoch_seconds = [r["seconds"] for r in history]
     lengths = table.groupby("dialogue_id", sort=False).size()
@@ -126,6 +128,7 @@ def main() -> None:
         "run_seconds_incl_final_eval": total,
         "peak_rss_gb": _peak_rss_gb(),  # whole run, final evaluation included
         "peak_rss_gb_after_epoch": [round(p, 3) for p in peaks],
+        "checkpoint_mb": checkpoint_mb,
     }
     if args.device.startswith("cuda"):
         result["peak_cuda_gb"] = torch.cuda.max_memory_allocated() / 1024**3

@@ -8,7 +8,8 @@ A run directory holds::
                        so a copied run predicts without its store
     history.jsonl      one line per finished epoch (losses, validation and test scores, learning rate)
     last.pt            everything needed to resume after an interruption
-    best.pt            weights of the epoch selected on validation (train.selection) (+ settings, epoch)
+    best.pt            weights of the epoch selected on validation (train.selection) (+ settings, epoch;
+                       no optimiser state)
     metrics.json       final validation and test scores of best.pt (written by multiemo.evaluation)
     calibration.json   the temperature fitted on best.pt's validation logits (multiemo.training.calibration)
     predictions_test.csv, predictions_validation.csv

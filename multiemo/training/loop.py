@@ -177,9 +177,9 @@ def fit(
         score = val_scores["weighted_f1"] if train_cfg.selection == "weighted_f1" else -val_pass.loss
         if state["best_score"] is None or score > state["best_score"]:
             state.update(best_score=score, best_epoch=epoch)
-            save_checkpoint(out / "best.pt", {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                              "epoch": epoch, "settings": identity, "input_dims": input_dims,
-                                              "num_parties": num_parties})
+            # What evaluation, prediction and export read; resuming reads last.pt (Adam's state would triple it).
+            save_checkpoint(out / "best.pt", {"model": model.state_dict(), "epoch": epoch, "settings": identity,
+                                              "input_dims": input_dims, "num_parties": num_parties})
         state["epoch"] = epoch
         stale = epoch - state["best_epoch"]  # epochs since the selection score last improved
         state["stopped"] = train_cfg.patience is not None and stale >= train_cfg.patience

@@ -141,6 +141,21 @@ def test_a_rebuilt_store_is_not_mistaken_for_the_trained_one(tmp_path):
     assert len(read_history(tmp_path / "run" / "history.jsonl")) == 1
 
 
+def test_the_best_checkpoint_holds_the_model_and_last_pt_what_resuming_needs(tmp_path):
+    import torch
+
+    store = make_learnable_store(tmp_path / "store")
+    short = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 2}}
+    train_run(store.root, short, tmp_path / "run", progress=False)
+    best = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    last = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert set(best) == {"model", "epoch", "settings", "input_dims", "num_parties"}
+    assert {"model", "optimizer", "scheduler", "shuffle_rng", "torch_rng", "state"} <= set(last)
+    assert last["optimizer"]["state"], "Adam's moments are kept for resuming"
+    # Adam keeps two moments per weight: without them best.pt is about a third of last.pt
+    assert (tmp_path / "run" / "best.pt").stat().st_size < 0.5 * (tmp_path / "run" / "last.pt").stat().st_size
+
+
 def test_a_checkpoint_of_another_model_version_is_a_clear_error(tmp_path, capsys):
     import torch
 
