@@ -34,7 +34,7 @@ from multiemo.predict.trained import (
     from_run,
 )
 from multiemo.provenance import environment
-from multiemo.training.checkpoint import jsonable
+from multiemo.training.checkpoint import jsonable, read_provenance, read_run_json
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
 
     Raises:
         FileNotFoundError: the run has no best.pt (or, for a run older than provenance.json, no store).
-        ValueError: the checkpoint is refused, or the run's features record no extractor settings.
+        ValueError: the checkpoint or a JSON file of the run is refused, or the run's features record no
+            extractor settings.
     """
     from safetensors.torch import save_file
 
@@ -57,9 +58,9 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         raise ValueError(f"{out} exists and is not an exported model; choose an empty or new folder")
     trained = from_run(run_dir, "cpu")
     plan = trained.plan()  # reads an old run's store; refuses features without extractor settings
-    settings = _read_json(run_dir / "settings.json") or {}
-    provenance = _read_json(run_dir / "provenance.json") or {}
-    metrics = _read_json(run_dir / "metrics.json")
+    settings = read_run_json(run_dir / "settings.json") or {}
+    provenance = read_provenance(run_dir) or {}
+    metrics = read_run_json(run_dir / "metrics.json")
     model = trained.model
     config = {
         "format": EXPORT_FORMAT,
@@ -92,15 +93,6 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         (tmp / CARD_FILE).write_text(model_card(config), encoding="utf-8")
     log.info("exported %s to %s", run_dir, out)
     return out
-
-
-def _read_json(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as err:
-        raise ValueError(f"{path} is not valid JSON ({err})") from None
 
 
 def _scores(metrics: dict | None) -> dict | None:

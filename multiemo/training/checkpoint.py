@@ -134,7 +134,11 @@ def record_provenance(out: Path, store: FeatureStore, modalities: tuple[str, ...
 
 def read_provenance(run_dir: Path) -> dict | None:
     """A run's provenance.json, or None for runs older than it."""
-    path = run_dir / PROVENANCE
+    return read_run_json(run_dir / PROVENANCE)
+
+
+def read_run_json(path: Path) -> dict | None:
+    """One JSON file of a run directory, or None when the run has none; malformed is a CheckpointError."""
     if not path.is_file():
         return None
     try:
