@@ -41,6 +41,7 @@ FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 HOW = {
     "make demo": "make",
     "make test": "make",
+    "make lock": "make",
     "snakemake --cores 8": "run",
     "snakemake --cores 8 --use-conda": "dry",  # conda channels are unreachable here; tests/deploy runs it for real
     "snakemake --cores 8 train_meld": "dry",  # MELD's videos (10 GB)
