@@ -16,12 +16,11 @@ import multiemo
 from multiemo.cli import main
 from multiemo.evaluation.runs import train_run
 from multiemo.features.text_finetune import HEAD_FILE
-from multiemo.pipeline import assemble_store, extract_shard, extract_text_features, finetune_text, read_corpus
+from multiemo.pipeline import assemble_store, extract_shard, extract_text_features, finetune_text
 from multiemo.predict import Predictor, export_run
 from multiemo.predict.bundle import ExportError, digest
 from multiemo.predict.inputs import from_video
 from tests.predict.conftest import SMALL_MODEL, TEXT_SETTINGS
-from tests.workflow.conftest import make_mini_meld
 
 TOL = 1e-6
 pytestmark = pytest.mark.slow  # fine-tunes a text encoder, extracts three modalities, trains a run
@@ -37,20 +36,18 @@ def local_backbone_weights(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tuned(talk, tmp_path_factory) -> dict:
+def tuned(mini_store, talk, tmp_path_factory) -> dict:
     """A run on a fine-tuned MiniLM encoder and local backbone weights, its video predictions, its export
-    copied elsewhere; then the run, the store, the corpus, the encoder and the weights deleted."""
+    copied elsewhere; then the run, the store, the corpus, the encoder and the weights deleted. The corpus
+    and audio features are copies of the session's demo store's (tests.predict.conftest.build_store)."""
     root = tmp_path_factory.mktemp("tuned")
-    meld = make_mini_meld(root / "meld", {"train": 3, "dev": 2, "test": 1}, 3)
-    corpus = root / "corpus"
-    read_corpus({"reader": "meld", "root": str(meld), "modalities": ["text", "audio", "visual"]}, corpus)
+    corpus = Path(shutil.copytree(mini_store.parent / "corpus", root / "corpus"))
+    files = {"audio": [Path(shutil.copy(mini_store.parent / "audio.npz", root / "audio.npz"))],
+             "text": [root / "text.npz"], "visual": [root / "visual.npz"]}
     encoder = root / "text_encoder"
     finetune_text(corpus, encoder, settings={**TEXT_SETTINGS, "finetune": {"epochs": 1, "batch_size": 8}},
                   progress=False)
     weights = local_backbone_weights(root / "vggface2.pt")
-    files = {m: [root / f"{m}.npz"] for m in ("text", "audio", "visual")}
-    extract_shard("audio", corpus, files["audio"][0], shard=0, num_shards=1,
-                  settings={"feature_set": "eGeMAPSv02"}, progress=False)
     extract_shard("visual", corpus, files["visual"][0], shard=0, num_shards=1,
                   settings={"num_frames": 2, "backbone": "inception_resnet_v1", "weights": str(weights)},
                   progress=False)
@@ -66,7 +63,7 @@ def tuned(talk, tmp_path_factory) -> dict:
     kept_run = Path(shutil.copytree(run, root / "kept" / "run"))  # to show the refusal once the files are gone
     sources = {"encoder": str(encoder), "weights": str(weights), "encoder_files": digest(encoder)[1],
                "weights_digest": digest(weights)[0]}
-    for gone in (exported, run, store, corpus, meld, encoder):
+    for gone in (exported, run, store, corpus, encoder):
         shutil.rmtree(gone)
     weights.unlink()
     return {"model": copied, "by_run": by_run, "conversation": conversation, "kept_run": kept_run, **sources}

@@ -15,6 +15,8 @@ import textwrap
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds two model snapshots and loads them in a process of its own
+
 OLD, NEW = "a" * 40, "b" * 40
 REPO_ID = "someone/tiny-text"
 
