@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
+from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -68,11 +69,31 @@ def environment() -> dict:
     }
 
 
-def hub_revision(name_or_path: str, *, cache_dir: str | Path | None = None) -> str | None:
+def with_extractor_libraries(software: dict, provenances: Iterable[Mapping]) -> dict:
+    """``software`` (:func:`environment`) with the version of each of :data:`LIBRARIES` this environment lacks
+    taken from the features' provenance, as the extractors recorded it (``transformers``,
+    ``opensmile_version``, ``facenet_pytorch_version``); those are listed under ``libraries_from_features``.
+
+    Under ``--use-conda`` training runs in an env without openSMILE, facenet-pytorch or transformers: their
+    versions are the extraction envs', which the store recorded.
+    """
+    libraries = dict(software["libraries"])
+    taken = {}
+    for provenance in provenances:
+        for key, value in provenance.items():
+            name = key.removesuffix("_version").replace("_", "-")
+            if name in libraries and libraries[name] is None and isinstance(value, str):
+                libraries[name] = taken[name] = value
+    return {**software, "libraries": libraries, "libraries_from_features": sorted(taken)}
+
+
+def hub_revision(name_or_path: str, *, revision: str | None = None, cache_dir: str | Path | None = None
+                 ) -> str | None:
     """The commit hash of a Hugging Face hub model as found in the local cache; :data:`LOCAL` for a local
     folder; None when the name is not in the cache (or huggingface_hub is not installed).
 
-    Only the cache is read (never the network), so the answer is the revision the model was loaded from.
+    Only the cache is read (never the network), so the answer is the revision the model was loaded from;
+    ``revision`` (a branch, tag or commit) is resolved as the cache knows it, else the newest (``main``).
     """
     if Path(name_or_path).expanduser().is_dir():
         return LOCAL
@@ -81,7 +102,7 @@ def hub_revision(name_or_path: str, *, cache_dir: str | Path | None = None) -> s
     except ImportError:
         return None
     try:
-        found = try_to_load_from_cache(name_or_path, "config.json", cache_dir=cache_dir)
+        found = try_to_load_from_cache(name_or_path, "config.json", cache_dir=cache_dir, revision=revision)
     except ValueError:  # not a valid repository id
         return None
     if not isinstance(found, str):

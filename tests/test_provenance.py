@@ -61,3 +61,32 @@ def test_a_run_records_text_model_revisions_where_transformers_is_not_installed(
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == "{'roberta-base': None}"  # not in this machine's hub cache
+
+
+def test_a_run_takes_extractor_library_versions_from_its_store_when_its_env_lacks_them(tmp_path, monkeypatch):
+    """Under --use-conda training runs without openSMILE, facenet-pytorch and transformers: their versions
+    come from the store, where each extractor recorded them under its registry's version keys."""
+    import multiemo.provenance as provenance_module
+    from multiemo.data.store import write_store
+    from multiemo.features.registry import extractor
+    from multiemo.training.checkpoint import run_provenance
+
+    versions = {"transformers": "5.0.1", "opensmile_version": "2.6.0", "facenet_pytorch_version": "2.5.3"}
+    recorded = {}
+    for modality in ("text", "audio", "visual"):
+        keys = extractor(modality).versions({"backbone": "resnet101"})
+        assert keys & set(versions), modality  # the key names are the extractors' own
+        recorded[modality] = {"extractor": modality, **{k: versions[k] for k in keys & set(versions)}}
+    toy = make_learnable_store(tmp_path / "toy")
+    store = write_store(tmp_path / "store", name="toy", table=toy.table, labels=toy.labels,
+                        features={m: toy.features(m)[:] for m in toy.modalities}, provenance=recorded)
+    missing = {"transformers", "opensmile", "facenet-pytorch"}
+    real = provenance_module.library_version
+    monkeypatch.setattr(provenance_module, "library_version", lambda name: None if name in missing else real(name))
+    software = run_provenance(store, ("text", "audio", "visual"))["software"]
+    assert software["libraries"]["opensmile"] == "2.6.0" and software["libraries"]["facenet-pytorch"] == "2.5.3"
+    assert software["libraries"]["transformers"] == "5.0.1"
+    assert software["libraries"]["torch"] == real("torch")  # what the env has is its own
+    assert software["libraries_from_features"] == sorted(missing)
+    monkeypatch.undo()
+    assert run_provenance(store, ("text", "audio", "visual"))["software"]["libraries_from_features"] == []

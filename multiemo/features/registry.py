@@ -76,6 +76,12 @@ class Extractor:
             ``"module:function"`` of the recorded provenance giving them.
         from_provenance: ``"module:function"`` turning recorded provenance into settings where the two
             differ (descriptions of bundled weights); None: the recorded values are the settings.
+        file_keys: settings whose value may name a local file or folder the extractor reads (weights, a
+            fine-tuned encoder): an exported model carries a copy of it.
+        revision_key: the setting holding the Hugging Face hub revision of a ``file_keys`` value that is a
+            hub repository id rather than a local path (an export pins the commit it was made with).
+        later_keys: settings added after features were first recorded: an older record without one reads
+            as the setting's default.
     """
 
     modality: str
@@ -92,6 +98,9 @@ class Extractor:
     finetune: bool = False
     version_keys: frozenset[str] | str | Callable = frozenset()
     from_provenance: str | Callable | None = None
+    file_keys: frozenset[str] = frozenset()
+    revision_key: str | None = None
+    later_keys: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.reads not in READS:
@@ -122,9 +131,15 @@ class Extractor:
         keys = self.version_keys
         return frozenset(resolve(keys)(recorded) if isinstance(keys, str) or callable(keys) else keys)
 
+    def unrecorded(self, recorded: Mapping[str, Any]) -> list[str]:
+        """The settings ``recorded`` lacks (those of :attr:`later_keys` may be absent)."""
+        return [k for k in self.recorded_keys() if k not in recorded and k not in self.later_keys]
+
     def settings_from(self, recorded: Mapping[str, Any]) -> dict:
         """The settings that make features again as ``recorded`` says they were made."""
-        settings = {k: recorded[k] for k in self.recorded_keys()}
+        defaults = {f.name: f.default for f in dataclasses.fields(self.settings_class())
+                    if f.name in self.later_keys}
+        settings = {k: recorded[k] if k in recorded else defaults[k] for k in self.recorded_keys()}
         return dict(resolve(self.from_provenance)(settings) if self.from_provenance else settings)
 
 
@@ -199,12 +214,13 @@ for _entry in (
     Extractor("text", "multiemo.features.extractors:TextConfig", "multiemo.features.extractors:build_text",
               runtime_keys=frozenset({"batch_size"}), stage_keys=frozenset({"finetune"}), sharded=False,
               reads="text", env="text", threads=2, gpu=True, finetune=True,
-              version_keys=frozenset({"transformers"})),
+              version_keys=frozenset({"transformers"}), file_keys=frozenset({"model"}), revision_key="revision",
+              later_keys=frozenset({"revision"})),
     Extractor("audio", "multiemo.features.audio:AudioConfig", "multiemo.features.extractors:build_audio",
               env="audio", version_keys=frozenset({"opensmile_version"})),
     Extractor("visual", "multiemo.features.visual:VisualConfig", "multiemo.features.extractors:build_visual",
               runtime_keys=frozenset({"batch_size"}), env="visual", gpu=True, cache="faces",
               version_keys="multiemo.features.extractors:visual_version_keys",
-              from_provenance="multiemo.features.extractors:visual_settings"),
+              from_provenance="multiemo.features.extractors:visual_settings", file_keys=frozenset({"weights"})),
 ):
     register_extractor(_entry)

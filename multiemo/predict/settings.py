@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,10 @@ class ProvenanceMismatch(ValueError):
     """Prediction would make features differently from training."""
 
 
+class FeaturesOnly(ProvenanceMismatch):
+    """The features record no extractor settings (imported ones): the model predicts from features only."""
+
+
 @dataclass(frozen=True)
 class ExtractionPlan:
     """Per modality the extractor settings to use, and the provenance they must reproduce.
@@ -36,11 +40,15 @@ class ExtractionPlan:
         store: the file the settings were read from (store.json, provenance.json or config.json).
         settings: modality -> extractor keyword settings (recorded values plus allowed runtime overrides).
         recorded: modality -> provenance recorded in the store.
+        local: modality -> {setting: value} an exported model puts in place of the recorded one: the path
+            of its copy of a recorded file (a fine-tuned encoder, backbone weights), which the extractor then
+            reports, or a pinned hub revision.
     """
 
     store: str
     settings: dict[str, dict]
     recorded: dict[str, dict]
+    local: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @classmethod
     def from_store(
@@ -71,26 +79,30 @@ class ExtractionPlan:
         overrides: Mapping[str, Mapping] | None = None,
         *,
         source: str,
+        local: Mapping[str, Mapping[str, str]] | None = None,
     ) -> ExtractionPlan:
         """The plan from each modality's recorded extractor provenance (as a run's provenance.json or an
-        exported model's config.json carries it), with ``overrides`` applied; ``source`` names that file.
+        exported model's config.json carries it), with ``overrides`` applied; ``source`` names that file;
+        ``local`` gives the copies of recorded files to read instead (:attr:`local`).
 
         Raises:
-            ProvenanceMismatch: an override changes a recorded setting, or a modality has no provenance.
+            FeaturesOnly: a modality records no extractor settings (e.g. imported features).
+            ProvenanceMismatch: an override changes a recorded setting.
             ValueError: an override names an unknown modality or setting.
         """
         plan_recorded, settings = {}, {}
         for modality in modalities:
             provenance = dict(recorded.get(modality) or {})
             spec = extractor(modality)  # ValueError naming the registered modalities
-            if not all(k in provenance for k in spec.recorded_keys()):
-                raise ProvenanceMismatch(
+            if spec.unrecorded(provenance):
+                raise FeaturesOnly(
                     f"{source}: the {modality} features record no extractor settings (provenance "
                     f"{sorted(provenance) or 'empty'}), e.g. imported from pickles; prediction can only "
-                    "reproduce features this toolkit extracted"
+                    "reproduce features this toolkit extracted: use predict_features with features made "
+                    "as in training"
                 )
             plan_recorded[modality] = provenance
-            settings[modality] = spec.settings_from(provenance)
+            settings[modality] = {**spec.settings_from(provenance), **(local or {}).get(modality, {})}
         for modality, values in (overrides or {}).items():
             if modality not in registered_modalities():
                 raise ValueError(
@@ -103,7 +115,8 @@ class ExtractionPlan:
                 raise ValueError(f"overrides for {modality} must map settings to values, got {values!r}")  # noqa: TRY004
             for key, value in dict(values).items():
                 _apply_override(settings[modality], modality, key, value)
-        return cls(store=source, settings=settings, recorded=plan_recorded)
+        return cls(store=source, settings=settings, recorded=plan_recorded,
+                   local={m: dict(v) for m, v in (local or {}).items() if m in settings})
 
     def check(self, modality: str, produced: Mapping[str, Any]) -> None:
         """Compare the provenance a rebuilt extractor reports with the recorded one.
@@ -111,9 +124,12 @@ class ExtractionPlan:
         Raises:
             ProvenanceMismatch: naming the first setting that differs.
         """
-        recorded = self.recorded[modality]
-        versions = extractor(modality).versions(recorded)
+        spec = extractor(modality)
+        recorded = {**self.recorded[modality], **self.local.get(modality, {})}
+        versions = spec.versions(recorded)
         for key in sorted(set(recorded) | set(produced)):
+            if key in spec.later_keys and key not in recorded:
+                continue  # recorded before the setting existed
             if key in versions:
                 if recorded.get(key) != produced.get(key):
                     log.info("%s.%s differs from training (%r vs %r); features are made the same way",

@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from multiemo.predict.bundle import ExportError, read_bundle
 from multiemo.predict.settings import ExtractionPlan
 from multiemo.training.calibration import check_calibration, load_calibration
 from multiemo.training.checkpoint import (
@@ -34,10 +35,6 @@ EXPORT_FORMAT = "multiemo-model"
 EXPORT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
-
-
-class ExportError(ValueError):
-    """A directory is not an exported multiemo model this version can load."""
 
 
 @dataclass
@@ -56,6 +53,8 @@ class TrainedModel:
         calibration: ``{"method": "temperature", "temperature": T, ...}`` or None.
         source: the run or export directory; best_epoch: the selected epoch (None if unrecorded).
         provenance: software that trained it (as provenance.json / config.json record it), or None.
+        local: modality -> {setting: value} an export puts in place of the recorded one: the path of its
+            copy of a recorded file, the pinned hub revision (:mod:`multiemo.predict.bundle`).
     """
 
     model: torch.nn.Module
@@ -69,6 +68,7 @@ class TrainedModel:
     source: Path
     best_epoch: int | None = None
     provenance: dict | None = None
+    local: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -79,7 +79,7 @@ class TrainedModel:
         if self.extraction is None:
             return ExtractionPlan.from_store(self.extraction_source, self.modalities, overrides)
         return ExtractionPlan.from_recorded(self.extraction, self.modalities, overrides,
-                                            source=self.extraction_source)
+                                            source=self.extraction_source, local=self.local)
 
 
 def open_trained(path: str | os.PathLike, device: torch.device | str = "cpu") -> TrainedModel:
@@ -143,6 +143,7 @@ def from_export(directory: str | os.PathLike, device: torch.device | str = "cpu"
         raise ExportError(f"{weights_path} is not a readable safetensors file "
                           f"({' '.join(str(err).split())[:200]}); copy it again from its origin") from None
     writer = (config.get("provenance") or {}).get("multiemo")
+    local = read_bundle(directory, config, config_path)
     try:
         model = build_model(config["architecture"], config["input_dims"], len(config["labels"]),
                             int(config["num_parties"]), state)
@@ -160,6 +161,7 @@ def from_export(directory: str | os.PathLike, device: torch.device | str = "cpu"
             source=directory,
             best_epoch=config.get("training", {}).get("best_epoch"),
             provenance=config.get("provenance"),
+            local=local,
         )
     except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as err:
         raise ExportError(incompatible(weights_path if isinstance(err, RuntimeError) else config_path, err,

@@ -31,7 +31,7 @@ from multiemo.data.store import FeatureStore
 from multiemo.features.text_models import resolve_model_path
 from multiemo.io import atomic_path, write_json, write_stream
 from multiemo.models import ModelConfig, MultiEMO
-from multiemo.provenance import environment, hub_revision
+from multiemo.provenance import environment, hub_revision, with_extractor_libraries
 from multiemo.training.config import ConfigError, from_mapping
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def run_provenance(store: FeatureStore, modalities: tuple[str, ...]) -> dict:
             except ValueError:  # a packaged model whose package is not installed here
                 text_models[name] = None
     return {
-        "software": environment(),
+        "software": with_extractor_libraries(environment(), [info.provenance for info in recorded.values()]),
         "text_models": text_models,
         "store": {
             "path": str(store.root.resolve()),

@@ -1,6 +1,6 @@
 """predictions.html in a real browser: headless Chromium loads the page and its media, a screenshot is taken,
-the timeline holds one mark per utterance, clicking a mark seeks the media to its utterance, and transcript
-text meant to inject code stays text."""
+the timeline holds one mark per utterance, clicking a mark seeks the media to its utterance, the playhead
+follows the media while it plays, and transcript text meant to inject code stays text."""
 
 from __future__ import annotations
 
@@ -120,4 +120,34 @@ def test_page_in_a_real_browser_shows_the_timeline_and_seeks(browser, tmp_path):
     assert "</script><script>window.pwned = 1</script>" in page.locator("#now").inner_text()
     assert all(url.startswith("file://") for url in requests), requests
     assert not problems, problems
+    page.close()
+
+
+def test_the_playhead_moves_while_the_media_plays(browser, tmp_path):
+    """Playing the media (nothing clicked) moves the playhead across the tracks and shows the utterance
+    being played: the page follows playback, not only clicks."""
+    video = write_clip(tmp_path / "talk.mp4", frames=(astronaut_frame() for _ in range(7 * FPS)), fps=FPS,
+                       audio=talk_audio(7.0, UTTERANCES), sample_rate=SR)
+    page_path = tmp_path / "out" / "predictions.html"
+    write_page(page_path, predictions(video))
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(page_path.as_uri())
+    page.wait_for_function("() => document.querySelector('video') && document.querySelector('video').readyState >= 2",
+                           timeout=15000)
+    head = page.locator(".playhead")
+    assert head.count() == 1 and head.evaluate("h => h.style.left") == "140px"  # at 0 s before playing
+    # Muted media may play without a user gesture under Chromium's autoplay policy.
+    page.evaluate("() => { const v = document.querySelector('video'); v.muted = true; return v.play(); }")
+    page.wait_for_function("() => document.querySelector('video').currentTime > 0.8", timeout=15000)
+    early = head.evaluate("h => parseFloat(h.style.left)")
+    page.wait_for_function("() => document.querySelector('video').currentTime > 2.9", timeout=15000)
+    page.evaluate("() => document.querySelector('video').pause()")
+    page.wait_for_timeout(100)  # a last animation frame may still be queued
+    t, left, width = page.evaluate("""() => [document.querySelector('video').currentTime,
+        parseFloat(document.querySelector('.playhead').style.left),
+        document.querySelector('.lanes').clientWidth - 140]""")
+    assert 140 < early < left
+    assert left == pytest.approx(140 + width * t / 7.0, abs=3)  # the page's span: the 7 s duration
+    assert 2.6 <= t < 4.1 and "anger" in page.locator("#now").inner_text()  # utterance 1, shown while playing
+    assert page.locator('.mark[data-index="1"]').evaluate("m => m.classList.contains('active')")
     page.close()

@@ -9,8 +9,8 @@ rule read_corpus:
     benchmark:
         f"{RESULTS}/{{ds}}/benchmarks/read_corpus.tsv"
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=job_resource("read_corpus", "mem_mb"),
+        runtime=job_resource("read_corpus", "runtime"),
     conda:
         "../../envs/train.yaml"
     script:
@@ -31,8 +31,8 @@ rule assemble_store:
     benchmark:
         f"{RESULTS}/{{ds}}/benchmarks/assemble_store.tsv"
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=job_resource("assemble_store", "mem_mb"),
+        runtime=job_resource("assemble_store", "runtime"),
     conda:
         "../../envs/train.yaml"
     script:

@@ -32,11 +32,11 @@ for _modality in registered_modalities():
                 if _sharded
                 else f"{RESULTS}/{{ds}}/benchmarks/{_modality}_features.tsv"
             )
-        threads: _spec.threads
+        threads: job_resource(f"{_modality}_features", "threads", _spec.threads)
         resources:
             gpu=lambda wc, gpu=_spec.gpu: int(config["resources"]["extraction_gpu"]) if gpu else 0,
-            mem_mb=8000,
-            runtime=240,
+            mem_mb=job_resource(f"{_modality}_features", "mem_mb"),
+            runtime=job_resource(f"{_modality}_features", "runtime"),
         conda:
             f"../../envs/{_spec.env}.yaml"
         script:
@@ -54,11 +54,11 @@ rule finetune_text_encoder:
         f"logs/{{ds}}/finetune_text_encoder.log",
     benchmark:
         f"{RESULTS}/{{ds}}/benchmarks/finetune_text_encoder.tsv"
-    threads: 2
+    threads: job_resource("finetune_text_encoder", "threads")
     resources:
         gpu=lambda wc: int(config["resources"]["train_gpu"]),
-        mem_mb=16000,
-        runtime=480,
+        mem_mb=job_resource("finetune_text_encoder", "mem_mb"),
+        runtime=job_resource("finetune_text_encoder", "runtime"),
     conda:
         "../../envs/text.yaml"
     script:

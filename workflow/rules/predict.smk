@@ -22,11 +22,11 @@ rule predict:
         f"logs/predict/{Path(predict_out()).name}.log",
     benchmark:
         f"{RESULTS}/predict/benchmarks/{Path(predict_out()).name}.tsv"
-    threads: 2
+    threads: job_resource("predict", "threads")
     resources:
         gpu=lambda wc: int(config["resources"]["train_gpu"]),
-        mem_mb=8000,
-        runtime=120,
+        mem_mb=job_resource("predict", "mem_mb"),
+        runtime=job_resource("predict", "runtime"),
     conda:
         "../../envs/predict.yaml"
     script:

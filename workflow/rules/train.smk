@@ -10,11 +10,11 @@ rule train:
         f"logs/{{ds}}/train/{{variant}}/seed_{{seed}}.log",
     benchmark:
         f"{RESULTS}/{{ds}}/benchmarks/train/{{variant}}/seed_{{seed}}.tsv"
-    threads: 1
+    threads: job_resource("train", "threads")
     resources:
         gpu=lambda wc: int(config["resources"]["train_gpu"]),
-        mem_mb=8000,
-        runtime=240,
+        mem_mb=job_resource("train", "mem_mb"),
+        runtime=job_resource("train", "runtime"),
     conda:
         "../../envs/train.yaml"
     script:
