@@ -3,8 +3,9 @@
 Backend ``resemblyzer`` (offline; its encoder's weights ship inside the ``Resemblyzer`` wheel, loaded by
 :mod:`multiemo.predict.voice_encoder`):
 
-1. Windows of 1.6 s (the encoder's partial length) every ``step`` s cover each speech region; a region
-   shorter than a window gets one window centred on it (clipped to the recording).
+1. Windows of 1.6 s (the encoder's partial length) start every ``step`` s from the recording's start (one
+   grid for the whole recording); a speech region is embedded by the windows centred inside it, or, when
+   none is, by the one centred nearest to it.
 2. Each window's audio is cut from the streamed track (never the whole recording in memory) and embedded
    (256-d, unit norm), in batches.
 3. When the number of speakers is not given and the windows' mean cosine similarity is at least
@@ -33,14 +34,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.cluster.hierarchy import fcluster, linkage
 
+from multiemo.predict.speaker_clusters import (
+    agglomerative_labels,
+    centred,
+    mean_similarity,
+    spectral_labels,
+    viterbi_smooth,
+)
 from multiemo.predict.vad import stream_audio
 from multiemo.predict.voice_encoder import EMBEDDING_DIM, PARTIAL_FRAMES, VoiceEncoder, mel_frames
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("resemblyzer", "pyannote")
+CLUSTERINGS = ("spectral", "agglomerative")
 SAMPLE_RATE = 16000  # the rate Resemblyzer's encoder was trained at
 PARTIAL_SECONDS = 1.6  # Resemblyzer's partial utterance: 160 mel frames of 10 ms
 
@@ -58,9 +66,11 @@ class DiarizationConfig:
         backend: ``resemblyzer`` (offline) or ``pyannote``.
         num_speakers: the number of speakers when known; None = estimated.
         max_speakers: most speakers an estimate may give.
-        threshold: cosine distance (of mean-removed embeddings) below which clusters merge when the number
-            is estimated.
+        clustering: ``spectral`` (eigengap count) or ``agglomerative`` (``threshold``), on mean-removed
+            embeddings (:mod:`multiemo.predict.speaker_clusters`).
+        threshold: cosine distance below which agglomerative clusters merge when the number is estimated.
         one_speaker_similarity: windows this similar on average (cosine) are one speaker.
+        smoothing: Viterbi penalty per speaker change over the windows' labels (0 = none).
         step: seconds between embedding windows.
         min_turn: shorter turns within a speech region take a neighbour's speaker, in seconds.
         max_windows: windows clustered directly; beyond, a sample is clustered and the rest assigned.
@@ -72,8 +82,10 @@ class DiarizationConfig:
     backend: str = "resemblyzer"
     num_speakers: int | None = None
     max_speakers: int = 8
+    clustering: str = "spectral"
     threshold: float = 1.1
     one_speaker_similarity: float = 0.9
+    smoothing: float = 0.0
     step: float = 0.4
     min_turn: float = 0.5
     max_windows: int = 2000
@@ -83,6 +95,10 @@ class DiarizationConfig:
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"diarization backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.clustering not in CLUSTERINGS:
+            raise ValueError(f"diarization clustering must be one of {CLUSTERINGS}, got {self.clustering!r}")
+        if self.smoothing < 0:
+            raise ValueError(f"diarization smoothing must be >= 0, got {self.smoothing}")
         if self.num_speakers is not None and self.num_speakers < 1:
             raise ValueError(f"diarization num_speakers must be >= 1 or null, got {self.num_speakers}")
         if self.max_speakers < 1:
@@ -133,10 +149,16 @@ def diarize(path: str | os.PathLike, regions: np.ndarray, duration: float | None
     if config.backend == "pyannote":
         return _pyannote(path, config)
     encoder = load_resemblyzer()
-    windows = embedding_windows(regions, config.step, duration)
+    windows, _ = embedding_windows(regions, config.step, duration)
+    embeddings = embed_windows(path, windows, encoder, batch_size=config.batch_size, progress=progress)
+    return diarize_embeddings(regions, windows, embeddings, config)
+
+
+def diarize_embeddings(regions: np.ndarray, windows: np.ndarray, embeddings: np.ndarray,
+                       config: DiarizationConfig) -> Diarization:
+    """Speaker turns within ``regions`` from the (W, D) embeddings of their (W, 2) windows (rules 3-4)."""
     if len(windows) == 0:
         return Diarization(np.zeros((0, 2)), [], "resemblyzer")
-    embeddings = embed_windows(path, windows, encoder, batch_size=config.batch_size, progress=progress)
     labels = cluster(embeddings, config)
     turns, speakers = turns_from_windows(regions, windows, labels, config.min_turn)
     return Diarization(turns, speakers, "resemblyzer")
@@ -157,22 +179,34 @@ def load_resemblyzer() -> VoiceEncoder:
             f"Resemblyzer is not installed ({error}); pip install 'multiemo[speech]'") from None
 
 
-def embedding_windows(regions: np.ndarray, step: float, duration: float | None) -> np.ndarray:
-    """(W, 2) start/end of the 1.6 s embedding windows covering each speech region (module rule 1)."""
-    windows = []
-    for start, end in np.asarray(regions, dtype=float).reshape(-1, 2):
-        if end - start <= PARTIAL_SECONDS:
-            centre = (start + end) / 2
-            lo = max(0.0, centre - PARTIAL_SECONDS / 2)
-            if duration is not None:
-                lo = max(0.0, min(lo, duration - PARTIAL_SECONDS))
-            windows.append((lo, lo + PARTIAL_SECONDS))
-            continue
-        starts = np.arange(start, end - PARTIAL_SECONDS + 1e-9, step)
-        if end - PARTIAL_SECONDS - starts[-1] > 1e-6:
-            starts = np.append(starts, end - PARTIAL_SECONDS)
-        windows.extend((s, s + PARTIAL_SECONDS) for s in starts)
-    return np.asarray(windows, dtype=float).reshape(-1, 2)
+def grid_windows(step: float, duration: float) -> np.ndarray:
+    """(G, 2) start/end of every 1.6 s window on the recording's grid: starts 0, ``step``, 2 ``step``, ...
+    (at least one window, even in a recording shorter than a window)."""
+    count = max(1, int(np.floor((duration - PARTIAL_SECONDS) / step + 1e-9)) + 1)
+    starts = np.arange(count) * step
+    return np.stack([starts, starts + PARTIAL_SECONDS], axis=1)
+
+
+def embedding_windows(regions: np.ndarray, step: float, duration: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """The grid windows (:func:`grid_windows`) that embed each speech region (module rule 1).
+
+    Returns:
+        ((W, 2) start/end seconds, (W,) their index on the grid), in time order.
+    """
+    regions = np.asarray(regions, dtype=float).reshape(-1, 2)
+    if not len(regions):
+        return np.zeros((0, 2)), np.zeros(0, np.int64)
+    grid = grid_windows(step, duration if duration is not None else float(regions[:, 1].max()))
+    centres = grid.mean(1)  # (G,)
+    keep = np.zeros(len(grid), bool)
+    for start, end in regions:
+        inside = (centres >= start) & (centres < end)
+        if inside.any():
+            keep |= inside
+        else:  # a region shorter than the step: the window centred nearest to it
+            keep[int(np.argmin(np.abs(centres - (start + end) / 2)))] = True
+    index = np.flatnonzero(keep)
+    return grid[index], index
 
 
 def embed_windows(path: str | os.PathLike, windows: np.ndarray, encoder, *, batch_size: int = 16,
@@ -225,37 +259,25 @@ def cut_windows(path: str | os.PathLike, windows: np.ndarray, sample_rate: int, 
 
 
 def cluster(embeddings: np.ndarray, config: DiarizationConfig) -> np.ndarray:
-    """(W,) cluster index of each (W, D) unit-norm embedding (module rule 3)."""
+    """(W,) speaker index of each (W, D) unit-norm embedding, in time order (module rule 3)."""
     count = len(embeddings)
     wanted = config.num_speakers
     if count < 2 or wanted == 1:
         return np.zeros(count, np.int64)
-    step = max(1, -(-count // config.max_windows))
-    sample = embeddings[::step].astype(np.float64)  # (S, D), S <= max_windows
-    if wanted is None and _mean_similarity(sample) >= config.one_speaker_similarity:
+    stride = max(1, -(-count // config.max_windows))
+    sample = embeddings[::stride].astype(np.float64)  # (S, D), S <= max_windows
+    if wanted is None and mean_similarity(sample) >= config.one_speaker_similarity:
         return np.zeros(count, np.int64)
-    centred = sample - sample.mean(0)  # what all windows of this recording share (channel, room) goes
-    centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
-    tree = linkage(centred, method="average", metric="cosine")
-    if wanted is not None:
-        labels = fcluster(tree, t=min(wanted, len(sample)), criterion="maxclust")
+    vectors = centred(sample)  # (S, D)
+    if config.clustering == "spectral":
+        labels = spectral_labels(vectors, config.max_speakers, wanted)
     else:
-        labels = fcluster(tree, t=config.threshold, criterion="distance")
-        if labels.max() > config.max_speakers:
-            labels = fcluster(tree, t=config.max_speakers, criterion="maxclust")
-    labels = labels - 1
-    if step == 1:
-        return labels.astype(np.int64)
-    centroids = np.stack([centred[labels == k].mean(0) for k in range(labels.max() + 1)])  # (C, D)
-    every = embeddings - sample.mean(0)  # (W, D), centred like the sample
-    return (every @ centroids.T).argmax(1).astype(np.int64)
-
-
-def _mean_similarity(embeddings: np.ndarray) -> float:
-    """Mean cosine similarity of each (S, D) unit-norm embedding to the others (the norm of their mean)."""
-    mean = embeddings.mean(0)
-    count = len(embeddings)
-    return float((count * float(mean @ mean) * count - count) / max(count * (count - 1), 1))
+        labels = agglomerative_labels(vectors, config.threshold, config.max_speakers, wanted)
+    if stride > 1:  # every window joins its nearest centroid of the sample
+        centroids = np.stack([vectors[labels == k].mean(0) for k in range(labels.max() + 1)])  # (C, D)
+        labels = ((embeddings - sample.mean(0)) @ centroids.T).argmax(1)  # (W,)
+        vectors = embeddings - sample.mean(0)
+    return viterbi_smooth(vectors, labels, config.smoothing).astype(np.int64)
 
 
 def turns_from_windows(regions: np.ndarray, windows: np.ndarray, labels: np.ndarray, min_turn: float

@@ -1,0 +1,83 @@
+"""Voice activity and diarization on the development set: in-sample and leave-one-recording-out scores.
+
+Scores the no-transcript path of ``multiemo predict`` on every (wav, rttm) pair of ``meetings/`` and
+``conversation/`` (:mod:`benchmarks.speech_dev.cache`), with pyannote.metrics (collar 0.5 s, overlap scored
+and not), beside the one-speaker baseline; the settings are chosen on the set by
+:mod:`benchmarks.speech_dev.protocol`. The shipped defaults are scored too, as they are. Silero
+probabilities and window embeddings are computed once per recording and cached under ``--cache``.
+
+    python -m benchmarks.diarization_dev [--data ../shared/data] [--cache results/speech_dev] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from benchmarks.speech_dev.cache import development_set, load
+from benchmarks.speech_dev.protocol import Setting, describe, detection_error, diarization_grid, evaluate, hypothesis
+from benchmarks.speech_dev.protocol import vad_grid
+from benchmarks.speech_dev.scoring import Recording, score_set
+from multiemo.predict.diarization import DiarizationConfig
+from multiemo.predict.segmentation import SegmentationConfig
+
+
+#: The settings before issue 25 (silero at 0.5 without hysteresis; agglomeration below 1.1), on grid windows.
+PREVIOUS_VAD = {"silero_threshold": 0.5, "silero_off_threshold": 0.5, "speech_pad": 0.0, "min_silence": 0.4,
+                "min_speech": 0.3}
+PREVIOUS_DIARIZATION = {"clustering": "agglomerative", "threshold": 1.1, "one_speaker_similarity": 0.9,
+                        "smoothing": 0.0, "min_turn": 0.5}
+
+
+def table(scored: dict) -> str:
+    """A markdown table of a scored set: one row per recording and the summed row."""
+    lines = ["| recording | DER | DER, overlap not scored | one-speaker baseline (not scored) | missed / FA / "
+             "confusion (s, not scored) | speakers (ref) | VAD P / R |", "|---|---|---|---|---|---|---|"]
+    for name, row in [*scored["recordings"].items(), ("**summed**", scored["total"])]:
+        parts = row["no_overlap"]
+        vad = row.get("vad")
+        speakers = f"{row['speakers']} ({row['reference_speakers']})" if "speakers" in row else \
+            f"exact {row['count_exact']}/{row['recordings']}, ±1 {row['count_within_1']}/{row['recordings']}"
+        lines.append(f"| {name} | {row['der']:.1%} | {row['der_no_overlap']:.1%} | {row['baseline_no_overlap']:.1%} | "
+                     f"{parts['missed']:.2f} / {parts['false']:.2f} / {parts['confusion']:.2f} | {speakers} | "
+                     + (f"{vad['precision']:.3f} / {vad['recall']:.3f} |" if vad else "|"))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--cache", type=Path, default=Path("results/speech_dev"))
+    parser.add_argument("--out", type=Path, help="write the full scores as JSON here")
+    args = parser.parse_args()
+    seg, diar = SegmentationConfig(), DiarizationConfig()
+    tic = time.perf_counter()
+    recordings = [load(name, wav, rttm, args.cache, diar.step) for name, wav, rttm in development_set(args.data)]
+    cached = time.perf_counter() - tic
+    report: dict = {}
+    for name, setting in (("previous", Setting(replace(seg, **PREVIOUS_VAD), replace(diar, **PREVIOUS_DIARIZATION))),
+                          ("defaults", Setting(seg, diar))):
+        report[name] = score_set(Recording(r.name, r.reference, hypothesis(r, setting)) for r in recordings)
+        for r in recordings:
+            report[name]["recordings"][r.name].update(vad=detection_error(r, setting.segmentation),
+                                                      setting=describe(setting))
+    report.update(evaluate(recordings, vad_grid(seg), diarization_grid(diar)))
+    report["meta"] = {"cache_seconds": round(cached, 1), "search_seconds": round(time.perf_counter() - tic - cached, 1),
+                      "load_average": os.getloadavg(), "machine": platform.platform(), "cpus": os.cpu_count(),
+                      "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                               text=True, check=False).stdout.strip()}
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
+    for name in ("previous", "defaults", "in_sample", "leave_one_out"):
+        print(f"\n### {name}\n\n{table(report[name])}")
+    print(json.dumps(report["meta"]))
+
+
+if __name__ == "__main__":
+    main()
