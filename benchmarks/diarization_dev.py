@@ -20,25 +20,30 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks.speech_dev.cache import development_set, load
-from benchmarks.speech_dev.protocol import Setting, describe, detection_error, diarization_grid, evaluate, hypothesis
-from benchmarks.speech_dev.protocol import vad_grid
+from benchmarks.speech_dev.cache import ONE_SPEAKER_SOURCE, development_set, load, one_speaker_cut
+from benchmarks.speech_dev.protocol import (
+    Setting,
+    describe,
+    detection_error,
+    diarization_grid,
+    evaluate,
+    hypothesis,
+    vad_grid,
+)
 from benchmarks.speech_dev.scoring import Recording, score_set
 from multiemo.predict.diarization import DiarizationConfig
 from multiemo.predict.segmentation import SegmentationConfig
 
-
 #: The settings before issue 25 (silero at 0.5 without hysteresis; agglomeration below 1.1), on grid windows.
 PREVIOUS_VAD = {"silero_threshold": 0.5, "silero_off_threshold": 0.5, "speech_pad": 0.0, "min_silence": 0.4,
                 "min_speech": 0.3}
-PREVIOUS_DIARIZATION = {"clustering": "agglomerative", "threshold": 1.1, "one_speaker_similarity": 0.9,
-                        "smoothing": 0.0, "min_turn": 0.5}
+PREVIOUS_DIARIZATION = {"threshold": 1.1, "one_speaker_similarity": 1.0, "min_turn": 0.5}
 
 
 def table(scored: dict) -> str:
     """A markdown table of a scored set: one row per recording and the summed row."""
-    lines = ["| recording | DER | DER, overlap not scored | one-speaker baseline (not scored) | missed / FA / "
-             "confusion (s, not scored) | speakers (ref) | VAD P / R |", "|---|---|---|---|---|---|---|"]
+    lines = [("| recording | DER | DER, overlap not scored | one-speaker baseline (not scored) | missed / FA / "
+             "confusion (s, not scored) | speakers (ref) | VAD P / R |"), "|---|---|---|---|---|---|---|"]
     for name, row in [*scored["recordings"].items(), ("**summed**", scored["total"])]:
         parts = row["no_overlap"]
         vad = row.get("vad")
@@ -68,6 +73,13 @@ def main() -> None:
             report[name]["recordings"][r.name].update(vad=detection_error(r, setting.segmentation),
                                                       setting=describe(setting))
     report.update(evaluate(recordings, vad_grid(seg), diarization_grid(diar)))
+    chosen = report.pop("chosen")
+    # The one-speaker cut, under the in-sample settings and those chosen without the recording it is cut from.
+    one = load(*one_speaker_cut(args.data, args.cache), args.cache, diar.step)
+    source = next(i for i, r in enumerate(recordings) if r.wav.stem == ONE_SPEAKER_SOURCE)
+    for name, setting in (("in_sample", chosen["in_sample"]), ("leave_one_out", chosen["folds"][source])):
+        report[name]["one_speaker_cut"] = {"speakers": len(set(hypothesis(one, setting)[1])),
+                                           "setting": describe(setting)}
     report["meta"] = {"cache_seconds": round(cached, 1), "search_seconds": round(time.perf_counter() - tic - cached, 1),
                       "load_average": os.getloadavg(), "machine": platform.platform(), "cpus": os.cpu_count(),
                       "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -76,6 +88,8 @@ def main() -> None:
         args.out.write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
     for name in ("previous", "defaults", "in_sample", "leave_one_out"):
         print(f"\n### {name}\n\n{table(report[name])}")
+        if "one_speaker_cut" in report[name]:
+            print(f"\none-speaker cut: {report[name]['one_speaker_cut']}")
     print(json.dumps(report["meta"]))
 
 

@@ -8,8 +8,9 @@ Backend ``resemblyzer`` (offline; its encoder's weights ship inside the ``Resemb
    none is, by the one centred nearest to it.
 2. Each window's audio is cut from the streamed track (never the whole recording in memory) and embedded
    (256-d, unit norm), in batches.
-3. When the number of speakers is not given and the windows' mean cosine similarity is at least
-   ``one_speaker_similarity``, there is one speaker. Otherwise the embeddings, less their mean over the
+3. When the number of speakers is not given and the two halves of the best 2-way split of the windows
+   sound alike (:func:`~multiemo.predict.speaker_clusters.split_similarity` at least
+   ``one_speaker_similarity``), there is one speaker. Otherwise the embeddings, less their mean over the
    recording (what every window shares: the line, the room), are clustered by average-linkage
    agglomeration on cosine distance: into ``num_speakers`` clusters when given, else merging while the
    distance is below ``threshold`` (at most ``max_speakers``).
@@ -35,20 +36,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from multiemo.predict.speaker_clusters import (
-    agglomerative_labels,
-    centred,
-    mean_similarity,
-    spectral_labels,
-    viterbi_smooth,
-)
+from multiemo.predict.speaker_clusters import agglomerative_labels, centred, split_similarity
 from multiemo.predict.vad import stream_audio
 from multiemo.predict.voice_encoder import EMBEDDING_DIM, PARTIAL_FRAMES, VoiceEncoder, mel_frames
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("resemblyzer", "pyannote")
-CLUSTERINGS = ("spectral", "agglomerative")
 SAMPLE_RATE = 16000  # the rate Resemblyzer's encoder was trained at
 PARTIAL_SECONDS = 1.6  # Resemblyzer's partial utterance: 160 mel frames of 10 ms
 
@@ -66,11 +60,10 @@ class DiarizationConfig:
         backend: ``resemblyzer`` (offline) or ``pyannote``.
         num_speakers: the number of speakers when known; None = estimated.
         max_speakers: most speakers an estimate may give.
-        clustering: ``spectral`` (eigengap count) or ``agglomerative`` (``threshold``), on mean-removed
-            embeddings (:mod:`multiemo.predict.speaker_clusters`).
-        threshold: cosine distance below which agglomerative clusters merge when the number is estimated.
-        one_speaker_similarity: windows this similar on average (cosine) are one speaker.
-        smoothing: Viterbi penalty per speaker change over the windows' labels (0 = none).
+        threshold: cosine distance (of mean-removed embeddings) below which clusters merge when the number
+            is estimated.
+        one_speaker_similarity: one speaker when the two halves of the best 2-way split of the windows are
+            this similar (cosine of their mean embeddings).
         step: seconds between embedding windows.
         min_turn: shorter turns within a speech region take a neighbour's speaker, in seconds.
         max_windows: windows clustered directly; beyond, a sample is clustered and the rest assigned.
@@ -82,23 +75,17 @@ class DiarizationConfig:
     backend: str = "resemblyzer"
     num_speakers: int | None = None
     max_speakers: int = 8
-    clustering: str = "spectral"
-    threshold: float = 1.1
-    one_speaker_similarity: float = 0.9
-    smoothing: float = 0.0
+    threshold: float = 1.0
+    one_speaker_similarity: float = 0.84
     step: float = 0.4
     min_turn: float = 0.5
-    max_windows: int = 2000
+    max_windows: int = 500
     batch_size: int = 16
     pyannote_pipeline: str = "pyannote/speaker-diarization-community-1"
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"diarization backend must be one of {BACKENDS}, got {self.backend!r}")
-        if self.clustering not in CLUSTERINGS:
-            raise ValueError(f"diarization clustering must be one of {CLUSTERINGS}, got {self.clustering!r}")
-        if self.smoothing < 0:
-            raise ValueError(f"diarization smoothing must be >= 0, got {self.smoothing}")
         if self.num_speakers is not None and self.num_speakers < 1:
             raise ValueError(f"diarization num_speakers must be >= 1 or null, got {self.num_speakers}")
         if self.max_speakers < 1:
@@ -266,18 +253,15 @@ def cluster(embeddings: np.ndarray, config: DiarizationConfig) -> np.ndarray:
         return np.zeros(count, np.int64)
     stride = max(1, -(-count // config.max_windows))
     sample = embeddings[::stride].astype(np.float64)  # (S, D), S <= max_windows
-    if wanted is None and mean_similarity(sample) >= config.one_speaker_similarity:
+    if wanted is None and split_similarity(sample) >= config.one_speaker_similarity:
         return np.zeros(count, np.int64)
     vectors = centred(sample)  # (S, D)
-    if config.clustering == "spectral":
-        labels = spectral_labels(vectors, config.max_speakers, wanted)
-    else:
-        labels = agglomerative_labels(vectors, config.threshold, config.max_speakers, wanted)
-    if stride > 1:  # every window joins its nearest centroid of the sample
-        centroids = np.stack([vectors[labels == k].mean(0) for k in range(labels.max() + 1)])  # (C, D)
-        labels = ((embeddings - sample.mean(0)) @ centroids.T).argmax(1)  # (W,)
-        vectors = embeddings - sample.mean(0)
-    return viterbi_smooth(vectors, labels, config.smoothing).astype(np.int64)
+    labels = agglomerative_labels(vectors, config.threshold, config.max_speakers, wanted)
+    if stride == 1:
+        return labels
+    centroids = np.stack([vectors[labels == k].mean(0) for k in range(labels.max() + 1)])  # (C, D)
+    every = embeddings - sample.mean(0)  # (W, D), centred like the sample
+    return (every @ centroids.T).argmax(1).astype(np.int64)
 
 
 def turns_from_windows(regions: np.ndarray, windows: np.ndarray, labels: np.ndarray, min_turn: float

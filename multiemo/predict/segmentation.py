@@ -65,15 +65,15 @@ class SegmentationConfig:
 
     method: str = "vad"
     vad: str = "silero"
-    silero_threshold: float = 0.5
+    silero_threshold: float = 0.3
     silero_off_threshold: float | None = None
     sample_rate: int = 16000
     frame: float = 0.03
     threshold_db: float = 15.0
     floor_dbfs: float = -50.0
-    speech_pad: float = 0.0
+    speech_pad: float = 0.1
     min_speech: float = 0.3
-    min_silence: float = 0.4
+    min_silence: float = 1.0
     max_utterance: float = 10.0
     window: float = 5.0
 
