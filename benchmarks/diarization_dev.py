@@ -4,7 +4,9 @@ Scores the no-transcript path of ``multiemo predict`` on every (wav, rttm) pair 
 ``conversation/`` (:mod:`benchmarks.speech_dev.cache`), with pyannote.metrics (collar 0.5 s, overlap scored
 and not), beside the one-speaker baseline; the settings are chosen on the set by
 :mod:`benchmarks.speech_dev.protocol`. The shipped defaults are scored too, as they are. Silero
-probabilities and window embeddings are computed once per recording and cached under ``--cache``.
+probabilities and window embeddings are computed once per recording and cached under ``--cache``. The
+settings before issue 25 (``previous``) and the defaults with the reference's number of speakers given
+(``count_given``) are scored beside them.
 
     python -m benchmarks.diarization_dev [--data ../shared/data] [--cache results/speech_dev] [--out FILE]
 """
@@ -66,12 +68,14 @@ def main() -> None:
     recordings = [load(name, wav, rttm, args.cache, diar.step) for name, wav, rttm in development_set(args.data)]
     cached = time.perf_counter() - tic
     report: dict = {}
-    for name, setting in (("previous", Setting(replace(seg, **PREVIOUS_VAD), replace(diar, **PREVIOUS_DIARIZATION))),
-                          ("defaults", Setting(seg, diar))):
-        report[name] = score_set(Recording(r.name, r.reference, hypothesis(r, setting)) for r in recordings)
-        for r in recordings:
-            report[name]["recordings"][r.name].update(vad=detection_error(r, setting.segmentation),
-                                                      setting=describe(setting))
+    previous = Setting(replace(seg, **PREVIOUS_VAD), replace(diar, **PREVIOUS_DIARIZATION))
+    for name, settings in (("previous", [previous] * len(recordings)),
+                           ("defaults", [Setting(seg, diar)] * len(recordings)),
+                           ("count_given", [Setting(seg, replace(diar, num_speakers=len(set(r.reference[1]))))
+                                            for r in recordings])):
+        report[name] = score_set(Recording(r.name, r.reference, hypothesis(r, s)) for r, s in zip(recordings, settings))
+        for r, s in zip(recordings, settings):
+            report[name]["recordings"][r.name].update(vad=detection_error(r, s.segmentation), setting=describe(s))
     report.update(evaluate(recordings, vad_grid(seg), diarization_grid(diar)))
     chosen = report.pop("chosen")
     # The one-speaker cut, under the in-sample settings and those chosen without the recording it is cut from.
@@ -86,7 +90,7 @@ def main() -> None:
                                                text=True, check=False).stdout.strip()}
     if args.out:
         args.out.write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
-    for name in ("previous", "defaults", "in_sample", "leave_one_out"):
+    for name in ("previous", "defaults", "count_given", "in_sample", "leave_one_out"):
         print(f"\n### {name}\n\n{table(report[name])}")
         if "one_speaker_cut" in report[name]:
             print(f"\none-speaker cut: {report[name]['one_speaker_cut']}")
