@@ -51,7 +51,7 @@ class SegmentationConfig:
         vad: the voice-activity detector, ``silero`` or ``energy``.
         silero_threshold: speech starts at a frame whose silero speech probability is at least this.
         silero_off_threshold: speech ends at a frame whose probability is below this (None: 0.15 below
-            ``silero_threshold``, silero's own rule).
+            ``silero_threshold``, silero's own rule; above ``silero_threshold`` it acts as that).
         sample_rate: rate (Hz) the audio is decoded at for voice activity (16000 or 8000 for silero).
         frame: energy frame length in seconds.
         threshold_db: a voiced frame is this many dB above the background level.
@@ -86,9 +86,8 @@ class SegmentationConfig:
             raise ValueError(f"segmentation sample_rate must be >= 8000 Hz, got {self.sample_rate}")
         if not 0 < self.silero_threshold < 1:
             raise ValueError(f"segmentation silero_threshold must be in (0, 1), got {self.silero_threshold}")
-        if self.silero_off_threshold is not None and not 0 < self.silero_off_threshold <= self.silero_threshold:
-            raise ValueError("segmentation silero_off_threshold must be in (0, silero_threshold], got "
-                             f"{self.silero_off_threshold}")
+        if self.silero_off_threshold is not None and not 0 < self.silero_off_threshold < 1:
+            raise ValueError(f"segmentation silero_off_threshold must be in (0, 1), got {self.silero_off_threshold}")
         for name in ("frame", "min_speech", "max_utterance", "window"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"segmentation {name} must be > 0 s, got {getattr(self, name)}")
@@ -233,7 +232,7 @@ def voiced_runs(voiced: np.ndarray, frame: float, config: SegmentationConfig, or
 def silero_voiced(probs: np.ndarray, config: SegmentationConfig) -> np.ndarray:
     """(F,) silero speech probabilities -> (F,) voiced flags, with the config's hysteresis."""
     off = config.silero_threshold - 0.15 if config.silero_off_threshold is None else config.silero_off_threshold
-    return hysteresis(probs, config.silero_threshold, max(off, 0.01))
+    return hysteresis(probs, config.silero_threshold, min(max(off, 0.01), config.silero_threshold))
 
 
 def fixed_segments(duration: float, window: float, min_length: float = 0.0) -> np.ndarray:
