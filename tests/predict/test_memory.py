@@ -27,6 +27,7 @@ MINUTES = 8
 SCRIPT = """
 import json, resource, sys, tracemalloc
 from multiemo.predict import Predictor
+from multiemo.predict.diarization import DiarizationConfig
 from multiemo.predict.inputs import from_video
 
 def peak_mb():
@@ -39,7 +40,9 @@ for _ in range(2):
     short = predictor.predict(from_video(sys.argv[2], progress=False))
 warm = peak_mb()
 tracemalloc.start()  # numpy buffers are traced too: a whole decoded track would show here
-long = predictor.predict(from_video(sys.argv[3], progress=False))
+# Four speakers given: the estimate calls this mix one voice (BENCHMARKS.md), which would skip the clustering
+# of the ~1000 windows (a sample of max_windows clustered, every window assigned) that this test is about.
+long = predictor.predict(from_video(sys.argv[3], diarization=DiarizationConfig(num_speakers=4), progress=False))
 traced = tracemalloc.get_traced_memory()[1] / 2**20
 long_mb = peak_mb()
 # The instrument's check: decoding the whole track at once, as a non-streaming path would, is seen.
@@ -80,7 +83,7 @@ def test_peak_memory_does_not_grow_with_recording_length(trained_run, shared_dat
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["utterances"] > 20 and result["audio"] == {"ok": result["utterances"]}  # long meeting turns
-    assert result["diarization"]["used"] and result["diarization"]["speakers_found"] >= 2
+    assert result["diarization"]["used"] and result["diarization"]["speakers_found"] == 4
     assert sum(result["speaker"].values()) == result["utterances"]
     whole_audio_mb = seconds * 16000 * 4 / 2**20  # float32 mono at 16 kHz: 29 MiB for 8 minutes
     growth = result["long_mb"] - result["warm_mb"]
