@@ -3,12 +3,14 @@
 Backend ``resemblyzer`` (offline; its encoder's weights ship inside the ``Resemblyzer`` wheel, loaded by
 :mod:`multiemo.predict.voice_encoder`):
 
-1. Windows of 1.6 s (the encoder's partial length) every ``step`` s cover each speech region; a region
-   shorter than a window gets one window centred on it (clipped to the recording).
+1. Windows of 1.6 s (the encoder's partial length) start every ``step`` s from the recording's start (one
+   grid for the whole recording); a speech region is embedded by the windows centred inside it, or, when
+   none is, by the one centred nearest to it.
 2. Each window's audio is cut from the streamed track (never the whole recording in memory) and embedded
    (256-d, unit norm), in batches.
-3. When the number of speakers is not given and the windows' mean cosine similarity is at least
-   ``one_speaker_similarity``, there is one speaker. Otherwise the embeddings, less their mean over the
+3. When the number of speakers is not given and the two halves of the best 2-way split of the windows
+   sound alike (:func:`~multiemo.predict.speaker_clusters.split_similarity` at least
+   ``one_speaker_similarity``), there is one speaker. Otherwise the embeddings, less their mean over the
    recording (what every window shares: the line, the room), are clustered by average-linkage
    agglomeration on cosine distance: into ``num_speakers`` clusters when given, else merging while the
    distance is below ``threshold`` (at most ``max_speakers``).
@@ -33,8 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.cluster.hierarchy import fcluster, linkage
 
+from multiemo.predict.speaker_clusters import agglomerative_labels, centred, split_similarity
 from multiemo.predict.vad import stream_audio
 from multiemo.predict.voice_encoder import EMBEDDING_DIM, PARTIAL_FRAMES, VoiceEncoder, mel_frames
 
@@ -60,7 +62,8 @@ class DiarizationConfig:
         max_speakers: most speakers an estimate may give.
         threshold: cosine distance (of mean-removed embeddings) below which clusters merge when the number
             is estimated.
-        one_speaker_similarity: windows this similar on average (cosine) are one speaker.
+        one_speaker_similarity: one speaker when the two halves of the best 2-way split of the windows are
+            this similar (cosine of their mean embeddings).
         step: seconds between embedding windows.
         min_turn: shorter turns within a speech region take a neighbour's speaker, in seconds.
         max_windows: windows clustered directly; beyond, a sample is clustered and the rest assigned.
@@ -72,11 +75,11 @@ class DiarizationConfig:
     backend: str = "resemblyzer"
     num_speakers: int | None = None
     max_speakers: int = 8
-    threshold: float = 1.1
-    one_speaker_similarity: float = 0.9
+    threshold: float = 1.0
+    one_speaker_similarity: float = 0.84
     step: float = 0.4
     min_turn: float = 0.5
-    max_windows: int = 2000
+    max_windows: int = 500
     batch_size: int = 16
     pyannote_pipeline: str = "pyannote/speaker-diarization-community-1"
 
@@ -133,10 +136,16 @@ def diarize(path: str | os.PathLike, regions: np.ndarray, duration: float | None
     if config.backend == "pyannote":
         return _pyannote(path, config)
     encoder = load_resemblyzer()
-    windows = embedding_windows(regions, config.step, duration)
+    windows, _ = embedding_windows(regions, config.step, duration)
+    embeddings = embed_windows(path, windows, encoder, batch_size=config.batch_size, progress=progress)
+    return diarize_embeddings(regions, windows, embeddings, config)
+
+
+def diarize_embeddings(regions: np.ndarray, windows: np.ndarray, embeddings: np.ndarray,
+                       config: DiarizationConfig) -> Diarization:
+    """Speaker turns within ``regions`` from the (W, D) embeddings of their (W, 2) windows (rules 3-4)."""
     if len(windows) == 0:
         return Diarization(np.zeros((0, 2)), [], "resemblyzer")
-    embeddings = embed_windows(path, windows, encoder, batch_size=config.batch_size, progress=progress)
     labels = cluster(embeddings, config)
     turns, speakers = turns_from_windows(regions, windows, labels, config.min_turn)
     return Diarization(turns, speakers, "resemblyzer")
@@ -157,22 +166,34 @@ def load_resemblyzer() -> VoiceEncoder:
             f"Resemblyzer is not installed ({error}); pip install 'multiemo[speech]'") from None
 
 
-def embedding_windows(regions: np.ndarray, step: float, duration: float | None) -> np.ndarray:
-    """(W, 2) start/end of the 1.6 s embedding windows covering each speech region (module rule 1)."""
-    windows = []
-    for start, end in np.asarray(regions, dtype=float).reshape(-1, 2):
-        if end - start <= PARTIAL_SECONDS:
-            centre = (start + end) / 2
-            lo = max(0.0, centre - PARTIAL_SECONDS / 2)
-            if duration is not None:
-                lo = max(0.0, min(lo, duration - PARTIAL_SECONDS))
-            windows.append((lo, lo + PARTIAL_SECONDS))
-            continue
-        starts = np.arange(start, end - PARTIAL_SECONDS + 1e-9, step)
-        if end - PARTIAL_SECONDS - starts[-1] > 1e-6:
-            starts = np.append(starts, end - PARTIAL_SECONDS)
-        windows.extend((s, s + PARTIAL_SECONDS) for s in starts)
-    return np.asarray(windows, dtype=float).reshape(-1, 2)
+def grid_windows(step: float, duration: float) -> np.ndarray:
+    """(G, 2) start/end of every 1.6 s window on the recording's grid: starts 0, ``step``, 2 ``step``, ...
+    (at least one window, even in a recording shorter than a window)."""
+    count = max(1, int(np.floor((duration - PARTIAL_SECONDS) / step + 1e-9)) + 1)
+    starts = np.arange(count) * step
+    return np.stack([starts, starts + PARTIAL_SECONDS], axis=1)
+
+
+def embedding_windows(regions: np.ndarray, step: float, duration: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """The grid windows (:func:`grid_windows`) that embed each speech region (module rule 1).
+
+    Returns:
+        ((W, 2) start/end seconds, (W,) their index on the grid), in time order.
+    """
+    regions = np.asarray(regions, dtype=float).reshape(-1, 2)
+    if not len(regions):
+        return np.zeros((0, 2)), np.zeros(0, np.int64)
+    grid = grid_windows(step, duration if duration is not None else float(regions[:, 1].max()))
+    centres = grid.mean(1)  # (G,)
+    keep = np.zeros(len(grid), bool)
+    for start, end in regions:
+        inside = (centres >= start) & (centres < end)
+        if inside.any():
+            keep |= inside
+        else:  # a region shorter than the step: the window centred nearest to it
+            keep[int(np.argmin(np.abs(centres - (start + end) / 2)))] = True
+    index = np.flatnonzero(keep)
+    return grid[index], index
 
 
 def embed_windows(path: str | os.PathLike, windows: np.ndarray, encoder, *, batch_size: int = 16,
@@ -225,37 +246,22 @@ def cut_windows(path: str | os.PathLike, windows: np.ndarray, sample_rate: int, 
 
 
 def cluster(embeddings: np.ndarray, config: DiarizationConfig) -> np.ndarray:
-    """(W,) cluster index of each (W, D) unit-norm embedding (module rule 3)."""
+    """(W,) speaker index of each (W, D) unit-norm embedding, in time order (module rule 3)."""
     count = len(embeddings)
     wanted = config.num_speakers
     if count < 2 or wanted == 1:
         return np.zeros(count, np.int64)
-    step = max(1, -(-count // config.max_windows))
-    sample = embeddings[::step].astype(np.float64)  # (S, D), S <= max_windows
-    if wanted is None and _mean_similarity(sample) >= config.one_speaker_similarity:
+    stride = max(1, -(-count // config.max_windows))
+    sample = embeddings[::stride].astype(np.float64)  # (S, D), S <= max_windows
+    if wanted is None and split_similarity(sample) >= config.one_speaker_similarity:
         return np.zeros(count, np.int64)
-    centred = sample - sample.mean(0)  # what all windows of this recording share (channel, room) goes
-    centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
-    tree = linkage(centred, method="average", metric="cosine")
-    if wanted is not None:
-        labels = fcluster(tree, t=min(wanted, len(sample)), criterion="maxclust")
-    else:
-        labels = fcluster(tree, t=config.threshold, criterion="distance")
-        if labels.max() > config.max_speakers:
-            labels = fcluster(tree, t=config.max_speakers, criterion="maxclust")
-    labels = labels - 1
-    if step == 1:
-        return labels.astype(np.int64)
-    centroids = np.stack([centred[labels == k].mean(0) for k in range(labels.max() + 1)])  # (C, D)
+    vectors = centred(sample)  # (S, D)
+    labels = agglomerative_labels(vectors, config.threshold, config.max_speakers, wanted)
+    if stride == 1:
+        return labels
+    centroids = np.stack([vectors[labels == k].mean(0) for k in range(labels.max() + 1)])  # (C, D)
     every = embeddings - sample.mean(0)  # (W, D), centred like the sample
     return (every @ centroids.T).argmax(1).astype(np.int64)
-
-
-def _mean_similarity(embeddings: np.ndarray) -> float:
-    """Mean cosine similarity of each (S, D) unit-norm embedding to the others (the norm of their mean)."""
-    mean = embeddings.mean(0)
-    count = len(embeddings)
-    return float((count * float(mean @ mean) * count - count) / max(count * (count - 1), 1))
 
 
 def turns_from_windows(regions: np.ndarray, windows: np.ndarray, labels: np.ndarray, min_turn: float

@@ -3,20 +3,22 @@
 Rule (``method="vad"``): the audio is decoded chunk by chunk (never whole) to mono at ``sample_rate`` and
 scored frame by frame by the detector ``vad`` (:mod:`multiemo.predict.vad`):
 
-* ``silero`` (default): a frame is *voiced* when silero-vad's speech probability is at least
-  ``silero_threshold`` (frames of 32 ms at 16 kHz).
+* ``silero`` (default): silero-vad's speech probability per 32 ms frame (16 kHz), with hysteresis as in
+  silero's own ``get_speech_timestamps``: speech starts at a frame whose probability is at least
+  ``silero_threshold`` and lasts until one falls below ``silero_off_threshold`` (None: 0.15 lower).
 * ``energy``: ``frame``-second frames; voiced when the RMS level (dBFS) is at least
   ``max(floor_dbfs, noise + threshold_db)``, where ``noise`` is the 10th percentile of all frame levels (the
   recording's background; all-zero frames count as -120 dBFS).
 
-Voiced runs separated by less than ``min_silence`` s are joined, runs shorter than ``min_speech`` s are
-dropped, and runs longer than ``max_utterance`` s are split into equal pieces no longer than that. Each
+Voiced runs are widened by ``speech_pad`` s on each side; runs then separated by less than ``min_silence`` s
+are joined, runs shorter than ``min_speech`` s are dropped, and runs longer than ``max_utterance`` s are split
+into equal pieces no longer than that. Each
 segment is one utterance (its speaker comes from diarization, :mod:`multiemo.predict.diarization`).
 
 Fallbacks, recorded in :attr:`Segmentation.method` and ``reason`` and counted per utterance by the caller:
 silero-vad not installed -> the energy detector (``vad_fallback``); a recording without an audio stream,
 or one where no frame is voiced, is cut into fixed ``window``-second segments (``method="fixed"``) so that
-faces are still classified. ``method="fixed"`` asks for fixed windows directly.
+faces are still classified; a remainder shorter than ``min_speech`` at the end joins the last window. ``method="fixed"`` asks for fixed windows directly.
 """
 
 from __future__ import annotations
@@ -47,11 +49,14 @@ class SegmentationConfig:
     Attributes:
         method: ``vad`` (voice activity) or ``fixed`` (equal windows).
         vad: the voice-activity detector, ``silero`` or ``energy``.
-        silero_threshold: a frame is voiced when silero's speech probability is at least this.
+        silero_threshold: speech starts at a frame whose silero speech probability is at least this.
+        silero_off_threshold: speech ends at a frame whose probability is below this (None: 0.15 below
+            ``silero_threshold``, silero's own rule; above ``silero_threshold`` it acts as that).
         sample_rate: rate (Hz) the audio is decoded at for voice activity (16000 or 8000 for silero).
         frame: energy frame length in seconds.
         threshold_db: a voiced frame is this many dB above the background level.
         floor_dbfs: frames below this level are never voiced.
+        speech_pad: seconds added to each side of a voiced run (speech onsets and ends are quiet).
         min_speech: shortest utterance kept, in seconds.
         min_silence: shorter pauses do not end an utterance, in seconds.
         max_utterance: longer voiced runs are split into equal pieces, in seconds.
@@ -60,13 +65,15 @@ class SegmentationConfig:
 
     method: str = "vad"
     vad: str = "silero"
-    silero_threshold: float = 0.5
+    silero_threshold: float = 0.3
+    silero_off_threshold: float | None = None
     sample_rate: int = 16000
     frame: float = 0.03
     threshold_db: float = 15.0
     floor_dbfs: float = -50.0
+    speech_pad: float = 0.1
     min_speech: float = 0.3
-    min_silence: float = 0.4
+    min_silence: float = 1.0
     max_utterance: float = 10.0
     window: float = 5.0
 
@@ -79,11 +86,13 @@ class SegmentationConfig:
             raise ValueError(f"segmentation sample_rate must be >= 8000 Hz, got {self.sample_rate}")
         if not 0 < self.silero_threshold < 1:
             raise ValueError(f"segmentation silero_threshold must be in (0, 1), got {self.silero_threshold}")
+        if self.silero_off_threshold is not None and not 0 < self.silero_off_threshold < 1:
+            raise ValueError(f"segmentation silero_off_threshold must be in (0, 1), got {self.silero_off_threshold}")
         for name in ("frame", "min_speech", "max_utterance", "window"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"segmentation {name} must be > 0 s, got {getattr(self, name)}")
-        if self.min_silence < 0 or self.threshold_db < 0:
-            raise ValueError("segmentation min_silence and threshold_db must be >= 0")
+        if self.min_silence < 0 or self.threshold_db < 0 or self.speech_pad < 0:
+            raise ValueError("segmentation min_silence, speech_pad and threshold_db must be >= 0")
         if self.max_utterance < self.min_speech:
             raise ValueError(f"max_utterance {self.max_utterance} s is shorter than min_speech {self.min_speech} s")
 
@@ -183,16 +192,25 @@ def voiced_segments(levels: np.ndarray, config: SegmentationConfig, origin: floa
     return voiced_runs(voiced, config.frame, config, origin)
 
 
+def hysteresis(probs: np.ndarray, on: float, off: float) -> np.ndarray:
+    """(F,) speech probabilities -> (F,) voiced flags: on from a frame >= ``on`` until a frame < ``off``."""
+    decisive = (probs >= on) | (probs < off)  # frames that set the state; the others keep it
+    last = np.maximum.accumulate(np.where(decisive, np.arange(len(probs)), -1))  # (F,)
+    return (last >= 0) & (probs[np.maximum(last, 0)] >= on)
+
+
 def voiced_runs(voiced: np.ndarray, frame: float, config: SegmentationConfig, origin: float = 0.0
                 ) -> tuple[np.ndarray, int]:
     """(F,) voiced flags of ``frame``-second frames -> ((K, 2) utterance start/end seconds, runs split),
-    with the module's joining, dropping and splitting rule."""
+    with the module's padding, joining, dropping and splitting rule."""
     if voiced.size == 0:
         return np.zeros((0, 2)), 0
     edges = np.flatnonzero(np.diff(np.concatenate([[0], voiced.astype(np.int8), [0]])))
     runs = edges.reshape(-1, 2).astype(np.float64) * frame + origin  # (R, 2) start, end
     if len(runs) == 0:
         return np.zeros((0, 2)), 0
+    runs[:, 0] = np.maximum(runs[:, 0] - config.speech_pad, origin)
+    runs[:, 1] = np.minimum(runs[:, 1] + config.speech_pad, origin + len(voiced) * frame)
     joined = [runs[0].copy()]
     for start, end in runs[1:]:
         if start - joined[-1][1] < config.min_silence:
@@ -211,10 +229,19 @@ def voiced_runs(voiced: np.ndarray, frame: float, config: SegmentationConfig, or
     return np.asarray(segments, dtype=np.float64).reshape(-1, 2), split
 
 
-def fixed_segments(duration: float, window: float) -> np.ndarray:
-    """(K, 2) consecutive ``window``-second segments covering [0, duration); the last may be shorter."""
+def silero_voiced(probs: np.ndarray, config: SegmentationConfig) -> np.ndarray:
+    """(F,) silero speech probabilities -> (F,) voiced flags, with the config's hysteresis."""
+    off = config.silero_threshold - 0.15 if config.silero_off_threshold is None else config.silero_off_threshold
+    return hysteresis(probs, config.silero_threshold, min(max(off, 0.01), config.silero_threshold))
+
+
+def fixed_segments(duration: float, window: float, min_length: float = 0.0) -> np.ndarray:
+    """(K, 2) consecutive ``window``-second segments covering [0, duration); a last remainder shorter than
+    ``min_length`` joins the window before it (a 30.0000625 s file gives no 62 µs utterance)."""
     starts = np.arange(0.0, duration, window)
-    return np.stack([starts, np.minimum(starts + window, duration)], axis=1)
+    if len(starts) > 1 and duration - starts[-1] < min_length:
+        starts = starts[:-1]
+    return np.stack([starts, np.append(starts[1:], duration)], axis=1)
 
 
 def segment_media(info: MediaInfo, config: SegmentationConfig, *, progress: bool = True) -> Segmentation:
@@ -234,7 +261,8 @@ def segment_media(info: MediaInfo, config: SegmentationConfig, *, progress: bool
         raise ValueError(f"{info.path}: {reason}, and its duration is unknown, so it cannot be segmented")
     if reason != "fixed windows asked for":
         log.warning("%s: %s; cutting it into %.1f s windows instead", info.path, reason, config.window)
-    return Segmentation(fixed_segments(info.duration, config.window), "fixed", reason, 0, detector, fallback)
+    segments = fixed_segments(info.duration, config.window, config.min_speech)
+    return Segmentation(segments, "fixed", reason, 0, detector, fallback)
 
 
 def _voice_activity(info: MediaInfo, config: SegmentationConfig, progress: bool
@@ -248,7 +276,7 @@ def _voice_activity(info: MediaInfo, config: SegmentationConfig, progress: bool
             fallback = str(error)
             log.warning("%s; using the energy detector instead", error)
         else:
-            segments, split = voiced_runs(probs >= config.silero_threshold, frame, config, audio_origin(info.path))
+            segments, split = voiced_runs(silero_voiced(probs, config), frame, config, audio_origin(info.path))
             return segments, split, "silero", None
     levels, origin = frame_levels(info.path, sample_rate=config.sample_rate, frame=config.frame, progress=progress)
     segments, split = voiced_segments(levels, config, origin)

@@ -1,8 +1,9 @@
-"""Real media for extractor tests, made in code with PyAV: speech from RAVDESS, the astronaut's face.
+"""Real media for extractor tests, made in code with PyAV: real speech from the telephone call, the astronaut's face.
 
-Clips are written once per session into a temporary folder. Speech comes from the real RAVDESS wavs in
-``../shared/data/ravdess`` beside the repository; where that folder is absent, tests that need real
-speech skip and the others fall back to a synthetic voiced tone.
+Clips are written once per session into a temporary folder. Speech is 3 s of one speaker of the real call in
+``../shared/data/conversation`` (``sample.wav``, 11.1-14.1 s: speaker90 alone); where that folder is absent,
+tests that need real speech skip and the others fall back to a synthetic voiced tone. (The clips once
+read from ``../shared/data/ravdess`` are synthetic tones, not speech: see that folder's README.)
 """
 
 from __future__ import annotations
@@ -17,35 +18,36 @@ from skimage import data as skdata
 
 from multiemo.features.media import decode_audio
 from tests.clips import write_clip
+from tests.conftest import SHARED_DATA
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-RAVDESS = SHARED_DATA / "ravdess"
+CALL = SHARED_DATA / "conversation" / "sample.wav"
+SPEECH_SPAN = (11.1, 14.1)  # seconds of the call where one speaker talks alone
 SR = 16000
 FPS = 24
 SIZE = (240, 320)  # H, W
 
 
-def ravdess_wavs() -> list[Path]:
-    return sorted(RAVDESS.glob("*.wav")) if RAVDESS.is_dir() else []
+def real_speech() -> np.ndarray | None:
+    """(3 s * SR,) float32: one speaker of the real call, or None where the call is absent."""
+    if not CALL.is_file():
+        return None
+    audio = decode_audio(CALL, sample_rate=SR)
+    return audio[round(SPEECH_SPAN[0] * SR) : round(SPEECH_SPAN[1] * SR)].astype(np.float32)
 
 
 @pytest.fixture(scope="session")
-def ravdess_wav() -> Path:
-    """One real RAVDESS speech clip; skips when ../shared/data is absent."""
-    wavs = ravdess_wavs()
-    if not wavs:
-        pytest.skip(
-            f"real RAVDESS speech not found in {RAVDESS.resolve()} (shared/data sits beside the repo)"
-        )
-    return wavs[0]
+def speech_wav(tmp_path_factory) -> Path:
+    """A 3 s wav of real speech (one speaker of the real call); skips when ../shared/data is absent."""
+    speech = real_speech()
+    if speech is None:
+        pytest.skip(f"real speech not found at {CALL} (shared/data sits beside the repo)")
+    return write_clip(tmp_path_factory.mktemp("speech") / "speech.wav", audio=speech, sample_rate=SR)
 
 
 def _speech() -> np.ndarray:
-    """(3 s * SR,) float32: real RAVDESS speech, or a voiced synthetic tone where it is absent."""
-    wavs = ravdess_wavs()
-    if wavs:
-        speech = decode_audio(wavs[0], sample_rate=SR)
-    else:
+    """(3 s * SR,) float32: real speech, or a voiced synthetic tone where it is absent."""
+    speech = real_speech()
+    if speech is None:
         t = np.arange(3 * SR) / SR
         pitch = 140 + 30 * np.sin(2 * np.pi * 0.7 * t)
         phase = 2 * np.pi * np.cumsum(pitch) / SR

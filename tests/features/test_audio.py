@@ -11,8 +11,8 @@ from multiemo.features.base import ModalityFeatures
 from .conftest import SR
 
 
-def test_egemaps_on_real_ravdess_speech(ravdess_wav, media_table):
-    table = media_table({"ravdess": ravdess_wav, "cut": ravdess_wav}, start=[np.nan, 0.5], end=[np.nan, 2.0])
+def test_egemaps_on_real_speech(speech_wav, media_table):
+    table = media_table({"speech": speech_wav, "cut": speech_wav}, start=[np.nan, 0.5], end=[np.nan, 2.0])
     features = extract_audio(table, feature_set="eGeMAPSv02", progress=False)
     assert features.values.shape == (2, 88)
     assert features.present.all() and np.isfinite(features.values).all()
@@ -22,7 +22,7 @@ def test_egemaps_on_real_ravdess_speech(ravdess_wav, media_table):
     assert features.provenance["feature_set"] == "eGeMAPSv02" and features.provenance["dim"] == 88
 
 
-def test_compare_2016_on_a_real_ravdess_clip_in_mp4(ravdess_wav, clips, media_table):
+def test_compare_2016_on_real_speech_in_mp4(speech_wav, clips, media_table):
     features = extract_audio(media_table({"clip": clips["face"]}), progress=False)
     assert features.values.shape == (1, 6373)
     assert features.present[0] and np.isfinite(features.values).all()

@@ -10,8 +10,11 @@ from multiemo.predict.segmentation import (
     SegmentationConfig,
     fixed_segments,
     frame_levels,
+    hysteresis,
     probe_media,
     segment_media,
+    silero_voiced,
+    voiced_runs,
     voiced_segments,
 )
 from tests.clips import write_clip
@@ -25,7 +28,7 @@ def levels_of(pattern: str, frame: float = 0.1) -> np.ndarray:
 
 
 def test_rule_joins_short_pauses_drops_blips_and_splits_long_runs():
-    config = SegmentationConfig(frame=0.1, min_speech=0.3, min_silence=0.4, max_utterance=1.0)
+    config = SegmentationConfig(frame=0.1, min_speech=0.3, min_silence=0.4, max_utterance=1.0, speech_pad=0.0)
     #        0         1         2         3
     levels = levels_of("..####..###.....#......############...")
     segments, split = voiced_segments(levels, config)
@@ -35,8 +38,37 @@ def test_rule_joins_short_pauses_drops_blips_and_splits_long_runs():
     assert split == 1
 
 
+def test_hysteresis_starts_at_the_on_threshold_and_ends_below_the_off_threshold():
+    probs = np.array([0.4, 0.6, 0.4, 0.36, 0.3, 0.4, 0.5, 0.2, 0.49])
+    # on at 0.6, held through 0.4 and 0.36, off at 0.3 (< 0.35); 0.4 alone does not start speech; on at 0.5.
+    assert hysteresis(probs, 0.5, 0.35).tolist() == [False, True, True, True, False, False, True, False, False]
+    assert silero_voiced(probs, SegmentationConfig(silero_threshold=0.5)).tolist() == \
+        hysteresis(probs, 0.5, 0.35).tolist()  # silero's own rule: 0.15 below
+    plain = SegmentationConfig(silero_threshold=0.5, silero_off_threshold=0.5)  # no hysteresis
+    assert silero_voiced(probs, plain).tolist() == (probs >= 0.5).tolist()
+
+
+def test_padding_widens_runs_before_they_are_joined_and_stays_inside_the_recording():
+    voiced = np.array([1, 1, 0, 0, 0, 0, 1, 1, 0, 0], bool)  # 0.0-0.2 and 0.6-0.8 s, in 0.1 s frames
+    config = SegmentationConfig(min_speech=0.1, min_silence=0.2, speech_pad=0.0)
+    np.testing.assert_allclose(voiced_runs(voiced, 0.1, config)[0], [[0.0, 0.2], [0.6, 0.8]], atol=1e-9)
+    padded = SegmentationConfig(min_speech=0.1, min_silence=0.2, speech_pad=0.1)  # gap 0.4 - 0.2 = 0.2: kept apart
+    np.testing.assert_allclose(voiced_runs(voiced, 0.1, padded)[0], [[0.0, 0.3], [0.5, 0.9]], atol=1e-9)
+    joined = SegmentationConfig(min_speech=0.1, min_silence=0.25, speech_pad=0.1)
+    np.testing.assert_allclose(voiced_runs(voiced, 0.1, joined)[0], [[0.0, 0.9]], atol=1e-9)
+    wide = SegmentationConfig(min_speech=0.1, min_silence=0.0, speech_pad=5.0)  # clipped to [0, 1.0]
+    np.testing.assert_allclose(voiced_runs(voiced, 0.1, wide)[0], [[0.0, 1.0]], atol=1e-9)
+
+
+def test_fixed_windows_give_a_short_remainder_to_the_last_window():
+    np.testing.assert_allclose(fixed_segments(30.0000625, 5.0, 0.3)[-1], [25.0, 30.0000625])
+    assert len(fixed_segments(30.0000625, 5.0, 0.3)) == 6
+    np.testing.assert_allclose(fixed_segments(6.0, 2.5, 0.3), [[0, 2.5], [2.5, 5.0], [5.0, 6.0]])
+    np.testing.assert_allclose(fixed_segments(0.1, 5.0, 0.3), [[0, 0.1]])  # a recording shorter than that
+
+
 def test_threshold_follows_the_background_level():
-    config = SegmentationConfig(frame=0.1, threshold_db=15, floor_dbfs=-50)
+    config = SegmentationConfig(frame=0.1, threshold_db=15, floor_dbfs=-50, min_silence=0.4, speech_pad=0.0)
     noisy = np.where(np.arange(40) % 10 < 5, -45.0, -25.0).astype(np.float32)  # background -45 dBFS
     segments, _ = voiced_segments(noisy, config)
     assert len(segments) == 4
@@ -61,7 +93,8 @@ def test_streamed_levels_equal_those_of_the_whole_signal(tmp_path):
 
 
 def test_voice_activity_finds_the_spoken_spans_of_a_video(talk):
-    found = segment_media(probe_media(talk["video"]), SegmentationConfig(vad="energy"), progress=False)
+    config = SegmentationConfig(vad="energy", min_silence=0.4, speech_pad=0.0)  # the talk pauses 0.6 s
+    found = segment_media(probe_media(talk["video"]), config, progress=False)
     assert found.method == "vad"
     np.testing.assert_allclose(found.segments, [(a, b) for a, b, *_ in TALK], atol=0.1)
 

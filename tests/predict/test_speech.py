@@ -1,4 +1,5 @@
-"""Voice activity, diarization and their scores: hand-computed cases, and the real two-speaker conversation."""
+"""Voice activity, diarization and their scores: hand-computed cases, and the real two-speaker conversation
+(the rest of the development set: test_speech_dev.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from multiemo.predict.diarization import (
     cut_windows,
     diarize,
     embedding_windows,
+    grid_windows,
     turns_from_windows,
 )
 from multiemo.predict.inputs import from_video
 from multiemo.predict.segmentation import SegmentationConfig, probe_media, segment_media
+from multiemo.predict.speaker_clusters import split_similarity
 from multiemo.predict.speakers import attribute_speakers
 from multiemo.predict.speech_metrics import diarization_error_rate, read_rttm, speech_f1
 from multiemo.predict.vad import stream_audio
@@ -52,10 +55,26 @@ def test_der_collar_is_the_total_width_around_each_reference_boundary():
     assert diarization_error_rate(ref, hyp, 4.0, collar=0.25)["total"] == pytest.approx(1.75, abs=0.011)  # 10 ms grid
 
 
-def test_embedding_windows_cover_each_region():
-    windows = embedding_windows(np.array([[0.0, 3.0], [5.0, 5.5]]), step=0.5, duration=5.6)
-    assert windows[0].tolist() == [0.0, 1.6] and windows[-2].tolist() == pytest.approx([1.4, 3.0])
-    assert windows[-1].tolist() == pytest.approx([4.0, 5.6])  # short region: one window, clipped to the end
+def test_embedding_windows_are_the_grid_windows_centred_in_each_region():
+    windows, index = embedding_windows(np.array([[0.0, 3.0], [5.0, 5.5]]), step=0.5, duration=5.6)
+    # The grid: windows start at 0, 0.5, ..., 4.0 (centres 0.8 ... 4.8); five are centred inside 0-3 s.
+    assert index.tolist() == [0, 1, 2, 3, 4, 8]
+    np.testing.assert_allclose(windows, grid_windows(0.5, 5.6)[index])
+    assert windows[4].tolist() == pytest.approx([2.0, 3.6])
+    assert windows[-1].tolist() == pytest.approx([4.0, 5.6])  # no centre in 5-5.5 s: the nearest window
+    assert grid_windows(0.4, 1.0).tolist() == [[0.0, 1.6]]  # shorter than a window: one
+
+
+def test_one_voice_split_in_two_stays_alike_and_two_voices_do_not():
+    rng = np.random.default_rng(0)
+    voice = rng.standard_normal(16)
+    one = voice + 0.3 * rng.standard_normal((40, 16))
+    other = rng.standard_normal(16)
+    two = np.concatenate([one[:20], other + 0.3 * rng.standard_normal((20, 16))])
+    unit = [x / np.linalg.norm(x, axis=1, keepdims=True) for x in (one, two)]
+    assert split_similarity(unit[0]) > 0.95 and split_similarity(unit[1]) < 0.5
+    assert set(cluster(unit[0], DiarizationConfig(one_speaker_similarity=0.9))) == {0}
+    assert len(set(cluster(unit[1], DiarizationConfig(one_speaker_similarity=0.9)))) == 2
 
 
 def test_cut_windows_equals_slicing_the_whole_track(tmp_path):
@@ -139,20 +158,22 @@ def test_silero_and_energy_find_the_speech_of_the_real_conversation(conversation
         assert speech_f1(reference, found.segments, info.duration)["f1"] > 0.95
 
 
-def test_diarization_of_the_real_conversation_finds_two_voices(conversation):
+def test_diarization_of_the_real_conversation_with_two_speakers_given(conversation):
     wav = conversation / "sample.wav"
     info = probe_media(wav)
     reference = read_rttm(conversation / "sample.rttm")
     regions = segment_media(info, SegmentationConfig(), progress=False).segments
-    found = diarize(wav, regions, info.duration, DiarizationConfig())
+    found = diarize(wav, regions, info.duration, DiarizationConfig(num_speakers=2))
     assert found.num_speakers == 2
     der = diarization_error_rate(reference, (found.turns, found.speakers), info.duration, collar=0.25)
-    # The issue's target; BENCHMARKS.md has the measured figure (the threshold was chosen on this recording).
-    assert der["der"] <= 0.20
+    assert der["der"] <= 0.20  # BENCHMARKS.md has the measured figure
+    # Counted, the two voices of this narrow-band call are too alike for the settings chosen on the
+    # development set: one speaker (BENCHMARKS.md, "Who spoke").
+    assert diarize(wav, regions, info.duration, DiarizationConfig()).num_speakers == 1
 
 
 def test_an_audio_only_recording_is_predicted_with_diarized_speakers(conversation):
-    talk = from_video(conversation / "sample.wav", progress=False)
+    talk = from_video(conversation / "sample.wav", diarization=DiarizationConfig(num_speakers=2), progress=False)
     table = talk.table
     assert talk.notes["has_video"] is False and talk.notes["segmentation"]["vad"] == "silero"
     assert set(table["speaker"]) == {"SPEAKER_1", "SPEAKER_2"} and (table["speaker_source"] == "diarization").all()
