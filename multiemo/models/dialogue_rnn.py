@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from multiemo.models.dropout import Dropout
+from multiemo.models.gru_update import GRUUpdate
 
 
 def dialogue_lengths(mask: Tensor) -> Tensor:
@@ -68,11 +69,15 @@ class DialogueRNNCore(nn.Module):
         dim: size of the input u_t and of the global, party and emotion states.
         num_parties: P, party states per dialogue.
         listener_state: also update the listeners' party states.
+        fast: the GRU updates as single autograd nodes (:class:`~multiemo.models.gru_update.GRUUpdate`):
+            the same outputs and gradients as :func:`gru`, less memory kept for the backward pass.
     """
 
-    def __init__(self, *, num_streams: int, dim: int, num_parties: int, listener_state: bool) -> None:
+    def __init__(self, *, num_streams: int, dim: int, num_parties: int, listener_state: bool,
+                 fast: bool = True) -> None:
         super().__init__()
         self.dim, self.num_parties, self.listener_state = dim, num_parties, listener_state
+        self.fast = fast
         gates, cells = 3 * dim, 2 if listener_state else 1  # GRU_p, and GRU_l for listeners
 
         def stack(rows: int, cols: int) -> nn.Parameter:  # one (rows, cols) matrix per stream
@@ -114,11 +119,12 @@ class DialogueRNNCore(nn.Module):
         # growing history: O(1) memory per dialogue instead of O(T) per step.
         pool = None
         outputs = []
+        update = GRUUpdate.apply if self.fast else gru
         for t, n in enumerate(batch_sizes):
             g, e, q = g[:, :n], e[:, :n], q[:, :n]  # dialogues that ended leave the (longest-first) batch
             index = speaker[t].view(k, n, 1, 1).expand(k, n, 1, dim)
             q_s = q.gather(2, index).squeeze(2)  # (K, n, dim) speaker's party state
-            g = gru(pre_g[t] + torch.bmm(q_s, self.gq_weight), torch.bmm(g, self.g_weight) + self.g_bias, g)
+            g = update(pre_g[t] + torch.bmm(q_s, self.gq_weight), torch.bmm(g, self.g_weight) + self.g_bias, g)
 
             gi_party = pre_party[t]  # (K, n, gates * cells)
             # w . g_t as a sum, not a bmm: autocast leaves it (and so the softmax pool) in float32
@@ -137,12 +143,12 @@ class DialogueRNNCore(nn.Module):
             if self.listener_state:
                 gi_p, gi_l = gi_party.split(gates, dim=-1)
                 gh_l = torch.bmm(q.reshape(k, n * self.num_parties, dim), self.l_weight) + self.l_bias
-                q = gru(gi_l[:, :, None], gh_l.view(k, n, self.num_parties, gates), q)  # (K, n, P, dim)
-            new_q_s = gru(gi_p, gh_p, q_s)  # (K, n, dim)
+                q = update(gi_l[:, :, None], gh_l.view(k, n, self.num_parties, gates), q)  # (K, n, P, dim)
+            new_q_s = update(gi_p, gh_p, q_s)  # (K, n, dim)
             q = torch.where(is_speaker[t][..., None], new_q_s[:, :, None], q)  # (K, n, P, dim)
 
             gi_e = torch.bmm(new_q_s, self.e_in_weight) + self.e_in_bias
-            e = gru(gi_e, torch.bmm(e, self.e_weight) + self.e_bias, e)  # (K, n, dim)
+            e = update(gi_e, torch.bmm(e, self.e_weight) + self.e_bias, e)  # (K, n, dim)
             outputs.append(e)
         return torch.cat(outputs, dim=1)  # (K, N, dim)
 
@@ -161,6 +167,7 @@ class DialogueRNN(nn.Module):
         bidirectional: also run a backward DialogueRNN per encoder.
         listener_state: update listeners' party states too (with their own GRU).
         dropout: dropout on the emotion states.
+        fast: the GRU updates' fast path (see :class:`DialogueRNNCore`).
     """
 
     def __init__(
@@ -172,6 +179,7 @@ class DialogueRNN(nn.Module):
         bidirectional: bool = False,
         listener_state: bool = False,
         dropout: float = 0.0,
+        fast: bool = True,
     ) -> None:
         super().__init__()
         directions = 2 if bidirectional else 1
@@ -182,6 +190,7 @@ class DialogueRNN(nn.Module):
             dim=model_dim,
             num_parties=num_parties,
             listener_state=listener_state,
+            fast=fast,
         )
         self.dropout = Dropout(dropout)
         bound = 1.0 / math.sqrt(directions * model_dim)  # nn.Linear's default range
