@@ -18,8 +18,10 @@ from typing import Any
 
 import yaml
 
+from multiemo.errors import InputError
 
-class ConfigError(ValueError):
+
+class ConfigError(InputError):
     """A configuration file or override is invalid."""
 
 

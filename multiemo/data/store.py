@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from multiemo.errors import InputError
 from multiemo.io import atomic_path
 
 FORMAT_NAME = "multiemo-feature-store"
@@ -35,7 +36,7 @@ SPLITS = ("train", "validation", "test")
 TABLE_COLUMNS = ("dialogue_id", "utterance_id", "position", "speaker", "party", "label", "split", "text")
 
 
-class StoreError(ValueError):
+class StoreError(InputError):
     """A feature store is missing, malformed or inconsistent."""
 
 

@@ -21,6 +21,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+from multiemo.errors import InputError
 from multiemo.io import atomic_path
 from multiemo.predict.model_card import model_card
 from multiemo.predict.predictor import Predictor
@@ -55,7 +56,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
 
     run_dir, out = Path(run_dir), Path(out_dir)
     if out.exists() and any(out.iterdir()) and not (out / CONFIG_FILE).is_file():
-        raise ValueError(f"{out} exists and is not an exported model; choose an empty or new folder")
+        raise InputError(f"{out} exists and is not an exported model; choose an empty or new folder")
     trained = from_run(run_dir, "cpu")
     plan = trained.plan()  # reads an old run's store; refuses features without extractor settings
     settings = read_run_json(run_dir / "settings.json") or {}

@@ -15,6 +15,7 @@ import pandas as pd
 
 from multiemo.corpora.manifest import read_manifest
 from multiemo.corpora.table import build_table
+from multiemo.errors import InputError
 from multiemo.keys import utterance_key
 from multiemo.outcomes import OK, StageOutcomes
 from multiemo.predict.asr import AsrConfig, AsrUnavailable, transcribe
@@ -125,7 +126,7 @@ def from_video(
             rows, text_status, notes["asr"] = _recognise(rows, info.path, asr, device, progress)
             has_text = text_status == ASR
     if rows.empty:
-        raise ValueError(f"{video}: no utterance to predict (the video is shorter than one segment)")
+        raise InputError(f"{video}: no utterance to predict (the video is shorter than one segment)")
     rows = rows.assign(dialogue_id=dialogue, label="", split="test", media=str(Path(video).resolve()),
                        face_side="")
     table = build_table(rows, order_by="start")

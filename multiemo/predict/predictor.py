@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from multiemo.errors import InputError
 from multiemo.features.base import ModalityFeatures
 from multiemo.features.registry import Extract, ExtractionContext, extractor
 from multiemo.features.registry import modalities as registered_modalities
@@ -105,7 +106,7 @@ class Predictor:
         progress: bool = True,
     ) -> None:
         if not 0.0 <= low_confidence <= 1.0:
-            raise ValueError(f"low_confidence must be a probability in [0, 1], got {low_confidence}")
+            raise InputError(f"low_confidence must be a probability in [0, 1], got {low_confidence}")
         self.device = resolve_device(device)
         if isinstance(source, TrainedModel):
             source.model.to(self.device)
@@ -228,12 +229,12 @@ class Predictor:
         """
         missing = [m for m in self.modalities if m not in features]
         if missing:
-            raise ValueError(f"features lack the modalities {missing}; this model uses {list(self.modalities)}")
+            raise InputError(f"features lack the modalities {missing}; this model uses {list(self.modalities)}")
         n = len(dialogue_ids)
         values = {m: np.asarray(features[m], np.float32) for m in self.modalities}
         for m, v in values.items():
             if v.shape != (n, self.model.input_dims[m]):
-                raise ValueError(f"{m} features have shape {v.shape}, expected ({n}, {self.model.input_dims[m]})")
+                raise InputError(f"{m} features have shape {v.shape}, expected ({n}, {self.model.input_dims[m]})")
         shown = {m: np.ones(n, bool) if present is None or m not in present else np.asarray(present[m], bool)
                  for m in self.modalities}
         return self._classify(values, shown, np.asarray(dialogue_ids), np.asarray(speakers))[0]

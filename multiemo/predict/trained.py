@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from multiemo.errors import InputError
 from multiemo.predict.settings import ExtractionPlan
 from multiemo.training.calibration import check_calibration, load_calibration
 from multiemo.training.checkpoint import (
@@ -36,7 +37,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 
-class ExportError(ValueError):
+class ExportError(InputError):
     """A directory is not an exported multiemo model this version can load."""
 
 

@@ -36,6 +36,7 @@ import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
 from multiemo.corpora.fields import clean_text
+from multiemo.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def _timing_lines(lines: list[str], path: Path, is_vtt: bool) -> list[int]:
             # The timing line is the first line, or the second after a cue number / identifier.
             at = 1 if len(block) > 1 and (block[0].isdigit() or is_vtt and "-->" not in block[0]
                                           and _looks_like_timing(block[1])) else 0
-            raise ValueError(
+            raise InputError(
                 f"{path}, line {first + at}: expected a timing line like '00:00:01,000 --> 00:00:02,500' "
                 f"{'after an optional cue identifier' if is_vtt else 'after the cue number'}, got {block[at]!r}"
             )
@@ -161,14 +162,14 @@ def _parse_srt(text: str, path: Path) -> list[tuple[float, float, list[str]]]:
                 for s in srt.parse(text)]
     except srt.SRTParseError as error:
         line = text.count("\n", 0, error.expected_start) + 1
-        raise ValueError(f"{path}, line {line}: not a subtitle cue: {text.split(chr(10))[line - 1]!r}") from None
+        raise InputError(f"{path}, line {line}: not a subtitle cue: {text.split(chr(10))[line - 1]!r}") from None
 
 
 def _parse_vtt(text: str, path: Path) -> list[tuple[float, float, list[str]]]:
     try:
         captions = webvtt.from_string(text).captions
     except (MalformedFileError, MalformedCaptionError) as error:
-        raise ValueError(f"{path}: not a WebVTT file ({error})") from None
+        raise InputError(f"{path}: not a WebVTT file ({error})") from None
     return [(c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000, c.raw_text.split("\n"))
             for c in captions]
 
@@ -212,7 +213,7 @@ def fit_to_media(cues: list[Cue], duration: float | None, *, min_duration: float
                 cue = replace(cue, status=_worse(cue.status, OVERLAP_KEPT))
         fitted.append(cue)
     if not fitted:
-        raise ValueError(
+        raise InputError(
             f"no subtitle cue starts within the video's {duration:.1f} s (the first starts at "
             f"{min(c.start for c in cues):.1f} s); is the transcript the one of this video?"
         )
@@ -236,7 +237,7 @@ def _decode(path: Path) -> tuple[str, dict]:
         notes["encoding"] = "utf-16"
         return data.decode("utf-16"), notes
     if b"\x00" in data:
-        raise ValueError(f"{path} is not a text file (it holds NUL bytes); give an SRT or WebVTT subtitle file")
+        raise InputError(f"{path} is not a text file (it holds NUL bytes); give an SRT or WebVTT subtitle file")
     try:
         notes["encoding"] = "utf-8"
         return data.decode("utf-8-sig"), notes
@@ -270,14 +271,14 @@ def _blocks(lines: list[str], first_line: int):
 def _parse_timing(row: str, path: Path, line: int) -> tuple[float, float]:
     match = _TIMING.match(row)
     if match is None:
-        raise ValueError(
+        raise InputError(
             f"{path}, line {line}: malformed timing line {row!r}; expected '00:00:01,000 --> 00:00:02,500'"
         )
     groups = match.groups()
     times = []
     for h, m, s, frac in (groups[:4], groups[4:]):
         if int(s) >= 60 or (h is not None and int(m) >= 60):
-            raise ValueError(f"{path}, line {line}: minutes or seconds >= 60 in {row!r}")
+            raise InputError(f"{path}, line {line}: minutes or seconds >= 60 in {row!r}")
         times.append(int(h or 0) * 3600 + int(m) * 60 + int(s) + (float(f"0.{frac}") if frac else 0.0))
     return times[0], times[1]
 

@@ -20,6 +20,8 @@ import av
 import numpy as np
 from tqdm.auto import tqdm
 
+from multiemo.errors import InputError
+
 log = logging.getLogger(__name__)
 
 #: Frame lengths (samples) silero-vad accepts, per sample rate.
@@ -43,7 +45,7 @@ def stream_audio(path: str | os.PathLike, sample_rate: int, *, progress: bool = 
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
-                raise ValueError(f"{path} has no audio stream")
+                raise InputError(f"{path} has no audio stream")
             stream = container.streams.audio[0]
             total = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0
             with tqdm(total=round(total), unit="s", desc=desc, disable=not progress) as bar:
@@ -55,7 +57,7 @@ def stream_audio(path: str | os.PathLike, sample_rate: int, *, progress: bool = 
                 for out in resampler.resample(None):
                     yield out.to_ndarray().reshape(-1)
     except av.error.FFmpegError as error:
-        raise ValueError(f"the audio of {path} cannot be decoded ({error}); the file is damaged") from None
+        raise InputError(f"the audio of {path} cannot be decoded ({error}); the file is damaged") from None
 
 
 def audio_origin(path: str | os.PathLike) -> float:

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from multiemo.data.store import FeatureStore
+from multiemo.errors import InputError
 from multiemo.features.text_models import resolve_model_path
 from multiemo.io import atomic_path, write_json, write_stream
 from multiemo.models import ModelConfig, MultiEMO
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 # Train settings that change where and how fast a run computes, not what it computes (or, for calibration,
 # only a step after training on the selected checkpoint): a run resumes across changes of these, and they are
 # not part of its identity.
-RUNTIME_ONLY = ("device", "num_threads", "checkpoint_fusion", "tracking", "calibration")
+RUNTIME_ONLY = ("device", "num_threads", "checkpoint_fusion", "tracking", "calibration", "lock")
 # Train settings added after runs were recorded, with the value those runs trained with: such a run resumes.
 ADDED_SETTINGS = {"precision": "fp32", "selection": "weighted_f1", "patience": None}
 
@@ -48,7 +49,7 @@ RUN_FILES = ("last.pt", "best.pt", "history.jsonl", "metrics.json", "settings.js
 PROVENANCE = "provenance.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint file cannot (or must not) be loaded."""
 
 

@@ -67,6 +67,7 @@ class TrainConfig:
     patience: int | None = None  # stop after this many epochs without a better selection score; None: never
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     calibration: str = "temperature"  # "temperature": fit T on validation after training (calibration.json); "none"
+    lock: bool = True  # flock the run directory while training; false only where the filesystem lacks flock
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
