@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from multiemo.errors import MultiemoError
+from multiemo.errors import InputError, MultiemoError
 
 
 @contextmanager
@@ -81,6 +81,19 @@ class _RecordingFile:
 
     def flush(self) -> None:
         self.handle.flush()
+
+
+def read_json(path: str | os.PathLike, *, error: type[Exception] = InputError, hint: str = "") -> Any:
+    """The JSON value in ``path``. A file that is not UTF-8 JSON, or nests deeper than Python can follow, is
+    ``error`` naming it (and ``hint``, what to do); a missing file is the OSError naming it."""
+    text = Path(path).read_bytes()
+    try:
+        return json.loads(text.decode("utf-8"))
+    except RecursionError:
+        reason = "nested deeper than a JSON reader follows"
+    except ValueError as err:  # also UnicodeDecodeError
+        reason = " ".join(str(err).split())[:200]
+    raise error(f"{path} is not valid JSON ({reason})" + (f"; {hint}" if hint else ""))
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

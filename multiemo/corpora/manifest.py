@@ -89,9 +89,13 @@ def read_manifest(
         )
     if labels is not None:
         labels = list(labels)
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated or not all(labels):
+            raise InputError(f"the label list {labels} for {source} " + (f"names {repeated} more than once"
+                             if repeated else "has an empty name") + "; give each label once, in index order")
         bad = ~raw["label"].isin(labels) & (raw["label"] != "")
         if bad.any():
-            raise ValueError(
+            raise InputError(
                 f"{source}, line {lines[_first(bad)]}: unknown label {raw['label'].iat[_first(bad)]!r}; "
                 f"allowed labels are {labels} (or empty for unlabelled)"
             )

@@ -78,6 +78,10 @@ def import_features(
     features, present, provenance, missing = {}, {}, {}, {}
     for modality, source in sources.items():
         values, mask = _load_source(Path(source), table, raw_rows)
+        if values.shape[1] == 0 or not mask.any():
+            raise InputError(f"{source}: gives {modality} no usable feature ("
+                             + ("0 columns" if values.shape[1] == 0 else "none of its rows or dialogues is one "
+                                "of the manifest's") + "); a modality without features cannot be trained on")
         features[modality], present[modality] = values, mask
         missing[modality] = int((~mask).sum())
         provenance[modality] = {"extractor": "imported", "file": str(Path(source).resolve())}
@@ -198,18 +202,20 @@ def _from_dialogues(path: Path, mapping: dict, table: pd.DataFrame) -> tuple[np.
     if unknown:
         log.warning("%s: %d dialogues are not in the manifest and are ignored (e.g. %r)", path, len(unknown),
                     unknown[0])
-    dim = {np.asarray(v).shape[-1] for v in by_id.values() if np.ndim(v) == 2}
+    blocks = {dialogue: _numeric(path, by_id[dialogue], where=f"dialogue {dialogue!r}")
+              for dialogue in dialogues if dialogue in by_id}
+    dim = {block.shape[-1] for block in blocks.values() if block.ndim == 2}
     if len(dim) != 1:
-        raise ValueError(f"{path}: dialogues must hold (n_utterances, d) arrays of one width d; found widths "
-                         f"{sorted(dim) or 'none'}")
+        raise InputError(f"{path}: dialogues must hold (n_utterances, d) arrays of one width d; found widths "
+                         f"{sorted(dim) or 'none'} among the manifest's dialogues")
     values = np.zeros((len(table), dim.pop()), dtype=np.float32)
     present = np.zeros(len(table), dtype=bool)
     for dialogue, rows in dialogues.items():
-        if dialogue not in by_id:
+        if dialogue not in blocks:
             continue
-        block = _numeric(path, by_id[dialogue], where=f"dialogue {dialogue!r}")
+        block = blocks[dialogue]
         if block.shape != (len(rows), values.shape[1]):
-            raise ValueError(f"{path}: dialogue {dialogue!r} has features of shape {block.shape}; the manifest "
+            raise InputError(f"{path}: dialogue {dialogue!r} has features of shape {block.shape}; the manifest "
                              f"has {len(rows)} utterances, so ({len(rows)}, {values.shape[1]}) is expected")
         values[rows], present[rows] = block, True
     _check_finite(path, values, table, lambda row: f"utterance {table['position'].iat[row]} of the dialogue")
@@ -217,10 +223,16 @@ def _from_dialogues(path: Path, mapping: dict, table: pd.DataFrame) -> tuple[np.
 
 
 def _from_csv(path: Path, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    frame = pd.read_csv(path, dtype={"dialogue_id": str, "utterance_id": str}, keep_default_na=False,
-                        encoding="utf-8")
+    try:
+        frame = pd.read_csv(path, dtype={"dialogue_id": str, "utterance_id": str}, keep_default_na=False,
+                            encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path} is empty: a features CSV needs a header (utterance_id, dialogue_id and one "
+                         "column per feature) and one row per utterance") from None
+    except (ValueError, UnicodeDecodeError) as err:  # pandas' ParserError is a ValueError
+        raise InputError(f"{path} is not a readable CSV ({' '.join(str(err).split())[:200]})") from None
     if "utterance_id" not in frame.columns:
-        raise ValueError(f"{path}: needs an utterance_id column (and dialogue_id unless utterance ids are unique)")
+        raise InputError(f"{path}: needs an utterance_id column (and dialogue_id unless utterance ids are unique)")
     if "dialogue_id" in frame.columns:
         keys, ours = list(zip(frame["dialogue_id"], frame["utterance_id"])), list(zip(table["dialogue_id"],
                                                                                      table["utterance_id"]))
@@ -255,11 +267,29 @@ def _from_csv(path: Path, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return values, present
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _numeric(path: Path, value, *, where: str = "") -> np.ndarray:
+    """``value`` as float32, refusing what the cast would change silently: complex numbers (their imaginary
+    part) and magnitudes beyond float32 (they would become infinite)."""
+    place = f"{path}{': ' + where if where else ''}"
     try:
-        return np.asarray(value, dtype=np.float32)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{path}{': ' + where if where else ''}: not a numeric array: {err}") from None
+        array = np.asarray(value)
+        if np.iscomplexobj(array):
+            raise InputError(f"{place}: complex numbers (dtype {array.dtype}); features must be real: give the "
+                             "real part, the magnitude or both as columns")
+        wide = array.astype(np.float64)
+    except (TypeError, ValueError) as err:  # ragged lists, strings, objects
+        if isinstance(err, InputError):
+            raise
+        raise InputError(f"{place}: not a numeric array ({' '.join(str(err).split())[:160]})") from None
+    beyond = np.isfinite(wide) & (np.abs(wide) > FLOAT32_MAX)
+    if beyond.any():
+        index = tuple(int(i) for i in np.argwhere(beyond)[0])
+        raise InputError(f"{place}: value {wide[index]:.3g} at index {index} is beyond float32's range "
+                         f"(±{FLOAT32_MAX:.3g}), where features are stored; rescale the features")
+    return wide.astype(np.float32)
 
 
 def _check_finite(path: Path, values: np.ndarray, table: pd.DataFrame, place) -> None:

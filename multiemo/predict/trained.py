@@ -12,7 +12,6 @@ An exported directory holds no pickle at all; a run's checkpoint is unpickled wi
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 import torch
 
 from multiemo.errors import InputError
+from multiemo.io import read_json
 from multiemo.predict.settings import ExtractionPlan
 from multiemo.training.calibration import check_calibration, load_calibration
 from multiemo.training.checkpoint import (
@@ -174,10 +174,7 @@ def read_export_config(path: Path) -> dict:
     if not path.is_file():
         raise ExportError(f"{path} not found: {path.parent} is not an exported multiemo model "
                           "(make one with `multiemo export RUN OUT_DIR`; a run directory goes with --run)")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ExportError(f"{path} is not valid JSON ({err})") from None
+    config = read_json(path, error=ExportError, hint="copy the export again from its origin")
     if not isinstance(config, dict) or config.get("format") != EXPORT_FORMAT:
         found = config.get("format") if isinstance(config, dict) else type(config).__name__
         raise ExportError(f"{path} is not a multiemo model configuration (format {found!r}, expected "

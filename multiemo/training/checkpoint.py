@@ -30,7 +30,7 @@ import torch
 from multiemo.data.store import FeatureStore
 from multiemo.errors import InputError
 from multiemo.features.text_models import resolve_model_path
-from multiemo.io import atomic_path, write_json, write_stream
+from multiemo.io import atomic_path, read_json, write_json, write_stream
 from multiemo.models import ModelConfig, MultiEMO
 from multiemo.provenance import environment, hub_revision
 from multiemo.training.config import ConfigError, from_mapping
@@ -142,10 +142,7 @@ def read_run_json(path: Path) -> dict | None:
     """One JSON file of a run directory, or None when the run has none; malformed is a CheckpointError."""
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as err:
-        raise CheckpointError(f"{path} is not valid JSON ({err}); restore it from the run's origin") from None
+    return read_json(path, error=CheckpointError, hint="restore it from the run's origin")
 
 
 def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[MultiEMO, dict]:
@@ -212,8 +209,10 @@ def append_history(path: Path, record: dict) -> None:
 def claim_run_dir(out: Path, identity: dict, restart_if_changed: bool) -> None:
     """Record what this run is; refuse to resume (or clear) a directory that holds a different run."""
     path = out / "settings.json"
-    if path.exists():
-        previous = json.loads(path.read_text(encoding="utf-8"))
+    previous = read_run_json(path)
+    if previous is not None:
+        if not isinstance(previous, dict):
+            raise CheckpointError(f"{path} does not hold a run's settings; choose another --out or delete it")
         for key, value in ADDED_SETTINGS.items():  # runs from before the setting trained with this value
             previous.get("train", {}).setdefault(key, value)
         if previous == identity:

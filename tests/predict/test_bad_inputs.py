@@ -1,0 +1,70 @@
+"""The battery of bad inputs (issue 26) for prediction and exports: one message naming the file or the
+setting, exit 1, before any media is read; an utterance no input reached is flagged and counted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from multiemo.cli import EXIT_ERROR, main
+from multiemo.predict import export_run
+from tests.test_bad_inputs import one_error
+
+
+@pytest.fixture(scope="module")
+def exported(trained_run, tmp_path_factory):
+    return export_run(trained_run, tmp_path_factory.mktemp("bad_inputs") / "export")
+
+
+def tampered(exported, tmp_path, edit):
+    """A copy of the export whose config.json went through ``edit`` (a function of the parsed config, or
+    the text to write instead)."""
+    copy = shutil.copytree(exported, tmp_path / "model")
+    path = copy / "config.json"
+    if callable(edit):
+        config = json.loads(path.read_text())
+        edit(config)
+        path.write_text(json.dumps(config))
+    else:
+        path.write_text(edit)
+    return copy
+
+
+def predict(model, tmp_path, *extra, video=None, run=False) -> int:
+    """``multiemo predict`` of a video that does not exist unless given: only a check made before the media
+    are read can answer about anything else."""
+    return main(["--quiet", "predict", "--run" if run else "--model", str(model),
+                 "--video", str(video or tmp_path / "never_read.mp4"), "--out", str(tmp_path / "out"), *extra])
+
+
+def test_a_config_json_nested_100k_deep_names_the_file(exported, tmp_path, capsys):
+    model = tampered(exported, tmp_path, "[" * 100_000 + "]" * 100_000)
+    assert predict(model, tmp_path) == EXIT_ERROR
+    assert f"{model / 'config.json'} is not valid JSON (nested deeper than a JSON reader follows)" \
+        in one_error(capsys)
+
+
+YOUTUBE = """WEBVTT
+Kind: captions
+Language: en
+
+00:00:00.320 --> 00:00:02.270 align:start position:0%
+ 
+so<00:00:00.640><c> I</c><00:00:00.960><c> finally</c><00:00:01.280><c> got</c><00:00:01.600><c> the</c><00:00:01.760><c> job</c>
+
+00:00:02.270 --> 00:00:02.280 align:start position:0%
+so I finally got the job
+ 
+
+00:00:02.280 --> 00:00:04.950 align:start position:0%
+so I finally got the job
+and<00:00:02.600><c> I</c><00:00:02.880><c> could</c><00:00:03.200><c> not</c><00:00:03.520><c> be</c><00:00:03.840><c> happier</c>
+
+00:00:04.950 --> 00:00:04.960 align:start position:0%
+and I could not be happier
+ 
+"""
+
+
