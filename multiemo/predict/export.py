@@ -92,6 +92,8 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         save_file(state, tmp / WEIGHTS_FILE, metadata={"format": "pt"})
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         (tmp / CARD_FILE).write_text(model_card(config), encoding="utf-8")
+        # safetensors writes its file 0600 whatever the umask: give it the mode its config.json got
+        (tmp / WEIGHTS_FILE).chmod((tmp / CONFIG_FILE).stat().st_mode & 0o777)
     log.info("exported %s to %s", run_dir, out)
     return out
 

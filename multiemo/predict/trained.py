@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from multiemo import __version__
 from multiemo.errors import InputError
 from multiemo.io import read_json
 from multiemo.predict.settings import ExtractionPlan
@@ -135,6 +136,7 @@ def from_export(directory: str | os.PathLike, device: torch.device | str = "cpu"
     directory = Path(directory)
     config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
     config = read_export_config(config_path)
+    _check_export_fields(config, config_path)
     if not weights_path.is_file():
         raise ExportError(f"{weights_path} not found: an exported multiemo model holds {CONFIG_FILE} and "
                           f"{WEIGHTS_FILE}; copy the whole directory")
@@ -162,11 +164,36 @@ def from_export(directory: str | os.PathLike, device: torch.device | str = "cpu"
             best_epoch=config.get("training", {}).get("best_epoch"),
             provenance=config.get("provenance"),
         )
-    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as err:
-        raise ExportError(incompatible(weights_path if isinstance(err, RuntimeError) else config_path, err,
-                                       f"multiemo {writer}" if writer else "the multiemo version that wrote it")
-                          ) from None
+    except RuntimeError as err:  # the weights do not fit the architecture config.json describes
+        if writer == __version__:  # then not a version change: one of the two files was altered
+            raise ExportError(f"{config_path} and {weights_path} do not fit together ({_one_line(err)}); "
+                              "one of them was edited or they come from different exports: copy the whole "
+                              "export again from its origin") from None
+        raise ExportError(incompatible(weights_path, err, f"multiemo {writer}" if writer
+                                       else "the multiemo version that wrote it")) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ExportError(incompatible(config_path, err, f"multiemo {writer}" if writer
+                                       else "the multiemo version that wrote it")) from None
     return trained
+
+
+def _one_line(err: Exception, limit: int = 300) -> str:
+    detail = " ".join(str(err).split())
+    return detail if len(detail) <= limit else detail[: limit - 3] + "..."
+
+
+def _check_export_fields(config: dict, path: Path) -> None:
+    """The fields prediction sizes things by, checked before any weight is loaded or any input extracted."""
+    labels, dims, parties = config.get("labels"), config.get("input_dims"), config.get("num_parties")
+    if not (isinstance(labels, list) and labels and all(isinstance(x, str) and x for x in labels)
+            and len(set(labels)) == len(labels)):
+        raise ExportError(f"{path}: labels must be a list of distinct non-empty names, got {labels!r:.100}")
+    if not (isinstance(dims, dict) and dims
+            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in dims.values())):
+        raise ExportError(f"{path}: input_dims must map each modality to a width >= 1, got {dims!r:.100}")
+    if not (isinstance(parties, int) and not isinstance(parties, bool) and parties >= 1):
+        raise ExportError(f"{path}: num_parties must be a whole number >= 1 (the parties the model was trained "
+                          f"with), got {parties!r:.40}; copy the export again from its origin")
 
 
 def read_export_config(path: Path) -> dict:

@@ -4,7 +4,9 @@ setting, exit 1, before any media is read; an utterance no input reached is flag
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 
 import pytest
 
@@ -44,6 +46,29 @@ def test_a_config_json_nested_100k_deep_names_the_file(exported, tmp_path, capsy
     assert predict(model, tmp_path) == EXIT_ERROR
     assert f"{model / 'config.json'} is not valid JSON (nested deeper than a JSON reader follows)" \
         in one_error(capsys)
+
+
+def test_an_edited_input_dimension_blames_the_pair_not_the_weights_or_the_version(exported, tmp_path, capsys):
+    def widen(config):
+        config["input_dims"]["audio"] += 1
+
+    model = tampered(exported, tmp_path, widen)
+    assert predict(model, tmp_path) == EXIT_ERROR
+    message = one_error(capsys)
+    assert f"{model / 'config.json'} and {model / 'model.safetensors'} do not fit together" in message
+    assert "one of them was edited" in message and "cannot be loaded by this version" not in message
+
+
+@pytest.mark.parametrize("parties", [0, -2, "2", 1.5])
+def test_a_bad_num_parties_is_refused_before_any_input_is_read(exported, tmp_path, capsys, parties):
+    model = tampered(exported, tmp_path, lambda config: config.update(num_parties=parties))
+    assert predict(model, tmp_path) == EXIT_ERROR  # the video does not exist: it was never reached
+    assert f"{model / 'config.json'}: num_parties must be a whole number >= 1" in one_error(capsys)
+
+
+def test_the_weights_of_an_export_are_as_readable_as_its_config(exported):
+    modes = {name: stat.S_IMODE(os.stat(exported / name).st_mode) for name in ("config.json", "model.safetensors")}
+    assert modes["model.safetensors"] == modes["config.json"], modes
 
 
 YOUTUBE = """WEBVTT
