@@ -5,13 +5,15 @@ tests/predict/test_bad_inputs.py.)"""
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
 import pytest
 
 from multiemo.cli import EXIT_ERROR, main
-from tests.conftest import make_learnable_store
+from multiemo.data.store import write_store
+from tests.conftest import make_learnable_store, make_table
 from tests.test_cli import SMALL
 
 MANIFEST = ("dialogue_id,utterance_id,speaker,text,label,split\n"
@@ -85,6 +87,23 @@ def test_a_modality_without_features_is_refused_at_import(tmp_path, capsys, case
     assert f"{source}: gives text no usable feature" in one_error(capsys)
 
 
+def test_a_modality_no_training_utterance_has_is_refused_at_training(tmp_path, capsys):
+    """A store made elsewhere (the workflow, a legacy import) may hold such a modality: training would see
+    only padding for it and report a score as if it had used it."""
+    labels = ["neutral", "joy", "anger"]
+    table = make_table({"train": [4, 3], "validation": [3], "test": [3]}, labels)
+    rng = np.random.default_rng(0)
+    features = {m: rng.normal(size=(len(table), 4)).astype(np.float32) for m in ("text", "audio", "visual")}
+    present = {m: np.ones(len(table), bool) for m in features}
+    present["visual"] = (table["split"] != "train").to_numpy()
+    store = write_store(tmp_path / "store", name="toy", table=table, labels=labels, features=features,
+                        provenance={m: {"extractor": "synthetic"} for m in features}, present=present)
+    assert train(store.root, tmp_path / "run") == EXIT_ERROR
+    message = one_error(capsys)
+    assert f"store {store.root} has no visual features for any training utterance (none present)" in message
+    assert "model.modalities=[text,audio]" in message
+
+
 def test_a_truncated_store_array_names_the_file(tmp_path, capsys):
     store = make_learnable_store(tmp_path / "store")
     array = store.root / "text.npy"
@@ -107,5 +126,36 @@ def test_a_settings_json_that_is_not_json_names_the_file(tmp_path, capsys):
     (tmp_path / "run" / "settings.json").write_text("{truncated", encoding="utf-8")
     assert train(store.root, tmp_path / "run") == EXIT_ERROR
     assert f"{tmp_path / 'run' / 'settings.json'} is not valid JSON" in one_error(capsys)
+
+
+def test_a_negative_seed_is_a_setting_error_and_leaves_no_run(tmp_path, capsys):
+    store = make_learnable_store(tmp_path / "store")
+    assert main(["--quiet", "train", "--dataset", "meld", "--features", str(store.root), "--out",
+                 str(tmp_path / "seeds"), "--seeds", "1,-1", *SMALL, "train.epochs=1"]) == EXIT_ERROR
+    assert "train.seed must be a whole number in [0, 2**32 - 1], got -1" in one_error(capsys)
+    assert not (tmp_path / "seeds").exists()  # neither seed_-1/ nor seed_1/
+
+
+def test_a_refused_learning_rate_leaves_nothing_that_blocks_the_corrected_command(tmp_path, capsys):
+    store = make_learnable_store(tmp_path / "store")
+    assert train(store.root, tmp_path / "run", "train.lr=nan") == EXIT_ERROR
+    assert "train.lr must be a finite number, got nan" in one_error(capsys)
+    assert not (tmp_path / "run" / "settings.json").exists()
+    assert train(store.root, tmp_path / "run", "train.lr=0.01") == 0
+
+
+def test_settings_of_a_run_without_a_finished_epoch_do_not_block_other_settings(tmp_path):
+    """What a run refused after it recorded its settings (e.g. by a version that checked less) leaves."""
+    store = make_learnable_store(tmp_path / "store")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "settings.json").write_text(json.dumps({"model": {}, "train": {"lr": "nan"}}))
+    assert train(store.root, tmp_path / "run") == 0
+    assert json.loads((tmp_path / "run" / "settings.json").read_text())["train"]["lr"] == 0.01
+
+
+def test_evaluate_on_a_missing_directory_says_it_does_not_exist(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "nowhere")]) == EXIT_ERROR
+    message = one_error(capsys)
+    assert f"{tmp_path / 'nowhere'} does not exist" in message and "finished epoch" not in message
 
 

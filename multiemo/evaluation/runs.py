@@ -107,11 +107,14 @@ def train_seeds(
 ) -> dict:
     """Train one run per seed under ``out_dir/seed_{seed}`` and write ``out_dir/summary.json``."""
     out = Path(out_dir)
+    seeded = {seed: {"model": dict(settings.get("model", {})), "train": {**settings.get("train", {}), "seed": seed}}
+              for seed in seeds}
+    for each in seeded.values():  # every seed is checked before the first run starts (ConfigError)
+        from_mapping(TrainConfig, each["train"], section="train")
     run_dirs = []
-    for seed in seeds:
-        seeded = {"model": dict(settings.get("model", {})), "train": {**settings.get("train", {}), "seed": seed}}
+    for seed, each in seeded.items():
         run_dir = out / f"seed_{seed}"
-        train_run(store_path, seeded, run_dir, progress=progress)
+        train_run(store_path, each, run_dir, progress=progress)
         run_dirs.append(run_dir)
     summary = summarise_runs(run_dirs)
     write_json(out / "summary.json", summary)

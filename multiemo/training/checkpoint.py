@@ -149,6 +149,9 @@ def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu
     """The best checkpoint's model (eval mode) and the run's settings, with the checkpoint's ``best_epoch``
     and ``num_parties``; run the model under ``autocast(settings["train"]["precision"], device)``."""
     path = Path(run_dir) / "best.pt"
+    if not Path(run_dir).is_dir():
+        raise FileNotFoundError(f"{run_dir} does not exist (or is not a folder): give a run directory that "
+                                "multiemo train wrote")
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: {run_dir} holds no finished epoch; train it first")
     ckpt = load_checkpoint(path, device)  # CheckpointError for anything but plain data
@@ -217,7 +220,9 @@ def claim_run_dir(out: Path, identity: dict, restart_if_changed: bool) -> None:
             previous.get("train", {}).setdefault(key, value)
         if previous == identity:
             return
-        if not restart_if_changed:
+        # settings of a run that never finished an epoch (e.g. refused as it started) guard nothing
+        finished = any((out / name).exists() for name in ("last.pt", "best.pt"))
+        if finished and not restart_if_changed:
             changed = sorted(
                 f"{section}.{key}"
                 for section in ("model", "train")
@@ -228,7 +233,8 @@ def claim_run_dir(out: Path, identity: dict, restart_if_changed: bool) -> None:
                 f"{out} holds a run with different settings ({', '.join(changed)}); "
                 "choose another --out or delete that directory"
             )
-        log.info("%s holds a run with other settings: starting afresh", out)
+        log.info("%s holds %s: starting afresh", out,
+                 "a run with other settings" if finished else "the settings of a run without a finished epoch")
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
     write_json(path, identity)

@@ -64,6 +64,16 @@ def build_model_config(model_settings: Mapping, store: FeatureStore) -> ModelCon
         raise ConfigError(
             f"model.modalities asks for {missing}, but store {store.root} holds only {sorted(store.modalities)}"
         )
+    training = store.table["split"].to_numpy() == "train"
+    for m in config.modalities:  # a modality that is all padding would train silently on nothing
+        empty = store.modalities[m].dim < 1 or not store.present(m)[training].any()
+        if empty:
+            others = [o for o in config.modalities if o != m]
+            raise ConfigError(
+                f"store {store.root} has no {m} features for any training utterance ("
+                + ("0 columns" if store.modalities[m].dim < 1 else "none present")
+                + f"): drop it from model.modalities (e.g. model.modalities=[{','.join(others)}]) or rebuild "
+                  "the store with them")
     return config
 
 
