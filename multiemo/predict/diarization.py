@@ -87,6 +87,10 @@ class DiarizationConfig:
             raise ValueError(f"diarization num_speakers must be >= 1 or null, got {self.num_speakers}")
         if self.max_speakers < 1:
             raise ValueError(f"diarization max_speakers must be >= 1, got {self.max_speakers}")
+        if self.num_speakers is not None and self.num_speakers > self.max_speakers:
+            raise ValueError(f"diarization num_speakers={self.num_speakers} is above max_speakers="
+                             f"{self.max_speakers}, the most speakers it may find: lower num_speakers or raise "
+                             "max_speakers with it")
         if not 0 < self.threshold < 2:
             raise ValueError(f"diarization threshold (cosine distance) must be in (0, 2), got {self.threshold}")
         if not 0 < self.one_speaker_similarity <= 1:

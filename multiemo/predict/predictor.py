@@ -166,7 +166,13 @@ class Predictor:
             log.warning("%d utterances had more speakers in their window than the model's %d parties: they "
                         "share its last party", folded, self.num_parties)
         frame = self._frame(table, probs, extracted, conversation.outcomes)
-        frame["low_confidence"] = frame["confidence"] < self.low_confidence
+        # An utterance no modality reached (silence, no face, no text) gets the model's prior, not a finding:
+        # it is always flagged and counted, whatever its top probability.
+        no_input = (frame["modalities"] == "none").to_numpy()
+        if no_input.any():
+            log.warning("%d of %d utterances had no input at all (no modality present): their emotion is the "
+                        "model's guess from nothing and they are flagged low_confidence", no_input.sum(), len(frame))
+        frame["low_confidence"] = (frame["confidence"] < self.low_confidence) | no_input
         if conversation.has_text and conversation.text_status:  # recognised text: say so where it was used
             for m in (m for m in extracted if self._reads_text(m)):
                 frame.loc[frame[f"{m}_status"] == OK, f"{m}_status"] = conversation.text_status
@@ -179,6 +185,7 @@ class Predictor:
             counts["speaker"] = conversation.speakers.counts()
         counts.update({m: f.outcomes.counts() for m, f in extracted.items() if f.outcomes is not None})
         counts["party_folded"] = {"utterances": folded}
+        counts["no_input"] = {"utterances": int(no_input.sum())}
         info = {
             "run": str(self.run_dir.resolve()),
             "best_epoch": self.trained.best_epoch,

@@ -8,10 +8,13 @@ import os
 import shutil
 import stat
 
+import numpy as np
 import pytest
 
 from multiemo.cli import EXIT_ERROR, main
 from multiemo.predict import export_run
+from multiemo.predict.transcripts import ROLLING_REPEAT, read_subtitles
+from tests.clips import write_clip
 from tests.test_bad_inputs import one_error
 
 
@@ -71,6 +74,31 @@ def test_the_weights_of_an_export_are_as_readable_as_its_config(exported):
     assert modes["model.safetensors"] == modes["config.json"], modes
 
 
+def test_an_out_that_is_a_file_fails_before_the_prediction(trained_run, tmp_path, capsys):
+    (tmp_path / "out").write_text("not a folder")
+    assert predict(trained_run, tmp_path, run=True) == EXIT_ERROR
+    assert f"the output folder {tmp_path / 'out'} cannot be made: {tmp_path / 'out'} is a file" in one_error(capsys)
+
+
+def test_more_speakers_than_max_speakers_is_a_setting_error(trained_run, tmp_path, capsys):
+    assert predict(trained_run, tmp_path, "--set", "diarization.num_speakers=100", run=True) == EXIT_ERROR
+    assert "diarization num_speakers=100 is above max_speakers=8" in one_error(capsys)
+
+
+def test_silence_is_predicted_from_no_input_and_flagged(trained_run, tmp_path, capsys):
+    """30 s of digital silence and blank frames: no speech, no face, no transcript. The model still gives its
+    prior; every utterance is marked as made from nothing (never low_confidence false) and counted."""
+    video = write_clip(tmp_path / "silence.mp4", frames=np.zeros((30 * 2, 64, 64, 3), np.uint8), fps=2,
+                       audio=np.zeros(30 * 16000, np.float32))
+    assert predict(trained_run, tmp_path, "--device", "cpu", video=video, run=True) == 0
+    assert "no_input.utterances" in capsys.readouterr().out
+    result = json.loads((tmp_path / "out" / "predictions.json").read_text())
+    records = result["utterances"]
+    assert records and all(not any(m["present"] for m in r["modalities"].values()) for r in records)
+    assert all(r["low_confidence"] for r in records)
+    assert result["counts"]["no_input"] == {"utterances": len(records)}
+
+
 YOUTUBE = """WEBVTT
 Kind: captions
 Language: en
@@ -93,3 +121,11 @@ and I could not be happier
 """
 
 
+def test_youtube_rolling_captions_are_read_once_each(tmp_path):
+    path = tmp_path / "auto.en.vtt"
+    path.write_text(YOUTUBE, encoding="utf-8")
+    cues = read_subtitles(path).cues
+    kept = [c for c in cues if c.status != ROLLING_REPEAT]
+    assert [(c.start, c.end, c.text) for c in kept] == [
+        (0.32, 2.27, "so I finally got the job"), (2.28, 4.95, "and I could not be happier")]
+    assert [c.status for c in cues].count(ROLLING_REPEAT) == 2  # the 10 ms cues that only repeat, counted
