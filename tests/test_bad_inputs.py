@@ -13,7 +13,8 @@ import pytest
 
 from multiemo.cli import EXIT_ERROR, main
 from multiemo.data.store import write_store
-from tests.conftest import make_learnable_store, make_table
+from multiemo.settings import ConfigError, load_yaml, validate_config
+from tests.conftest import REPO, make_learnable_store, make_table
 from tests.test_cli import SMALL
 
 MANIFEST = ("dialogue_id,utterance_id,speaker,text,label,split\n"
@@ -159,3 +160,21 @@ def test_evaluate_on_a_missing_directory_says_it_does_not_exist(tmp_path, capsys
     assert f"{tmp_path / 'nowhere'} does not exist" in message and "finished epoch" not in message
 
 
+def test_a_yaml_syntax_error_names_its_line(tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text("datasets:\n  demo:\n    reader: meld\n   root: x\n", encoding="utf-8")
+    assert main(["train", "--config", str(config), "--dataset", "demo", "--features", str(tmp_path),
+                 "--out", str(tmp_path / "run")]) == EXIT_ERROR
+    assert f"{config}, line 4, column 4 is not valid YAML: while parsing a block mapping (started at line 2)" \
+        in one_error(capsys)
+
+
+def test_a_schema_error_names_the_key_in_one_line_not_the_schema():
+    schema = load_yaml(REPO / "workflow" / "schemas" / "config.schema.yaml")
+    config = load_yaml(REPO / "config.yaml")
+    config["datasets"]["demo"]["train"] = {"lr": -1}
+    with pytest.raises(ConfigError) as caught:
+        validate_config(config, schema, source="config.yaml")
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 400
+    assert message.startswith("config.yaml, ['datasets']['demo']['train']['lr']: -1 is less than")
