@@ -19,7 +19,7 @@ from multiemo.errors import InputError
 from multiemo.keys import utterance_key
 from multiemo.outcomes import OK, StageOutcomes
 from multiemo.predict.asr import AsrConfig, AsrUnavailable, transcribe
-from multiemo.predict.diarization import DiarizationConfig
+from multiemo.predict.diarization import DiarizationConfig, check_speaker_counts
 from multiemo.predict.segmentation import SegmentationConfig, probe_media, segment_media
 from multiemo.predict.speakers import attribute_speakers
 from multiemo.predict.transcripts import DROPPED, UNKNOWN_SPEAKER, fit_to_media, read_subtitles
@@ -78,7 +78,10 @@ def from_video(
 
     Raises:
         FileNotFoundError, ValueError: unreadable video or transcript (one message naming the file).
+        ConfigError: diarization settings that contradict each other (before the media are read).
     """
+    if diarization is not None:
+        check_speaker_counts(diarization)
     info = probe_media(video)
     dialogue = Path(video).stem
     notes: dict = {"video": str(Path(video).resolve()), "duration": info.duration,
