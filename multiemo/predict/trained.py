@@ -28,6 +28,7 @@ from multiemo.training.checkpoint import (
     build_model,
     incompatible,
     load_run_model,
+    one_line,
     read_provenance,
 )
 
@@ -166,7 +167,7 @@ def from_export(directory: str | os.PathLike, device: torch.device | str = "cpu"
         )
     except RuntimeError as err:  # the weights do not fit the architecture config.json describes
         if writer == __version__:  # then not a version change: one of the two files was altered
-            raise ExportError(f"{config_path} and {weights_path} do not fit together ({_one_line(err)}); "
+            raise ExportError(f"{config_path} and {weights_path} do not fit together ({one_line(err)}); "
                               "one of them was edited or they come from different exports: copy the whole "
                               "export again from its origin") from None
         raise ExportError(incompatible(weights_path, err, f"multiemo {writer}" if writer
@@ -175,11 +176,6 @@ def from_export(directory: str | os.PathLike, device: torch.device | str = "cpu"
         raise ExportError(incompatible(config_path, err, f"multiemo {writer}" if writer
                                        else "the multiemo version that wrote it")) from None
     return trained
-
-
-def _one_line(err: Exception, limit: int = 300) -> str:
-    detail = " ".join(str(err).split())
-    return detail if len(detail) <= limit else detail[: limit - 3] + "..."
 
 
 def _check_export_fields(config: dict, path: Path) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from multiemo.errors import InputError
+from multiemo.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,8 @@ def silero_probabilities(path: str | os.PathLike, *, sample_rate: int = 16000, m
     import torch
 
     if sample_rate not in SILERO_FRAME:
-        raise ValueError(f"silero-vad works at {sorted(SILERO_FRAME)} Hz, got sample_rate {sample_rate}")
+        raise ConfigError(f"silero-vad works at {sorted(SILERO_FRAME)} Hz, got segmentation.sample_rate="
+                          f"{sample_rate}: use one of those, or segmentation.vad=energy")
     model = load_silero() if model is None else model
     model.reset_states()
     size = SILERO_FRAME[sample_rate]

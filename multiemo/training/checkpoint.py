@@ -182,10 +182,14 @@ def build_model(architecture: dict, input_dims: dict, num_classes: int, num_part
 
 def incompatible(path: Path, err: Exception, writer: str) -> str:
     """The one-line message for a model file this version of multiemo cannot load."""
-    detail = " ".join(str(err).split())  # load_state_dict lists the keys over several lines
-    detail = detail if len(detail) <= 300 else detail[:297] + "..."
-    return (f"{path} cannot be loaded by this version of multiemo ({type(err).__name__}: {detail}); "
+    return (f"{path} cannot be loaded by this version of multiemo ({type(err).__name__}: {one_line(err)}); "
             f"retrain the run, or use {writer}")
+
+
+def one_line(err: Exception, limit: int = 300) -> str:
+    """An error's text on one line (load_state_dict lists the keys over several), cut at ``limit``."""
+    detail = " ".join(str(err).split())
+    return detail if len(detail) <= limit else detail[: limit - 3] + "..."
 
 
 def read_history(path: Path) -> list[dict]:
