@@ -11,18 +11,28 @@ import traceback
 from collections.abc import Sequence
 
 from multiemo import __version__, bound_kernel_caches
-from multiemo.io import DirectoryInUse
+from multiemo.errors import InputError, MultiemoError
 
 log = logging.getLogger("multiemo")
 
 # Exit codes (README, "Command line"; the epilog of --help).
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 # Errors a user can cause and fix (bad input, settings, paths, a busy run directory, a full disk): one message.
-HANDLED = (ValueError, OSError, DirectoryInUse)  # ValueError includes ConfigError and StoreError
+# multiemo raises them as its own types; any other exception, a plain ValueError included, is a bug.
+HANDLED = (MultiemoError, OSError)
+# What to lower when a GPU runs out of memory, by command (the one message of torch.OutOfMemoryError).
+OUT_OF_MEMORY = {
+    "train": "lower train.batch_size (dialogues per batch), set train.checkpoint_fusion=true (recomputes the "
+             "fusion's activations in backward: less memory, same results) or train.precision=bf16, or train "
+             "on the CPU with train.device=cpu",
+    "evaluate": "evaluate on the CPU (CUDA_VISIBLE_DEVICES= multiemo evaluate ...) or free the GPU",
+    "predict": "lower the extraction batch sizes (--set visual.batch_size=8 --set text.batch_size=8) or predict "
+               "on the CPU with --device cpu",
+}
 EPILOG = """exit codes:
   0    success
   1    an error in the input, the settings or the files (a missing file, a bad value, a run directory
-       in use, a full disk): one message names the file or the setting
+       in use, a full disk, a GPU out of memory): one message names the file or the setting
   2    a usage error: an unknown option or a missing argument (argparse prints the usage)
   3    an internal error, a bug in multiemo: the traceback is printed; please report it
   130  interrupted (Ctrl-C)
@@ -154,10 +164,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # a bug: keep the traceback for the report
         if args.debug:
             raise
+        if _out_of_gpu_memory(err):
+            first = str(err).strip().splitlines()[0] if str(err).strip() else "CUDA out of memory"
+            print(f"multiemo {args.command}: error: the GPU ran out of memory ({first[:200]}): "
+                  f"{OUT_OF_MEMORY.get(args.command, 'run on the CPU')}", file=sys.stderr)
+            return EXIT_ERROR
         traceback.print_exc()
         print(f"multiemo {args.command}: internal error ({type(err).__name__}: {err}); this is a bug in "
               f"multiemo {__version__}: please report it with the traceback above", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _out_of_gpu_memory(err: BaseException) -> bool:
+    """Whether ``err`` is torch's out-of-memory error (torch is only looked at when a command imported it)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(err, torch.OutOfMemoryError)
 
 
 def _message(err: BaseException) -> str:
@@ -203,11 +224,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from multiemo.settings import parse_overrides
 
         if args.transcript and not args.video:
-            raise ValueError("--transcript goes with --video; a manifest carries its own text")
+            raise InputError("--transcript goes with --video; a manifest carries its own text")
         overrides = parse_overrides(args.settings)
         segmentation = overrides.pop("segmentation", None)
         if args.revision and not args.model:
-            raise ValueError("--revision goes with --model")
+            raise InputError("--revision goes with --model")
         source = args.run
         if args.model:
             from multiemo.predict.export import resolve_pretrained
@@ -238,9 +259,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         for item in args.sources:
             modality, sep, path = item.partition("=")
             if not sep or not modality.isidentifier() or not path:
-                raise ValueError(f"--features {item!r}: write MODALITY=FILE, e.g. text=text.npy")
+                raise InputError(f"--features {item!r}: write MODALITY=FILE, e.g. text=text.npy")
             if modality in sources:
-                raise ValueError(f"--features gives {modality!r} twice")
+                raise InputError(f"--features gives {modality!r} twice")
             sources[modality] = path
         labels = [label.strip() for label in args.labels.split(",")] if args.labels else None
         store = import_features(args.manifest, sources, args.out_dir, labels=labels, name=args.name,

@@ -18,6 +18,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from multiemo.errors import InputError, MultiemoError
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -81,6 +83,19 @@ class _RecordingFile:
         self.handle.flush()
 
 
+def read_json(path: str | os.PathLike, *, error: type[Exception] = InputError, hint: str = "") -> Any:
+    """The JSON value in ``path``. A file that is not UTF-8 JSON, or nests deeper than Python can follow, is
+    ``error`` naming it (and ``hint``, what to do); a missing file is the OSError naming it."""
+    text = Path(path).read_bytes()
+    try:
+        return json.loads(text.decode("utf-8"))
+    except RecursionError:
+        reason = "nested deeper than a JSON reader follows"
+    except ValueError as err:  # also UnicodeDecodeError
+        reason = " ".join(str(err).split())[:200]
+    raise error(f"{path} is not valid JSON ({reason})" + (f"; {hint}" if hint else ""))
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented UTF-8 JSON, atomically."""
     with atomic_path(path) as tmp:
@@ -103,21 +118,35 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
 
 
-class DirectoryInUse(RuntimeError):
+class DirectoryInUse(MultiemoError, RuntimeError):
     """Another process holds the lock of a directory (:func:`lock_directory`)."""
 
 
 LOCK_NAME = ".multiemo.lock"
 
 
+class LockUnsupported(MultiemoError):
+    """The filesystem of a directory cannot ``flock`` (some Lustre and NFS mounts)."""
+
+
+# What flock answers on a filesystem that does not implement it.
+NO_FLOCK = {errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOLCK}
+
+
 @contextmanager
-def lock_directory(directory: str | os.PathLike, purpose: str = "in use") -> Iterator[Path]:
+def lock_directory(directory: str | os.PathLike, purpose: str = "in use", *,
+                   unlocked: str = "") -> Iterator[Path]:
     """Hold ``directory``'s lock for the block, or raise :class:`DirectoryInUse` naming the holder.
 
     The lock is ``flock`` on ``directory/.multiemo.lock``, which holds the holder's pid, host and start time
     for the message. The kernel releases it when the holder's process ends in any way (also SIGKILL or a
     crash), so a dead holder never leaves the directory stuck. The file is removed on release; a process
     that locked a file removed meanwhile tries again on the new one.
+
+    Raises:
+        DirectoryInUse: another process holds the lock.
+        LockUnsupported: the filesystem has no ``flock``; the message names ``directory``, says to use a local
+            folder and adds ``unlocked`` (how the caller runs without the lock, e.g. a setting).
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -128,6 +157,12 @@ def lock_directory(directory: str | os.PathLike, purpose: str = "in use") -> Ite
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
             os.close(fd)
+            if err.errno in NO_FLOCK:
+                path.unlink(missing_ok=True)
+                raise LockUnsupported(
+                    f"{directory} cannot be locked: its filesystem does not support flock ({err.strerror}), as "
+                    "some Lustre and NFS mounts do not; use a folder on a local disk"
+                    + (f", or {unlocked}" if unlocked else "")) from None
             if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
             raise DirectoryInUse(f"{directory} is {purpose} by another process ({_holder(path)}); wait for it "

@@ -18,6 +18,7 @@ from multiemo.corpora import Corpus
 from multiemo.corpora.registry import dataset_modalities
 from multiemo.corpora.registry import reader as corpus_reader
 from multiemo.data.store import TABLE_COLUMNS, FeatureStore, write_store
+from multiemo.errors import InputError
 from multiemo.features.base import ModalityFeatures
 from multiemo.features.registry import ExtractionContext, extractor
 
@@ -40,7 +41,7 @@ def read_corpus(entry: Mapping, out_dir: str | os.PathLike) -> Corpus:
     if require_media is None:
         require_media = bool(media)
     elif media and not require_media:
-        raise ValueError(
+        raise InputError(
             f"the dataset entry asks for {media} features but sets require_media: false; these features are "
             "extracted from the clips, so either provide them (remove require_media) or train on the "
             "other modalities alone (e.g. modalities: [text])"
@@ -84,7 +85,7 @@ def extract_features(
     table = Corpus.load(corpus_dir).table
     if shard is not None:
         if not spec.sharded:
-            raise ValueError(f"{modality} features are made over the whole corpus, not per shard")
+            raise InputError(f"{modality} features are made over the whole corpus, not per shard")
         table = shard_table(table, shard, num_shards)
     context = ExtractionContext(cache_dir=Path(cache_dir) if cache_dir is not None else None,
                                 inputs={k: Path(v) for k, v in (inputs or {}).items() if v is not None})
@@ -160,7 +161,7 @@ def assemble_store(
         joined = ModalityFeatures.concatenate([ModalityFeatures.load(f) for f in files])
         if sorted(joined.keys) != sorted(keys):
             missing = sorted(set(keys) - set(joined.keys))[:5]
-            raise ValueError(
+            raise InputError(
                 f"{modality} shards do not cover the corpus exactly (e.g. missing {missing}); "
                 "rerun the extraction with the same number of shards"
             )

@@ -15,6 +15,7 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt
 import numpy as np
 
+from multiemo.errors import InputError
 from multiemo.evaluation.summary import summarise_runs
 from multiemo.io import atomic_path, write_json
 from multiemo.outcomes import StageOutcomes
@@ -45,7 +46,7 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if main_variant not in variants:
-        raise ValueError(f"main variant {main_variant!r} is not among the variants {sorted(variants)}")
+        raise InputError(f"main variant {main_variant!r} is not among the variants {sorted(variants)}")
     summaries = {name: summarise_runs(runs) for name, runs in variants.items()}
     stages = [StageOutcomes.read(p) for p in stage_outcomes]
     extraction = {r.stage: {"counts": r.counts(), "problems": r.problems()} for r in stages}

@@ -18,8 +18,10 @@ from typing import Any
 
 import yaml
 
+from multiemo.errors import InputError
 
-class ConfigError(ValueError):
+
+class ConfigError(InputError):
     """A configuration file or override is invalid."""
 
 
@@ -31,10 +33,40 @@ def load_yaml(path: str | os.PathLike) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+        raise ConfigError(f"{path}{_place(err)} is not valid YAML: {_problem(err)}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {err.start})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping at the top level")
     return data
+
+
+def _place(err: yaml.YAMLError) -> str:
+    """``, line L, column C`` of a YAML error (where the parser stopped), or nothing when it has no mark."""
+    mark = getattr(err, "problem_mark", None)
+    return f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+
+
+def _problem(err: yaml.YAMLError) -> str:
+    """A YAML error's problem in one line (with the context it names, e.g. the mapping left open)."""
+    parts = [getattr(err, "context", None), getattr(err, "problem", None)]
+    context_mark = getattr(err, "context_mark", None)
+    if parts[0] and context_mark is not None:
+        parts[0] = f"{parts[0]} (started at line {context_mark.line + 1})"
+    return "; ".join(p for p in parts if p) or " ".join(str(err).split())
+
+
+def validate_config(config: Mapping, schema: Mapping, *, source: str = "the config") -> None:
+    """Check ``config`` against a JSON schema; the first error is one line naming the key's place, e.g.
+    ``['datasets']['demo']['train']['lr']: -1 is less than the minimum of 0`` (not the schema it broke)."""
+    import jsonschema  # with Snakemake, which calls this
+
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        place = "".join(f"[{part!r}]" for part in error.absolute_path) or "the top level"
+        message = " ".join(error.message.split())
+        raise ConfigError(f"{source}, {place}: {message if len(message) <= 300 else message[:297] + '...'}")
 
 
 def parse_overrides(overrides: Sequence[str]) -> dict:

@@ -18,6 +18,7 @@ FLOORS = {
     # ground floor: vocabulary every stage shares
     "multiemo": 0,  # the package itself (multiemo/__init__.py)
     "multiemo._onednn": 0,
+    "multiemo.errors": 0,  # the errors a user can fix (the command line exits 1 on them)
     "multiemo.io": 0,
     "multiemo.logutil": 0,
     "multiemo.settings": 0,

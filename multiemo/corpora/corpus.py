@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from multiemo.corpora.table import COLUMNS, validate_table
+from multiemo.errors import InputError
 from multiemo.io import atomic_path
 from multiemo.keys import utterance_key
 from multiemo.outcomes import StageOutcomes
@@ -69,7 +70,7 @@ class Corpus:
         directory = Path(directory)
         for name in (TABLE_FILE, META_FILE):
             if not (directory / name).is_file():
-                raise ValueError(
+                raise InputError(
                     f"{directory}: no {name}; is this a corpus directory written by Corpus.save?"
                 )
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))

@@ -25,6 +25,7 @@ import pandas as pd
 from multiemo.corpora.corpus import Corpus
 from multiemo.corpora.fields import clean_text, read_text_file
 from multiemo.corpora.table import build_table, integer_column
+from multiemo.errors import InputError
 from multiemo.keys import utterance_key
 from multiemo.outcomes import StageOutcomes
 
@@ -53,7 +54,7 @@ def read_emorynlp(root: str | os.PathLike) -> Corpus:
     csvs = {split: root / name for split, (_, name) in EMORYNLP_PARTS.items()}
     absent = [str(p) for p in csvs.values() if not p.is_file()]
     if absent:
-        raise ValueError(f"EmoryNLP annotation files not found: {absent}; point root at the folder holding them")
+        raise InputError(f"EmoryNLP annotation files not found: {absent}; point root at the folder holding them")
     outcomes = StageOutcomes(stage="corpus")
     parts = [_read_part(path, split, outcomes) for split, path in csvs.items()]
     table = build_table(pd.concat(parts, ignore_index=True), order_by="_utterance_number")
@@ -67,7 +68,7 @@ def _read_part(path: Path, split: str, outcomes: StageOutcomes) -> pd.DataFrame:
     raw.columns = [c.strip() for c in raw.columns]
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
-        raise ValueError(f"{path}: missing columns {missing}; an EmoryNLP CSV has {list(_REQUIRED)}")
+        raise InputError(f"{path}: missing columns {missing}; an EmoryNLP CSV has {list(_REQUIRED)}")
     lines = np.arange(len(raw)) + 2  # the header is line 1; cells hold no line breaks in the release
     places = [f"line {line}" for line in lines]
     ids = {c: integer_column(raw[c], c, source=path, places=places)
@@ -76,7 +77,7 @@ def _read_part(path: Path, split: str, outcomes: StageOutcomes) -> pd.DataFrame:
     bad = ~emotion.isin(EMORYNLP_LABELS)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(f"{path}, line {lines[i]}: unknown emotion {raw['Emotion'].iat[i]!r}; EmoryNLP labels "
+        raise InputError(f"{path}, line {lines[i]}: unknown emotion {raw['Emotion'].iat[i]!r}; EmoryNLP labels "
                          f"are {list(EMORYNLP_LABELS)}")
     part = EMORYNLP_PARTS[split][0]
     dialogue_ids = [f"{part}_s{s}_e{e}_c{c}" for s, e, c in zip(ids["Season"], ids["Episode"], ids["Scene_ID"])]
@@ -98,7 +99,7 @@ def _read_part(path: Path, split: str, outcomes: StageOutcomes) -> pd.DataFrame:
     duplicated = frame.duplicated(["dialogue_id", "utterance_id"], keep=False)
     if duplicated.any():
         first, second = lines[duplicated.to_numpy()][:2]
-        raise ValueError(f"{path}, lines {first} and {second}: the same scene and Utterance_ID twice")
+        raise InputError(f"{path}, lines {first} and {second}: the same scene and Utterance_ID twice")
     for dialogue, utterance in zip(frame["dialogue_id"], frame["utterance_id"]):
         outcomes.add(utterance_key(dialogue, utterance))
     return frame
@@ -111,6 +112,6 @@ def _speaker(cell: str, path: Path, line: int) -> str:
     except (ValueError, SyntaxError):
         names = None
     if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"{path}, line {line}: Speaker {cell!r} is not a list of names like ['Monica Geller']")
+        raise InputError(f"{path}, line {line}: Speaker {cell!r} is not a list of names like ['Monica Geller']")
     names = [clean_text(n) for n in names if n.strip()]
     return " & ".join(names) if names else "unknown"

@@ -37,6 +37,7 @@ import pandas as pd
 from multiemo.corpora.corpus import Corpus
 from multiemo.corpora.fields import clean_text, read_text_file
 from multiemo.corpora.table import FACE_SIDES, build_table, seeded_validation
+from multiemo.errors import InputError
 from multiemo.keys import utterance_key
 from multiemo.outcomes import OK, StageOutcomes
 
@@ -103,21 +104,21 @@ def read_iemocap(
     )
     unknown = [code for code, name in codes.items() if code not in IEMOCAP_NAMES or not name]
     if unknown or not codes:
-        raise ValueError(
+        raise InputError(
             f"unknown IEMOCAP label codes {unknown or list(codes)}; codes are {list(IEMOCAP_NAMES)}"
         )
     if set(face_sides) != {"marked", "unmarked"} or not set(face_sides.values()) <= set(FACE_SIDES):
-        raise ValueError(
+        raise InputError(
             f"face_sides must map 'marked' and 'unmarked' to one of {list(FACE_SIDES)}, got {face_sides}"
         )
     if not 0.0 <= validation_fraction < 1.0:
-        raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
+        raise InputError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
     sessions = sorted(p for p in root.glob("Session*") if p.is_dir() and p.name[7:].isdigit())
     if not sessions:
-        raise ValueError(f"{root}: no Session1..Session5 folders; point root at IEMOCAP_full_release")
+        raise InputError(f"{root}: no Session1..Session5 folders; point root at IEMOCAP_full_release")
     numbers = {int(p.name[7:]) for p in sessions}
     if not set(test_sessions) <= numbers:
-        raise ValueError(f"test sessions {sorted(set(test_sessions) - numbers)} not found under {root}")
+        raise InputError(f"test sessions {sorted(set(test_sessions) - numbers)} not found under {root}")
     outcomes = StageOutcomes(stage="corpus")
     frames = [
         _read_dialog(path, codes, require_media, face_sides, outcomes)
@@ -126,7 +127,7 @@ def read_iemocap(
     ]
     frames = [f for f in frames if len(f)]
     if not frames:
-        raise ValueError(f"{root}: no labelled utterances in Session*/dialog/EmoEvaluation/*.txt")
+        raise InputError(f"{root}: no labelled utterances in Session*/dialog/EmoEvaluation/*.txt")
     rows = pd.concat(frames, ignore_index=True)
     rows["split"] = _splits(rows, set(test_sessions), validation_fraction, seed)
     table = build_table(rows, order_by=["turn_start", "utterance_id"])
@@ -151,7 +152,7 @@ def _read_dialog(
     dialog = evaluation.stem
     tag = _DIALOG.match(dialog)
     if tag is None:
-        raise ValueError(f"{evaluation}: file name is not an IEMOCAP dialog name like Ses01F_impro01.txt")
+        raise InputError(f"{evaluation}: file name is not an IEMOCAP dialog name like Ses01F_impro01.txt")
     session, marked = int(tag.group(1)), tag.group(2)
     dialog_dir = evaluation.parent.parent
     texts = _transcripts(dialog_dir / "transcriptions" / f"{dialog}.txt")
@@ -167,9 +168,9 @@ def _read_dialog(
         start, end, turn, code = float(match.group(1)), float(match.group(2)), match.group(3), match.group(4)
         gender = _TURN.search(turn)
         if gender is None or not turn.startswith(dialog + "_"):
-            raise ValueError(f"{evaluation}, line {number}: turn {turn!r} is not '{dialog}_F000'-like")
+            raise InputError(f"{evaluation}, line {number}: turn {turn!r} is not '{dialog}_F000'-like")
         if not end > start:
-            raise ValueError(
+            raise InputError(
                 f"{evaluation}, line {number}: turn {turn!r} ends ({end}) before it starts ({start})"
             )
         key = utterance_key(dialog, turn)

@@ -15,6 +15,7 @@ import pandas as pd
 from multiemo.corpora.corpus import Corpus
 from multiemo.corpora.fields import clean_text, parse_seconds, read_text_file
 from multiemo.corpora.table import COLUMNS, FACE_SIDES, SPLITS, build_table, validate_table
+from multiemo.errors import InputError
 from multiemo.keys import utterance_key
 from multiemo.outcomes import OK, StageOutcomes
 
@@ -63,7 +64,7 @@ def read_manifest(
     """
     path = Path(path).expanduser()
     if not path.is_file():
-        raise ValueError(f"manifest {path} not found")
+        raise InputError(f"manifest {path} not found")
     source = str(path)
     raw, lines = read_manifest_rows(path)
     for column, value in ({"media": ""} | dict(defaults or {})).items():
@@ -71,26 +72,30 @@ def read_manifest(
             raw[column] = value
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"{source}: missing columns {missing}; a manifest needs {list(REQUIRED_COLUMNS)} "
             f"(optional: {list(OPTIONAL_COLUMNS)}), see MANIFEST.md"
         )
     for column in ("dialogue_id", "utterance_id", "speaker"):
         empty = raw[column] == ""
         if empty.any():
-            raise ValueError(f"{source}, line {lines[_first(empty)]}: empty {column}")
+            raise InputError(f"{source}, line {lines[_first(empty)]}: empty {column}")
     split = raw["split"].str.lower().map(lambda s: SPLIT_ALIASES.get(s, s))
     bad = ~split.isin(SPLITS)
     if bad.any():
-        raise ValueError(
+        raise InputError(
             f"{source}, line {lines[_first(bad)]}: unknown split {raw['split'].iat[_first(bad)]!r}; "
             f"use one of {list(SPLITS)} (or {sorted(SPLIT_ALIASES)} for validation)"
         )
     if labels is not None:
         labels = list(labels)
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated or not all(labels):
+            raise InputError(f"the label list {labels} for {source} " + (f"names {repeated} more than once"
+                             if repeated else "has an empty name") + "; give each label once, in index order")
         bad = ~raw["label"].isin(labels) & (raw["label"] != "")
         if bad.any():
-            raise ValueError(
+            raise InputError(
                 f"{source}, line {lines[_first(bad)]}: unknown label {raw['label'].iat[_first(bad)]!r}; "
                 f"allowed labels are {labels} (or empty for unlabelled)"
             )
@@ -99,7 +104,7 @@ def read_manifest(
     duplicated = raw.duplicated(["dialogue_id", "utterance_id"], keep=False)
     if duplicated.any():
         first = np.flatnonzero(duplicated.to_numpy())[:2]
-        raise ValueError(
+        raise InputError(
             f"{source}, lines {lines[first[0]]} and {lines[first[1]]}: utterance "
             f"{raw['dialogue_id'].iat[first[0]]}/{raw['utterance_id'].iat[first[0]]} appears twice; "
             "(dialogue_id, utterance_id) must be unique"
@@ -156,22 +161,22 @@ def read_manifest_rows(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise ValueError(f"{path}: the manifest is empty; it needs a header row") from None
+        raise InputError(f"{path}: the manifest is empty; it needs a header row") from None
     records, lines, next_line = [], [], reader.line_num + 1
     for record in reader:
         if any(cell.strip() for cell in record):
             if len(record) != len(header):
-                raise ValueError(
+                raise InputError(
                     f"{path}, line {next_line}: {len(record)} cells but the header has {len(header)}"
                 )
             records.append([cell.strip() for cell in record])
             lines.append(next_line)
         next_line = reader.line_num + 1
     if not records:
-        raise ValueError(f"{path}: the manifest has a header but no rows")
+        raise InputError(f"{path}: the manifest has a header but no rows")
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
-        raise ValueError(f"{path}: columns {duplicated} appear more than once in the header")
+        raise InputError(f"{path}: columns {duplicated} appear more than once in the header")
     return pd.DataFrame(records, columns=header, dtype=object), np.asarray(lines)
 
 
@@ -184,14 +189,14 @@ def _segments(raw: pd.DataFrame, lines: np.ndarray, source: str) -> tuple[np.nda
             try:
                 out[i] = parse_seconds(value)
             except ValueError as error:
-                raise ValueError(f"{source}, line {lines[i]}, column {name}: {error}") from None
+                raise InputError(f"{source}, line {lines[i]}, column {name}: {error}") from None
     for i in range(len(raw)):
         if np.isnan(start[i]) != np.isnan(end[i]):
-            raise ValueError(
+            raise InputError(
                 f"{source}, line {lines[i]}: give both start and end, or neither (= the whole file)"
             )
         if not np.isnan(start[i]) and not 0 <= start[i] < end[i]:
-            raise ValueError(
+            raise InputError(
                 f"{source}, line {lines[i]}: start {start[i]} and end {end[i]} must satisfy 0 <= start < end"
             )
     return start, end
@@ -203,7 +208,7 @@ def _face_sides(raw: pd.DataFrame, lines: np.ndarray, source: str) -> list[str]:
     sides = [side.lower() for side in raw["face_side"]]
     for i, side in enumerate(sides):
         if side not in FACE_SIDES:
-            raise ValueError(
+            raise InputError(
                 f"{source}, line {lines[i]}: face_side {side!r} must be 'left', 'right' or empty"
             )
     return sides

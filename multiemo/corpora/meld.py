@@ -33,6 +33,7 @@ import pandas as pd
 from multiemo.corpora.corpus import Corpus
 from multiemo.corpora.fields import clean_text, parse_timestamp, read_text_file
 from multiemo.corpora.table import SPLITS, build_table, integer_column
+from multiemo.errors import InputError
 from multiemo.keys import utterance_key
 from multiemo.outcomes import OK, StageOutcomes
 
@@ -75,16 +76,16 @@ def read_meld(
     root = Path(root).expanduser().resolve()
     unknown = [s for s in splits if s not in MELD_PARTS]
     if unknown or not splits:
-        raise ValueError(f"MELD splits must be among {list(MELD_PARTS)}, got {list(splits)}")
+        raise InputError(f"MELD splits must be among {list(MELD_PARTS)}, got {list(splits)}")
     csvs = {s: root / MELD_PARTS[s][1] for s in splits}
     absent = [str(p) for p in csvs.values() if not p.is_file()]
     if absent:
-        raise ValueError(f"MELD annotation files not found: {absent}; point root at the MELD.Raw folder")
+        raise InputError(f"MELD annotation files not found: {absent}; point root at the MELD.Raw folder")
     folders = {s: root / MELD_PARTS[s][2] for s in splits}
     if require_media:
         absent = [str(p) for p in folders.values() if not p.is_dir()]
         if absent:
-            raise ValueError(
+            raise InputError(
                 f"MELD clip folders not found: {absent}. Extract the video archives of the MELD raw release "
                 "there, or read the annotations only with require_media=False (text-only training, no audio "
                 "or visual features: in config.yaml, `modalities: [text]` for this dataset)."
@@ -109,7 +110,7 @@ def _read_part(csv_path: Path, split: str, folder: Path | None, outcomes: StageO
     raw.columns = [c.strip() for c in raw.columns]
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"{csv_path}: missing columns {missing}; a MELD annotation CSV has {list(_REQUIRED)}"
         )
     rows = _row_names(raw)
@@ -119,7 +120,7 @@ def _read_part(csv_path: Path, split: str, folder: Path | None, outcomes: StageO
     bad = ~emotion.isin(MELD_LABELS)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
+        raise InputError(
             f"{csv_path}, {rows[i]}: unknown emotion {raw['Emotion'].iat[i]!r} "
             f"({int(bad.sum())} rows in all); MELD labels are {list(MELD_LABELS)}"
         )
@@ -149,10 +150,10 @@ def _read_part(csv_path: Path, split: str, folder: Path | None, outcomes: StageO
     duplicated = frame.duplicated(["dialogue_id", "utterance_id"], keep=False)
     if duplicated.any():
         pair = rows[duplicated.to_numpy()][:2]
-        raise ValueError(f"{csv_path}, {pair[0]} and {pair[1]}: the same Dialogue_ID and Utterance_ID twice")
+        raise InputError(f"{csv_path}, {pair[0]} and {pair[1]}: the same Dialogue_ID and Utterance_ID twice")
     empty_speaker = frame["speaker"] == ""
     if empty_speaker.any():
-        raise ValueError(f"{csv_path}, {rows[int(np.flatnonzero(empty_speaker)[0])]}: empty Speaker")
+        raise InputError(f"{csv_path}, {rows[int(np.flatnonzero(empty_speaker)[0])]}: empty Speaker")
     return frame
 
 
@@ -198,5 +199,5 @@ def _stamps(column: pd.Series, csv_path: Path, rows: np.ndarray, name: str) -> n
         try:
             out[i] = parse_timestamp(value)
         except ValueError as error:
-            raise ValueError(f"{csv_path}, {rows[i]}, {name}: {error}") from None
+            raise InputError(f"{csv_path}, {rows[i]}, {name}: {error}") from None
     return out

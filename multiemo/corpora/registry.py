@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from multiemo.corpora.corpus import Corpus
+from multiemo.errors import InputError
 from multiemo.settings import resolve
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def reader(name: str | None) -> Reader:
         ValueError: no reader of that name, naming those that exist.
     """
     if name not in _READERS:
-        raise ValueError(f"unknown corpus reader {name!r}; choose one of {list(_READERS)}")
+        raise InputError(f"unknown corpus reader {name!r}; choose one of {list(_READERS)}")
     return _READERS[name]
 
 
@@ -94,7 +95,7 @@ def existing_path(entry: Mapping, key: str) -> Path:
         ValueError: the key is missing; FileNotFoundError: the path does not exist (naming the config key).
     """
     if not entry.get(key):
-        raise ValueError(f"the dataset entry needs a {key!r} path")
+        raise InputError(f"the dataset entry needs a {key!r} path")
     path = Path(entry[key])
     if not path.exists():
         raise FileNotFoundError(f"{key} {path} does not exist; set datasets.<name>.{key} in config.yaml")
@@ -124,7 +125,7 @@ def read_emorynlp_entry(entry: Mapping, *, require_media: bool) -> Corpus:
     from multiemo.corpora.emorynlp import read_emorynlp
 
     if require_media:
-        raise ValueError("EmoryNLP is text only (no clips): set `modalities: [text]` for this dataset")
+        raise InputError("EmoryNLP is text only (no clips): set `modalities: [text]` for this dataset")
     return read_emorynlp(existing_path(entry, "root"))
 
 

@@ -28,6 +28,8 @@ import os
 import numpy as np
 import pandas as pd
 
+from multiemo.errors import InputError
+
 COLUMNS: tuple[str, ...] = (
     "dialogue_id",
     "utterance_id",
@@ -58,7 +60,7 @@ def integer_column(column: pd.Series, name: str, *, source: str | os.PathLike, p
     bad = values.isna() | (values < 0) | (values != values.round())
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(f"{source}, {places[i]}: {name} {column.iat[i]!r} is not a non-negative integer")
+        raise InputError(f"{source}, {places[i]}: {name} {column.iat[i]!r} is not a non-negative integer")
     return values.to_numpy(dtype=np.int64)
 
 
@@ -118,20 +120,20 @@ def validate_table(df: pd.DataFrame, *, source: str, labels: list[str] | None = 
     """
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(f"{source}: utterance table lacks columns {missing}; it needs {list(COLUMNS)}")
+        raise InputError(f"{source}: utterance table lacks columns {missing}; it needs {list(COLUMNS)}")
     for column in _STR_COLUMNS:
         values = df[column].to_numpy(dtype=object)
         bad = [i for i, v in enumerate(values) if not isinstance(v, str)]
         if bad:
-            raise ValueError(
+            raise InputError(
                 f"{source}: column {column!r} must hold strings; row {bad[0]} holds {values[bad[0]]!r}"
             )
     for column in ("position", "party"):
         if not pd.api.types.is_integer_dtype(df[column]):
-            raise ValueError(f"{source}: column {column!r} must be integer, got dtype {df[column].dtype}")
+            raise InputError(f"{source}: column {column!r} must be integer, got dtype {df[column].dtype}")
     for column in ("start", "end"):
         if not pd.api.types.is_float_dtype(df[column]):
-            raise ValueError(
+            raise InputError(
                 f"{source}: column {column!r} must be float seconds, got dtype {df[column].dtype}"
             )
     _check_values(df, source, labels)
@@ -142,37 +144,37 @@ def _check_values(df: pd.DataFrame, source: str, labels: list[str] | None) -> No
     for column, allowed in (("split", SPLITS), ("face_side", FACE_SIDES)):
         bad = sorted(set(df[column]) - set(allowed))
         if bad:
-            raise ValueError(f"{source}: column {column!r} has values {bad}; allowed are {list(allowed)}")
+            raise InputError(f"{source}: column {column!r} has values {bad}; allowed are {list(allowed)}")
     if labels is not None:
         unknown = sorted(set(df["label"]) - set(labels) - {""})
         if unknown:
-            raise ValueError(f"{source}: labels {unknown} are not among the corpus labels {list(labels)}")
+            raise InputError(f"{source}: labels {unknown} are not among the corpus labels {list(labels)}")
     for column in ("dialogue_id", "utterance_id", "speaker"):
         if (df[column] == "").any():
             row = int(np.flatnonzero(df[column].to_numpy() == "")[0])
-            raise ValueError(f"{source}: row {row} has an empty {column}")
+            raise InputError(f"{source}: row {row} has an empty {column}")
     duplicated = df.duplicated(["dialogue_id", "utterance_id"], keep=False)
     if duplicated.any():
         first = df[duplicated].iloc[0]
-        raise ValueError(
+        raise InputError(
             f"{source}: utterance {first['dialogue_id']}/{first['utterance_id']} appears more than once"
         )
     splits_per_dialogue = df.groupby("dialogue_id", sort=False)["split"].nunique()
     if (splits_per_dialogue > 1).any():
         dialogue = splits_per_dialogue.index[splits_per_dialogue > 1][0]
-        raise ValueError(
+        raise InputError(
             f"{source}: dialogue {dialogue!r} is spread over several splits; a dialogue needs one"
         )
     relative = [m for m in df["media"] if m and not os.path.isabs(m)]
     if relative:
-        raise ValueError(f"{source}: media paths must be absolute, got {relative[0]!r}")
+        raise InputError(f"{source}: media paths must be absolute, got {relative[0]!r}")
     start, end = df["start"].to_numpy(), df["end"].to_numpy()
     one_nan = np.isnan(start) != np.isnan(end)
     reversed_ = ~np.isnan(start) & ~np.isnan(end) & ((start < 0) | (end <= start))
     for mask, what in ((one_nan, "only one of start/end set"), (reversed_, "start/end not 0 <= start < end")):
         if mask.any():
             row = int(np.flatnonzero(mask)[0])
-            raise ValueError(
+            raise InputError(
                 f"{source}: utterance {df['dialogue_id'].iat[row]}/{df['utterance_id'].iat[row]} has {what} "
                 f"(start={start[row]}, end={end[row]})"
             )
@@ -182,21 +184,21 @@ def _check_order(df: pd.DataFrame, source: str) -> None:
     codes = pd.factorize(df["dialogue_id"], sort=False)[0]
     if len(codes) and (np.diff(codes) < 0).any():
         row = int(np.flatnonzero(np.diff(codes) < 0)[0]) + 1
-        raise ValueError(
+        raise InputError(
             f"{source}: rows of dialogue {df['dialogue_id'].iat[row]!r} are not contiguous; "
             "sort by dialogue (first appearance) then position"
         )
     expected = df.groupby("dialogue_id", sort=False).cumcount().to_numpy()
     if not np.array_equal(df["position"].to_numpy(), expected):
         row = int(np.flatnonzero(df["position"].to_numpy() != expected)[0])
-        raise ValueError(
+        raise InputError(
             f"{source}: utterance {df['dialogue_id'].iat[row]}/{df['utterance_id'].iat[row]} has position "
             f"{df['position'].iat[row]}, expected {expected[row]} (positions run 0..n-1 in row order)"
         )
     parties = assign_parties(df["dialogue_id"], df["speaker"])
     if not np.array_equal(df["party"].to_numpy(), parties):
         row = int(np.flatnonzero(df["party"].to_numpy() != parties)[0])
-        raise ValueError(
+        raise InputError(
             f"{source}: utterance {df['dialogue_id'].iat[row]}/{df['utterance_id'].iat[row]} has party "
             f"{df['party'].iat[row]}, expected {parties[row]} (order of first appearance of the speaker)"
         )
@@ -209,7 +211,7 @@ def seeded_validation(dialogues, fraction: float, seed: int) -> set:
     the same inputs give the same split on every machine. Readers and importers record ``(fraction, seed)``.
     """
     if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"validation fraction must be in [0, 1), got {fraction}")
+        raise InputError(f"validation fraction must be in [0, 1), got {fraction}")
     pool = sorted(set(dialogues), key=str)
     count = round(fraction * len(pool))
     if fraction > 0 and len(pool) >= 2:

@@ -30,6 +30,7 @@ from multiemo.corpora.manifest import read_manifest, read_manifest_rows
 from multiemo.corpora.table import assign_parties, seeded_validation
 from multiemo.data.pickles import load_pickle
 from multiemo.data.store import TABLE_COLUMNS, FeatureStore, write_store
+from multiemo.errors import InputError
 from multiemo.keys import utterance_key
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def import_features(
     """
     manifest = Path(manifest)
     if not sources:
-        raise ValueError("give at least one modality's features, e.g. --features text=text.npy")
+        raise InputError("give at least one modality's features, e.g. --features text=text.npy")
     corpus = read_manifest(manifest, labels=labels)
     raw, lines = read_manifest_rows(manifest)
     table = corpus.table.reset_index(drop=True)
@@ -77,6 +78,10 @@ def import_features(
     features, present, provenance, missing = {}, {}, {}, {}
     for modality, source in sources.items():
         values, mask = _load_source(Path(source), table, raw_rows)
+        if values.shape[1] == 0 or not mask.any():
+            raise InputError(f"{source}: gives {modality} no usable feature ("
+                             + ("0 columns" if values.shape[1] == 0 else "none of its rows or dialogues is one "
+                                "of the manifest's") + "); a modality without features cannot be trained on")
         features[modality], present[modality] = values, mask
         missing[modality] = int((~mask).sum())
         provenance[modality] = {"extractor": "imported", "file": str(Path(source).resolve())}
@@ -101,11 +106,11 @@ def _apply_positions(manifest: Path, raw: pd.DataFrame, lines: np.ndarray, table
         try:
             given[i] = int(text)
         except ValueError:
-            raise ValueError(f"{manifest}, line {lines[i]}: position {text!r} is not an integer") from None
+            raise InputError(f"{manifest}, line {lines[i]}: position {text!r} is not an integer") from None
     seen: dict[tuple[str, int], int] = {}
     for i, (dialogue, position) in enumerate(zip(raw["dialogue_id"], given)):
         if (dialogue, position) in seen:
-            raise ValueError(f"{manifest}, lines {lines[seen[dialogue, position]]} and {lines[i]}: dialogue "
+            raise InputError(f"{manifest}, lines {lines[seen[dialogue, position]]} and {lines[i]}: dialogue "
                              f"{dialogue!r} has position {position} twice")
         seen[dialogue, position] = i
     for dialogue, rows in raw.groupby("dialogue_id", sort=False).indices.items():
@@ -113,7 +118,7 @@ def _apply_positions(manifest: Path, raw: pd.DataFrame, lines: np.ndarray, table
         absent = sorted(set(range(len(rows))) - positions)
         if absent:
             extra = sorted(positions - set(range(len(rows))))
-            raise ValueError(f"{manifest}, line {lines[rows[0]]}: dialogue {dialogue!r} has {len(rows)} rows but "
+            raise InputError(f"{manifest}, line {lines[rows[0]]}: dialogue {dialogue!r} has {len(rows)} rows but "
                              f"no position {absent[0]} (positions run 0..{len(rows) - 1}; found {extra[0]})")
     order = np.lexsort((given[raw_rows], pd.factorize(table["dialogue_id"], sort=False)[0]))
     table, raw_rows = table.iloc[order].reset_index(drop=True), raw_rows[order]
@@ -134,7 +139,7 @@ def _check_parties(manifest: Path, raw: pd.DataFrame, lines: np.ndarray, table: 
         for index, key, value, what in ((by_speaker, speaker, party, "speaker"), (by_party, party, speaker, "party")):
             earlier = index.setdefault((dialogue, key), (value, i))
             if earlier[0] != value:
-                raise ValueError(
+                raise InputError(
                     f"{manifest}, line {lines[i]}: in dialogue {dialogue!r} {what} {key!r} is "
                     f"{'party' if what == 'speaker' else 'speaker'} {value!r} here but {earlier[0]!r} on line "
                     f"{lines[earlier[1]]}; inside a dialogue one speaker is one party"
@@ -146,7 +151,7 @@ def _validation(table: pd.DataFrame, fraction: float, seed: int) -> str:
         return "given in the manifest"
     train = table.loc[table["split"] == "train", "dialogue_id"].unique()
     if fraction <= 0 or len(train) < 2:
-        raise ValueError("the manifest has no validation rows and no validation fraction can be drawn; give "
+        raise InputError("the manifest has no validation rows and no validation fraction can be drawn; give "
                          "split=validation rows or a validation fraction > 0 with two or more training dialogues")
     chosen = seeded_validation(train, fraction, seed)
     table.loc[table["dialogue_id"].isin(chosen), "split"] = "validation"
@@ -156,7 +161,7 @@ def _validation(table: pd.DataFrame, fraction: float, seed: int) -> str:
 def _load_source(path: Path, table: pd.DataFrame, raw_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, d) float32 in table order and the (N,) presence mask."""
     if path.suffix.lower() not in SUFFIXES:
-        raise ValueError(f"{path}: unknown feature file type {path.suffix!r}; use one of {list(SUFFIXES)}")
+        raise InputError(f"{path}: unknown feature file type {path.suffix!r}; use one of {list(SUFFIXES)}")
     if not path.is_file():
         raise FileNotFoundError(f"feature file {path} does not exist")
     suffix = path.suffix.lower()
@@ -169,11 +174,11 @@ def _load_source(path: Path, table: pd.DataFrame, raw_rows: np.ndarray) -> tuple
             with np.load(path, allow_pickle=False) as archive:
                 mapping = {key: archive[key] for key in archive.files}
         except (ValueError, OSError) as err:
-            raise ValueError(f"{path} is not a readable .npz of plain arrays: {err}") from None
+            raise InputError(f"{path} is not a readable .npz of plain arrays: {err}") from None
     else:
         mapping = load_pickle(path)
         if not isinstance(mapping, dict):
-            raise ValueError(f"{path}: expected a dict of dialogue id to array, got {type(mapping).__name__}")
+            raise InputError(f"{path}: expected a dict of dialogue id to array, got {type(mapping).__name__}")
     return _from_dialogues(path, mapping, table)
 
 
@@ -181,9 +186,9 @@ def _from_rows(path: Path, table: pd.DataFrame, raw_rows: np.ndarray) -> tuple[n
     try:
         values = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as err:
-        raise ValueError(f"{path} is not a readable .npy of numbers: {err}") from None
+        raise InputError(f"{path} is not a readable .npy of numbers: {err}") from None
     if values.ndim != 2 or values.shape[0] != len(table):
-        raise ValueError(f"{path}: shape {values.shape}, expected ({len(table)}, d): one row per manifest row, "
+        raise InputError(f"{path}: shape {values.shape}, expected ({len(table)}, d): one row per manifest row, "
                          "in the manifest's order")
     values = _numeric(path, values)
     _check_finite(path, values[raw_rows], table, lambda row: f"array row {raw_rows[row]}")
@@ -197,18 +202,20 @@ def _from_dialogues(path: Path, mapping: dict, table: pd.DataFrame) -> tuple[np.
     if unknown:
         log.warning("%s: %d dialogues are not in the manifest and are ignored (e.g. %r)", path, len(unknown),
                     unknown[0])
-    dim = {np.asarray(v).shape[-1] for v in by_id.values() if np.ndim(v) == 2}
+    blocks = {dialogue: _numeric(path, by_id[dialogue], where=f"dialogue {dialogue!r}")
+              for dialogue in dialogues if dialogue in by_id}
+    dim = {block.shape[-1] for block in blocks.values() if block.ndim == 2}
     if len(dim) != 1:
-        raise ValueError(f"{path}: dialogues must hold (n_utterances, d) arrays of one width d; found widths "
-                         f"{sorted(dim) or 'none'}")
+        raise InputError(f"{path}: dialogues must hold (n_utterances, d) arrays of one width d; found widths "
+                         f"{sorted(dim) or 'none'} among the manifest's dialogues")
     values = np.zeros((len(table), dim.pop()), dtype=np.float32)
     present = np.zeros(len(table), dtype=bool)
     for dialogue, rows in dialogues.items():
-        if dialogue not in by_id:
+        if dialogue not in blocks:
             continue
-        block = _numeric(path, by_id[dialogue], where=f"dialogue {dialogue!r}")
+        block = blocks[dialogue]
         if block.shape != (len(rows), values.shape[1]):
-            raise ValueError(f"{path}: dialogue {dialogue!r} has features of shape {block.shape}; the manifest "
+            raise InputError(f"{path}: dialogue {dialogue!r} has features of shape {block.shape}; the manifest "
                              f"has {len(rows)} utterances, so ({len(rows)}, {values.shape[1]}) is expected")
         values[rows], present[rows] = block, True
     _check_finite(path, values, table, lambda row: f"utterance {table['position'].iat[row]} of the dialogue")
@@ -216,23 +223,29 @@ def _from_dialogues(path: Path, mapping: dict, table: pd.DataFrame) -> tuple[np.
 
 
 def _from_csv(path: Path, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    frame = pd.read_csv(path, dtype={"dialogue_id": str, "utterance_id": str}, keep_default_na=False,
-                        encoding="utf-8")
+    try:
+        frame = pd.read_csv(path, dtype={"dialogue_id": str, "utterance_id": str}, keep_default_na=False,
+                            encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path} is empty: a features CSV needs a header (utterance_id, dialogue_id and one "
+                         "column per feature) and one row per utterance") from None
+    except (ValueError, UnicodeDecodeError) as err:  # pandas' ParserError is a ValueError
+        raise InputError(f"{path} is not a readable CSV ({' '.join(str(err).split())[:200]})") from None
     if "utterance_id" not in frame.columns:
-        raise ValueError(f"{path}: needs an utterance_id column (and dialogue_id unless utterance ids are unique)")
+        raise InputError(f"{path}: needs an utterance_id column (and dialogue_id unless utterance ids are unique)")
     if "dialogue_id" in frame.columns:
         keys, ours = list(zip(frame["dialogue_id"], frame["utterance_id"])), list(zip(table["dialogue_id"],
                                                                                      table["utterance_id"]))
         id_columns = ["dialogue_id", "utterance_id"]
     else:
         if table["utterance_id"].duplicated().any():
-            raise ValueError(f"{path}: has no dialogue_id column, but utterance ids repeat across the manifest's "
+            raise InputError(f"{path}: has no dialogue_id column, but utterance ids repeat across the manifest's "
                              "dialogues; add a dialogue_id column")
         keys, ours, id_columns = list(frame["utterance_id"]), list(table["utterance_id"]), ["utterance_id"]
     line: dict = {}
     for i, key in enumerate(keys):
         if key in line:
-            raise ValueError(f"{path}, lines {line[key]} and {i + 2}: utterance {key!r} appears twice")
+            raise InputError(f"{path}, lines {line[key]} and {i + 2}: utterance {key!r} appears twice")
         line[key] = i + 2  # the header is line 1
     columns = [c for c in frame.columns if c not in id_columns]
     try:
@@ -242,7 +255,7 @@ def _from_csv(path: Path, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
             bad = pd.to_numeric(frame[column], errors="coerce").isna() & (frame[column] != "nan")
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
-                raise ValueError(f"{path}, line {i + 2}, column {column!r}: {frame[column].iat[i]!r} is not a "
+                raise InputError(f"{path}, line {i + 2}, column {column!r}: {frame[column].iat[i]!r} is not a "
                                  "number") from None
         raise
     values = np.zeros((len(table), len(columns)), dtype=np.float32)
@@ -254,17 +267,35 @@ def _from_csv(path: Path, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return values, present
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _numeric(path: Path, value, *, where: str = "") -> np.ndarray:
+    """``value`` as float32, refusing what the cast would change silently: complex numbers (their imaginary
+    part) and magnitudes beyond float32 (they would become infinite)."""
+    place = f"{path}{': ' + where if where else ''}"
     try:
-        return np.asarray(value, dtype=np.float32)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{path}{': ' + where if where else ''}: not a numeric array: {err}") from None
+        array = np.asarray(value)
+        if np.iscomplexobj(array):
+            raise InputError(f"{place}: complex numbers (dtype {array.dtype}); features must be real: give the "
+                             "real part, the magnitude or both as columns")
+        wide = array.astype(np.float64)
+    except (TypeError, ValueError) as err:  # ragged lists, strings, objects
+        if isinstance(err, InputError):
+            raise
+        raise InputError(f"{place}: not a numeric array ({' '.join(str(err).split())[:160]})") from None
+    beyond = np.isfinite(wide) & (np.abs(wide) > FLOAT32_MAX)
+    if beyond.any():
+        index = tuple(int(i) for i in np.argwhere(beyond)[0])
+        raise InputError(f"{place}: value {wide[index]:.3g} at index {index} is beyond float32's range "
+                         f"(±{FLOAT32_MAX:.3g}), where features are stored; rescale the features")
+    return wide.astype(np.float32)
 
 
 def _check_finite(path: Path, values: np.ndarray, table: pd.DataFrame, place) -> None:
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{path}, {place(row)}: NaN or infinite value in utterance "
+        raise InputError(f"{path}, {place(row)}: NaN or infinite value in utterance "
                          f"{table['dialogue_id'].iat[row]}/{table['utterance_id'].iat[row]} "
                          f"({int(bad.sum())} utterances affected)")

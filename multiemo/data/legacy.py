@@ -23,6 +23,7 @@ import pandas as pd
 from multiemo.corpora.table import seeded_validation
 from multiemo.data.pickles import load_pickle
 from multiemo.data.store import FeatureStore, write_store
+from multiemo.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ MODALITY_FILES = {"text": "TextFeatures.pkl", "audio": "AudioFeatures.pkl", "vis
 MELD_DEV_OFFSET, MELD_TEST_OFFSET = 1039, 1153
 
 
-class LegacyFormatError(ValueError):
+class LegacyFormatError(InputError):
     """A published pickle does not have the expected structure."""
 
 
@@ -99,9 +100,9 @@ def import_legacy(
     The choice is recorded in the store's metadata.
     """
     if format not in LAYOUTS:
-        raise ValueError(f"unknown legacy format {format!r}; choose one of {list(FORMATS)}")
+        raise InputError(f"unknown legacy format {format!r}; choose one of {list(FORMATS)}")
     if dataset not in LAYOUTS[format]:
-        raise ValueError(f"format {format!r} has no {dataset!r} layout; it has {sorted(LAYOUTS[format])}")
+        raise InputError(f"format {format!r} has no {dataset!r} layout; it has {sorted(LAYOUTS[format])}")
     layout = LAYOUTS[format][dataset]
     source = Path(source)
     path = source / "Speakers.pkl" if format == "multiemo" else source

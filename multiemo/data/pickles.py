@@ -13,11 +13,14 @@ import codecs
 import os
 import pickle
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
+from multiemo.errors import InputError, gib
 
-class UnsafePickleError(ValueError):
+
+class UnsafePickleError(InputError):
     """A pickle names something outside the allowed plain structure; nothing from it was run."""
 
 
@@ -43,7 +46,7 @@ ALLOWED: dict[tuple[str, str], object] = {
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+class _RestrictedUnpickler(pickle._Unpickler):  # the Python one: it reads a counted item before making it
     def find_class(self, module: str, name: str):
         module = "builtins" if module == "__builtin__" else module  # what fix_imports does for Python 2 pickles
         try:
@@ -67,7 +70,15 @@ def load_pickle(path: str | os.PathLike, *, hint: str = "") -> object:
         raise FileNotFoundError(f"{path} does not exist" + (f"; {hint}" if hint else ""))
     try:
         with open(path, "rb") as handle:
-            return _RestrictedUnpickler(handle, encoding="latin1").load()
+            return _RestrictedUnpickler(_BoundedFile(handle, path.stat().st_size), encoding="latin1").load()
+    except _AsksTooMuch as err:
+        raise InputError(f"{path} asks for {gib(err.size)} in one piece but holds only {gib(err.held)}: it is "
+                         "truncated or crafted, not a feature file; nothing from it was run") from None
+    except MemoryError as err:  # numpy asked for an array larger than this machine has
+        size = _requested(err)
+        raise InputError(f"{path} asks for {gib(size) if size else 'more memory than this machine has'}"
+                         f"{' for one array' if size else ''}, more than this machine can give: it is corrupt "
+                         "or crafted, or needs a larger machine; nothing from it was run") from None
     except UnsafePickleError as err:
         raise UnsafePickleError(
             f"{path}: refused to load: the pickle asks for {err}, which is not part of a feature file "
@@ -75,4 +86,40 @@ def load_pickle(path: str | os.PathLike, *, hint: str = "") -> object:
         ) from None
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError,
             ValueError, KeyError) as err:
-        raise ValueError(f"{path} is not a readable pickle: {err}") from None
+        raise InputError(f"{path} is not a readable pickle: {err}") from None
+
+
+class _AsksTooMuch(Exception):
+    def __init__(self, size: int, held: int) -> None:
+        super().__init__(size, held)
+        self.size, self.held = size, held
+
+
+class _BoundedFile:
+    """A binary file that refuses a read longer than the file: a pickle opcode that claims 2**40 bytes
+    would otherwise make Python allocate them before finding the file is 16 bytes long. (The C unpickler
+    allocates before it reads, hence the Python one, whose reads of a large pickle are few and long.)"""
+
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self.handle, self.size = handle, size
+
+    def read(self, n: int = -1) -> bytes:
+        if n > self.size:
+            raise _AsksTooMuch(n, self.size)
+        return self.handle.read(n)
+
+    def readinto(self, buffer) -> int:
+        if len(buffer) > self.size:
+            raise _AsksTooMuch(len(buffer), self.size)
+        return self.handle.readinto(buffer)
+
+    def readline(self) -> bytes:
+        return self.handle.readline()
+
+
+def _requested(err: MemoryError) -> int | None:
+    """Bytes numpy failed to allocate (its MemoryError records shape and dtype), or None."""
+    shape, dtype = getattr(err, "shape", None), getattr(err, "dtype", None)
+    if shape is None or dtype is None:
+        return None
+    return int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize

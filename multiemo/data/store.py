@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from multiemo.io import atomic_path
+from multiemo.errors import InputError
+from multiemo.io import atomic_path, read_json
 
 FORMAT_NAME = "multiemo-feature-store"
 FORMAT_VERSION = 1
@@ -35,7 +36,7 @@ SPLITS = ("train", "validation", "test")
 TABLE_COLUMNS = ("dialogue_id", "utterance_id", "position", "speaker", "party", "label", "split", "text")
 
 
-class StoreError(ValueError):
+class StoreError(InputError):
     """A feature store is missing, malformed or inconsistent."""
 
 
@@ -62,10 +63,12 @@ class FeatureStore:
                 f"{self.root} is not a feature store (no store.json); build one with the workflow's "
                 "'features_*' targets or 'multiemo import-legacy'"
             )
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT_NAME or meta.get("version") != FORMAT_VERSION:
+        meta = read_json(meta_path, error=StoreError, hint="rebuild the store (or restore it from its origin)")
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME or meta.get("version") != FORMAT_VERSION:
             raise StoreError(
-                f"{meta_path}: unsupported store format {meta.get('format')!r} version {meta.get('version')!r}"
+                f"{meta_path}: unsupported store format "
+                + (f"{meta.get('format')!r} version {meta.get('version')!r}" if isinstance(meta, dict) else
+                   f"(a JSON {type(meta).__name__}, not a store's record)")
             )
         self.name: str = meta["name"]
         self.labels: list[str] = list(meta["labels"])
@@ -94,12 +97,25 @@ class FeatureStore:
     def features(self, modality: str) -> np.ndarray:
         """(N, D) float32 array of one modality, memory-mapped."""
         self._check_modality(modality)
-        return np.load(self.root / f"{modality}.npy", mmap_mode="r")
+        return self._array(f"{modality}.npy", (len(self), self.modalities[modality].dim), mmap_mode="r")
 
     def present(self, modality: str) -> np.ndarray:
         """(N,) bool, False where ``modality`` is missing for an utterance."""
         self._check_modality(modality)
-        return np.load(self.root / f"{modality}.present.npy")
+        return self._array(f"{modality}.present.npy", (len(self),))
+
+    def _array(self, name: str, shape: tuple[int, ...], mmap_mode: str | None = None) -> np.ndarray:
+        """One array file of the store, checked to hold ``shape`` (a truncated or swapped file names itself)."""
+        path = self.root / name
+        try:
+            array = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+        except (ValueError, EOFError) as err:  # a header or body cut short, a pickled object array
+            raise StoreError(f"{path} is not a readable array ({' '.join(str(err).split())[:200]}); it may be "
+                             "truncated: rebuild the store") from None
+        if array.shape != shape:
+            raise StoreError(f"{path} holds an array of shape {array.shape}, but store.json and utterances.csv "
+                             f"describe {shape}: the store was altered; rebuild it")
+        return array
 
     def label_ids(self) -> np.ndarray:
         """(N,) int64 label index per utterance, -1 where unlabelled."""

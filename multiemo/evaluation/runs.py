@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 from multiemo.evaluation.evaluate import evaluate_run
@@ -33,8 +34,9 @@ def train_run(
     validation logits and written to ``calibration.json`` before the evaluation, which then reports
     calibration before and after it; with ``none`` an earlier ``calibration.json`` is removed.
 
-    The run directory is locked meanwhile (:func:`multiemo.io.lock_directory`): a second process training
-    into it stops with :class:`multiemo.io.DirectoryInUse` naming the holder. Each epoch's record also goes
+    The run directory is locked meanwhile (:func:`multiemo.io.lock_directory`; ``train.lock: false`` skips it
+    where the filesystem has no flock): a second process training into it stops with
+    :class:`multiemo.io.DirectoryInUse` naming the holder. Each epoch's record also goes
     to the trackers ``train.tracking`` switches on (:mod:`multiemo.training.tracking`).
 
     Args:
@@ -51,7 +53,10 @@ def train_run(
     """
     out = Path(out_dir)
     train = from_mapping(TrainConfig, settings.get("train", {}), section="train")
-    with lock_directory(out, "being trained"), open_tracker(train.tracking, out, settings, store_path) as tracker:
+    lock = (lock_directory(out, "being trained", unlocked="set train.lock=false (then make sure no other "
+                                                        "process trains into it)")
+            if train.lock else nullcontext())
+    with lock, open_tracker(train.tracking, out, settings, store_path) as tracker:
 
         def record(epoch: dict) -> None:
             tracker.log_epoch(epoch)
@@ -102,11 +107,14 @@ def train_seeds(
 ) -> dict:
     """Train one run per seed under ``out_dir/seed_{seed}`` and write ``out_dir/summary.json``."""
     out = Path(out_dir)
+    seeded = {seed: {"model": dict(settings.get("model", {})), "train": {**settings.get("train", {}), "seed": seed}}
+              for seed in seeds}
+    for each in seeded.values():  # every seed is checked before the first run starts (ConfigError)
+        from_mapping(TrainConfig, each["train"], section="train")
     run_dirs = []
-    for seed in seeds:
-        seeded = {"model": dict(settings.get("model", {})), "train": {**settings.get("train", {}), "seed": seed}}
+    for seed, each in seeded.items():
         run_dir = out / f"seed_{seed}"
-        train_run(store_path, seeded, run_dir, progress=progress)
+        train_run(store_path, each, run_dir, progress=progress)
         run_dirs.append(run_dir)
     summary = summarise_runs(run_dirs)
     write_json(out / "summary.json", summary)

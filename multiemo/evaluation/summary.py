@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from multiemo.errors import InputError
 from multiemo.metrics import summarise
 
 
@@ -14,7 +15,7 @@ def summarise_runs(run_dirs: Sequence[str | os.PathLike]) -> dict:
     """Mean and std over runs of every test score (and validation weighted-F1, the oracle test figures)."""
     metrics = [json.loads((Path(d) / "metrics.json").read_text(encoding="utf-8")) for d in run_dirs]
     if not metrics:
-        raise ValueError("no runs to summarise")
+        raise InputError("no runs to summarise")
     labels = metrics[0]["labels"]
     test = {
         key: summarise([m["test"][key] for m in metrics]) for key in ("weighted_f1", "accuracy", "macro_f1")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from multiemo.errors import InputError
 from multiemo.io import atomic_path
 from multiemo.outcomes import StageOutcomes
 
@@ -81,7 +82,7 @@ class ModalityFeatures:
         first = parts[0]
         for part in parts[1:]:
             if part.provenance != first.provenance:
-                raise ValueError(
+                raise InputError(
                     "feature shards were made with different settings: "
                     f"{first.provenance} vs {part.provenance}; delete the stale shards and rerun"
                 )

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from multiemo.errors import InputError
+
 log = logging.getLogger(__name__)
 
 RESNET101_OUTPUTS = ("penultimate", "logits")
@@ -111,14 +113,14 @@ def build_backbone(
     elif name == "resnet101":
         model = _resnet101(weights, resnet101_output)
     else:
-        raise ValueError(f"unknown face backbone {name!r}; choose one of {BACKBONES}")
+        raise InputError(f"unknown face backbone {name!r}; choose one of {BACKBONES}")
     log.info("face backbone %s (%d-d) from %s", model.name, model.dim, model.weights)
     return model.eval()
 
 
 def _mtcnn_onet(weights: str | os.PathLike | None) -> FaceEmbedder:
     if weights:
-        raise ValueError(
+        raise InputError(
             f"backbone 'mtcnn_onet' uses the weights bundled with facenet-pytorch; got {weights}"
         )
     # MTCNN feeds its networks (x - 127.5) / 128.
@@ -149,7 +151,7 @@ def _inception_resnet_v1(weights: str | os.PathLike | None) -> FaceEmbedder:
         try:
             net = facenet_pytorch.InceptionResnetV1(pretrained="vggface2", classify=False)
         except Exception as exc:  # download errors come from urllib, requests, OS or torch.hub
-            raise RuntimeError(
+            raise InputError(
                 "could not download the VGGFace2 InceptionResnetV1 weights "
                 f"({type(exc).__name__}: {exc}); on an offline machine download "
                 "20180402-114759-vggface2.pt elsewhere and pass its path as the backbone weights, "
@@ -173,13 +175,13 @@ def _resnet101(weights: str | os.PathLike | None, output: str) -> FaceEmbedder:
     if output not in RESNET101_OUTPUTS:
         raise ValueError(f"resnet101 output must be one of {RESNET101_OUTPUTS}, got {output!r}")
     if not weights:
-        raise ValueError(
+        raise InputError(
             "backbone 'resnet101' needs a weights file (e.g. the VGGFace2 ResNet-101 converted to a "
             "torchvision state_dict); set the visual backbone weights path, or use 'mtcnn_onet'"
         )
     state = _read_state_dict(weights)
     if "fc.weight" not in state:
-        raise ValueError(f"{weights}: not a torchvision resnet101 state_dict (no 'fc.weight')")
+        raise InputError(f"{weights}: not a torchvision resnet101 state_dict (no 'fc.weight')")
     num_classes = int(state["fc.weight"].shape[0])
     net = torchvision.models.resnet101(weights=None, num_classes=num_classes)
     _load(net, state, weights, "resnet101")
@@ -201,7 +203,7 @@ def _load(net: nn.Module, state: dict[str, torch.Tensor], path: str | os.PathLik
     try:
         net.load_state_dict(state)
     except RuntimeError as exc:  # missing, unexpected or mis-shaped tensors
-        raise ValueError(f"{path}: weights do not fit the {name} network: {exc}") from exc
+        raise InputError(f"{path}: weights do not fit the {name} network: {exc}") from exc
 
 
 def _read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -211,11 +213,11 @@ def _read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zip and torch errors alike mean the same thing to the user
-        raise ValueError(f"{path}: cannot be read as a PyTorch weights file ({exc})") from exc
+        raise InputError(f"{path}: cannot be read as a PyTorch weights file ({exc})") from exc
     for wrapper in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
             state = state[wrapper]
     if not isinstance(state, dict):
-        raise TypeError(f"{path}: expected a state_dict, found {type(state).__name__}")
+        raise InputError(f"{path}: expected a state_dict, found {type(state).__name__}")
     # Checkpoints saved from nn.DataParallel prefix every key with "module.".
     return {k.removeprefix("module."): v for k, v in state.items()}

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from multiemo.features.base import ModalityFeatures
-from multiemo.settings import resolve
+from multiemo.settings import ConfigError, resolve
 
 #: What an extractor reads: the media clips, the transcript text, or only the utterance table.
 READS = ("media", "text", "table")
@@ -166,7 +166,7 @@ def extractor(modality: str) -> Extractor:
         ValueError: no extractor is registered for it, naming those that are.
     """
     if modality not in _EXTRACTORS:
-        raise ValueError(
+        raise ConfigError(
             f"no feature extractor is registered for modality {modality!r}; known: {list(_EXTRACTORS)} "
             "(a plugin's extractor is registered when its module is imported: list it under plugins:)"
         )
@@ -196,12 +196,17 @@ def _instance(cls: type, values: Mapping[str, Any], where: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ValueError(f"{where}: unknown setting(s) {unknown}; known: {sorted(fields)}")
+        raise ConfigError(f"{where}: unknown setting(s) {unknown}; known: {sorted(fields)}")
     kwargs = {}
     for name, value in values.items():
         nested = _nested_dataclass(fields[name])
         kwargs[name] = _instance(nested, value, f"{where}.{name}") if nested and isinstance(value, Mapping) else value
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as err:  # the settings class validates its values
+        raise ConfigError(f"{where}: {err}") from None
 
 
 def _nested_dataclass(spec: dataclasses.Field) -> type | None:

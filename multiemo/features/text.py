@@ -21,6 +21,7 @@ import transformers
 from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer
 
+from multiemo.errors import InputError
 from multiemo.features.base import ModalityFeatures
 from multiemo.features.text_models import MINILM_NAME, resolve_model_path
 from multiemo.keys import utterance_key
@@ -159,7 +160,7 @@ def load_pretrained(name: str, revision: str | None = None):
     local = Path(path).expanduser()
     looks_local = path.startswith((".", "/", "~")) or local.exists()
     if looks_local and not (local / "config.json").is_file():
-        raise ValueError(
+        raise InputError(
             f"text model folder {local} has no config.json; give a folder written by save_pretrained "
             "(config.json, weights and tokenizer files) or a Hugging Face model name"
         )
@@ -169,7 +170,7 @@ def load_pretrained(name: str, revision: str | None = None):
         model = AutoModel.from_pretrained(str(local) if looks_local else path, **pinned)
     except (OSError, ValueError) as error:
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-        raise ValueError(
+        raise InputError(
             f"text model {name!r}{f' at revision {revision}' if pinned else ''} could not be loaded: it is not a "
             "local folder and not in the Hugging Face "
             f"cache{' (HF_HUB_OFFLINE is set)' if offline else ''}. Download it once with network access "

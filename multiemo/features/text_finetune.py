@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from multiemo.errors import InputError
 from multiemo.features.text import FINETUNE_FILE, TextEncoder, format_inputs
 from multiemo.io import atomic_path
 from multiemo.metrics import classification_scores
@@ -250,7 +251,7 @@ def _targets(table: pd.DataFrame, labels: list[str]) -> np.ndarray:
     index = {name: i for i, name in enumerate(labels)}
     unknown = sorted(set(table["label"]) - set(index) - {""})
     if unknown:
-        raise ValueError(f"labels {unknown} in the table are not among {list(labels)}")
+        raise InputError(f"labels {unknown} in the table are not among {list(labels)}")
     has_text = np.array([bool(str(t).strip()) for t in table["text"]])
     ids = np.array([index.get(label, -1) for label in table["label"]], dtype=np.int64)
     return np.where(has_text, ids, -1)

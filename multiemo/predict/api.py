@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
+from multiemo.errors import InputError
 from multiemo.predict.asr import AsrConfig
 from multiemo.predict.diarization import DiarizationConfig
 from multiemo.predict.inputs import from_manifest, from_video
@@ -59,9 +61,13 @@ def predict(
         ValueError, FileNotFoundError: bad inputs or settings, with one message naming the file or setting.
     """
     if (video is None) == (manifest is None):
-        raise ValueError("give either a video (with an optional transcript) or a manifest CSV")
+        raise InputError("give either a video (with an optional transcript) or a manifest CSV")
     if manifest is not None and transcript is not None:
-        raise ValueError("a manifest carries its own text; give the transcript only with a video")
+        raise InputError("a manifest carries its own text; give the transcript only with a video")
+    blocking = next((p for p in (Path(out_dir), *Path(out_dir).parents) if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():  # found now, not after the whole prediction
+        raise InputError(f"the output folder {out_dir} cannot be made: {blocking} is a file; choose another "
+                         "--out (a new or existing folder)")
     segmentation_config = from_mapping(SegmentationConfig, dict(segmentation or {}), section="segmentation")
     diarization_config = from_mapping(DiarizationConfig, dict(diarization or {}), section="diarization")
     asr_config = from_mapping(AsrConfig, dict(asr or {}), section="asr")

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from multiemo.errors import InputError
 from multiemo.features.registry import extractor
 from multiemo.features.text_models import resolve_model_path
 from multiemo.provenance import LOCAL, hub_revision, library_version
@@ -30,7 +31,7 @@ BUNDLE_DIR = "files"
 LEFT_OUT = ("*.pt", "*.pth", "*.pkl", "*.pickle", "checkpoint-*")
 
 
-class ExportError(ValueError):
+class ExportError(InputError):
     """A directory is not an exported multiemo model this version can load, or a run cannot be exported."""
 
 

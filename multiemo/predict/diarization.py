@@ -39,6 +39,7 @@ import torch
 from multiemo.predict.speaker_clusters import agglomerative_labels, centred, split_similarity
 from multiemo.predict.vad import stream_audio
 from multiemo.predict.voice_encoder import EMBEDDING_DIM, PARTIAL_FRAMES, VoiceEncoder, mel_frames
+from multiemo.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,15 @@ def cut_windows(path: str | os.PathLike, windows: np.ndarray, sample_rate: int, 
             buffer, offset = buffer[keep_from:], offset + int(keep_from)
     for i in order[next_up:]:  # past the end of the audio
         yield int(i), buffer[max(0, bounds[i, 0] - offset) :]
+
+
+def check_speaker_counts(config: DiarizationConfig) -> None:
+    """Refuse a given ``num_speakers`` above ``max_speakers`` (a rule across two settings, which the schema
+    cannot state): it would find more speakers than the limit allows."""
+    if config.num_speakers is not None and config.num_speakers > config.max_speakers:
+        raise ConfigError(f"diarization num_speakers={config.num_speakers} is above max_speakers="
+                          f"{config.max_speakers}, the most speakers it may find: lower num_speakers or raise "
+                          "max_speakers with it")
 
 
 def cluster(embeddings: np.ndarray, config: DiarizationConfig) -> np.ndarray:

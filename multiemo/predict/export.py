@@ -26,6 +26,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+from multiemo.errors import InputError
 from multiemo.io import atomic_path
 from multiemo.predict.bundle import BUNDLE_DIR, plan_bundle, write_bundle
 from multiemo.predict.model_card import model_card
@@ -63,7 +64,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
 
     run_dir, out = Path(run_dir), Path(out_dir)
     if out.exists() and any(out.iterdir()) and not (out / CONFIG_FILE).is_file():
-        raise ValueError(f"{out} exists and is not an exported model; choose an empty or new folder")
+        raise InputError(f"{out} exists and is not an exported model; choose an empty or new folder")
     trained = from_run(run_dir, "cpu")
     settings = read_run_json(run_dir / "settings.json") or {}
     provenance = read_provenance(run_dir) or {}
@@ -109,6 +110,8 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         save_file(state, tmp / WEIGHTS_FILE, metadata={"format": "pt"})
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         (tmp / CARD_FILE).write_text(model_card(config), encoding="utf-8")
+        # safetensors writes its file 0600 whatever the umask: give it the mode its config.json got
+        (tmp / WEIGHTS_FILE).chmod((tmp / CONFIG_FILE).stat().st_mode & 0o777)
     if features_only:
         log.warning("%s exported for predict_features only: %s", out, features_only)
     log.info("exported %s to %s", run_dir, out)

@@ -15,10 +15,11 @@ import pandas as pd
 
 from multiemo.corpora.manifest import read_manifest
 from multiemo.corpora.table import build_table
+from multiemo.errors import InputError
 from multiemo.keys import utterance_key
 from multiemo.outcomes import OK, StageOutcomes
 from multiemo.predict.asr import AsrConfig, AsrUnavailable, transcribe
-from multiemo.predict.diarization import DiarizationConfig
+from multiemo.predict.diarization import DiarizationConfig, check_speaker_counts
 from multiemo.predict.segmentation import SegmentationConfig, probe_media, segment_media
 from multiemo.predict.speakers import attribute_speakers
 from multiemo.predict.transcripts import DROPPED, UNKNOWN_SPEAKER, fit_to_media, read_subtitles
@@ -77,7 +78,10 @@ def from_video(
 
     Raises:
         FileNotFoundError, ValueError: unreadable video or transcript (one message naming the file).
+        ConfigError: diarization settings that contradict each other (before the media are read).
     """
+    if diarization is not None:
+        check_speaker_counts(diarization)
     info = probe_media(video)
     dialogue = Path(video).stem
     notes: dict = {"video": str(Path(video).resolve()), "duration": info.duration,
@@ -125,7 +129,7 @@ def from_video(
             rows, text_status, notes["asr"] = _recognise(rows, info.path, asr, device, progress)
             has_text = text_status == ASR
     if rows.empty:
-        raise ValueError(f"{video}: no utterance to predict (the video is shorter than one segment)")
+        raise InputError(f"{video}: no utterance to predict (the video is shorter than one segment)")
     rows = rows.assign(dialogue_id=dialogue, label="", split="test", media=str(Path(video).resolve()),
                        face_side="")
     table = build_table(rows, order_by="start")

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from multiemo.errors import InputError
 from multiemo.features.base import ModalityFeatures
 from multiemo.features.registry import Extract, ExtractionContext, extractor
 from multiemo.features.registry import modalities as registered_modalities
@@ -106,7 +107,7 @@ class Predictor:
         progress: bool = True,
     ) -> None:
         if not 0.0 <= low_confidence <= 1.0:
-            raise ValueError(f"low_confidence must be a probability in [0, 1], got {low_confidence}")
+            raise InputError(f"low_confidence must be a probability in [0, 1], got {low_confidence}")
         self.device = resolve_device(device)
         if isinstance(source, TrainedModel):
             source.model.to(self.device)
@@ -176,7 +177,13 @@ class Predictor:
             log.warning("%d utterances had more speakers in their window than the model's %d parties: they "
                         "share its last party", folded, self.num_parties)
         frame = self._frame(table, probs, extracted, conversation.outcomes)
-        frame["low_confidence"] = frame["confidence"] < self.low_confidence
+        # An utterance no modality reached (silence, no face, no text) gets the model's prior, not a finding:
+        # it is always flagged and counted, whatever its top probability.
+        no_input = (frame["modalities"] == "none").to_numpy()
+        if no_input.any():
+            log.warning("%d of %d utterances had no input at all (no modality present): their emotion is the "
+                        "model's guess from nothing and they are flagged low_confidence", no_input.sum(), len(frame))
+        frame["low_confidence"] = (frame["confidence"] < self.low_confidence) | no_input
         if conversation.has_text and conversation.text_status:  # recognised text: say so where it was used
             for m in (m for m in extracted if self._reads_text(m)):
                 frame.loc[frame[f"{m}_status"] == OK, f"{m}_status"] = conversation.text_status
@@ -189,6 +196,7 @@ class Predictor:
             counts["speaker"] = conversation.speakers.counts()
         counts.update({m: f.outcomes.counts() for m, f in extracted.items() if f.outcomes is not None})
         counts["party_folded"] = {"utterances": folded}
+        counts["no_input"] = {"utterances": int(no_input.sum())}
         info = {
             "run": str(self.run_dir.resolve()),
             "best_epoch": self.trained.best_epoch,
@@ -247,12 +255,12 @@ class Predictor:
         """
         missing = [m for m in self.modalities if m not in features]
         if missing:
-            raise ValueError(f"features lack the modalities {missing}; this model uses {list(self.modalities)}")
+            raise InputError(f"features lack the modalities {missing}; this model uses {list(self.modalities)}")
         n = len(dialogue_ids)
         values = {m: np.asarray(features[m], np.float32) for m in self.modalities}
         for m, v in values.items():
             if v.shape != (n, self.model.input_dims[m]):
-                raise ValueError(f"{m} features have shape {v.shape}, expected ({n}, {self.model.input_dims[m]})")
+                raise InputError(f"{m} features have shape {v.shape}, expected ({n}, {self.model.input_dims[m]})")
         shown = {m: np.ones(n, bool) if present is None or m not in present else np.asarray(present[m], bool)
                  for m in self.modalities}
         return self._classify(values, shown, np.asarray(dialogue_ids), np.asarray(speakers))[0]

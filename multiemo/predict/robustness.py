@@ -16,6 +16,7 @@ import torch
 
 from multiemo.data.dialogues import DialogueBatch, DialogueSet
 from multiemo.data.store import FeatureStore, StoreError
+from multiemo.errors import InputError
 from multiemo.training.checkpoint import load_run_model, resolve_device
 from multiemo.training.passes import run_pass
 
@@ -26,7 +27,7 @@ class WithoutModalities:
     def __init__(self, data: DialogueSet, drop: Sequence[str]) -> None:
         unknown = sorted(set(drop) - set(data.modalities))
         if unknown:
-            raise ValueError(f"cannot remove {unknown}: the run uses only {list(data.modalities)}")
+            raise InputError(f"cannot remove {unknown}: the run uses only {list(data.modalities)}")
         self.data, self.drop = data, tuple(drop)
 
     def batches(self, batch_size: int, **kwargs) -> Iterator[DialogueBatch]:

@@ -33,6 +33,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from multiemo.errors import InputError
 from multiemo.predict.vad import VadUnavailable, audio_origin, energy_levels, silero_probabilities
 
 log = logging.getLogger(__name__)
@@ -130,17 +131,17 @@ def probe_media(path: str | os.PathLike) -> MediaInfo:
     if not path.is_file():
         raise FileNotFoundError(f"video {path} not found")
     if path.stat().st_size == 0:
-        raise ValueError(f"video {path} is empty (0 bytes); re-copy or re-export it")
+        raise InputError(f"video {path} is empty (0 bytes); re-copy or re-export it")
     try:
         with av.open(str(path)) as container:
             audio, video = bool(container.streams.audio), bool(container.streams.video)
             duration = _duration(container)
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as error:
-        raise ValueError(
+        raise InputError(
             f"video {path} cannot be read ({error}); is it a complete video file? Re-export it, e.g. as mp4"
         ) from None
     if not audio and not video:
-        raise ValueError(f"{path} holds neither an audio nor a video stream")
+        raise InputError(f"{path} holds neither an audio nor a video stream")
     return MediaInfo(str(path), duration, audio, video)
 
 
@@ -258,7 +259,7 @@ def segment_media(info: MediaInfo, config: SegmentationConfig, *, progress: bool
     else:
         reason = "fixed windows asked for"
     if not info.duration:
-        raise ValueError(f"{info.path}: {reason}, and its duration is unknown, so it cannot be segmented")
+        raise InputError(f"{info.path}: {reason}, and its duration is unknown, so it cannot be segmented")
     if reason != "fixed windows asked for":
         log.warning("%s: %s; cutting it into %.1f s windows instead", info.path, reason, config.window)
     segments = fixed_segments(info.duration, config.window, config.min_speech)

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from multiemo.errors import InputError
 from multiemo.features.registry import extractor
 from multiemo.features.registry import modalities as registered_modalities
+from multiemo.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
 
-class ProvenanceMismatch(ValueError):
+class ProvenanceMismatch(InputError):
     """Prediction would make features differently from training."""
 
 
@@ -105,14 +107,14 @@ class ExtractionPlan:
             settings[modality] = {**spec.settings_from(provenance), **(local or {}).get(modality, {})}
         for modality, values in (overrides or {}).items():
             if modality not in registered_modalities():
-                raise ValueError(
+                raise ConfigError(
                     f"unknown modality {modality!r} in overrides; use one of {sorted(registered_modalities())}"
                 )
             if modality not in settings:
                 log.warning("override for %s ignored: the run does not use %s", modality, modality)
                 continue
             if not isinstance(values, Mapping):
-                raise ValueError(f"overrides for {modality} must map settings to values, got {values!r}")  # noqa: TRY004
+                raise ConfigError(f"overrides for {modality} must map settings to values, got {values!r}")
             for key, value in dict(values).items():
                 _apply_override(settings[modality], modality, key, value)
         return cls(store=source, settings=settings, recorded=plan_recorded,
@@ -150,7 +152,7 @@ def _apply_override(settings: dict, modality: str, key: str, value: Any) -> None
         return
     if key not in settings:
         known = sorted(set(settings) | runtime)
-        raise ValueError(f"unknown {modality} setting {key!r}; known: {known}")
+        raise ConfigError(f"unknown {modality} setting {key!r}; known: {known}")
     if isinstance(settings[key], dict) and isinstance(value, Mapping):
         for inner, inner_value in value.items():
             if settings[key].get(inner) != inner_value:

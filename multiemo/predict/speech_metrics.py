@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from multiemo.errors import InputError
+
 
 def read_rttm(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     """(T, 2) start/end seconds and the speaker of each ``SPEAKER`` line of an RTTM file.
@@ -35,7 +37,7 @@ def read_rttm(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
         try:
             start, duration = float(fields[3]), float(fields[4])
         except (IndexError, ValueError):
-            raise ValueError(f"{path}, line {number}: expected 'SPEAKER file 1 start duration ...'") from None
+            raise InputError(f"{path}, line {number}: expected 'SPEAKER file 1 start duration ...'") from None
         turns.append((start, start + duration))
         speakers.append(fields[7])
     return np.asarray(turns, dtype=float).reshape(-1, 2), speakers

@@ -12,7 +12,6 @@ An exported directory holds no pickle at all; a run's checkpoint is unpickled wi
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from multiemo import __version__
+from multiemo.io import read_json
 from multiemo.predict.bundle import ExportError, read_bundle
 from multiemo.predict.settings import ExtractionPlan
 from multiemo.training.calibration import check_calibration, load_calibration
@@ -27,6 +28,7 @@ from multiemo.training.checkpoint import (
     build_model,
     incompatible,
     load_run_model,
+    one_line,
     read_provenance,
 )
 
@@ -134,6 +136,7 @@ def from_export(directory: str | os.PathLike, device: torch.device | str = "cpu"
     directory = Path(directory)
     config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
     config = read_export_config(config_path)
+    _check_export_fields(config, config_path)
     if not weights_path.is_file():
         raise ExportError(f"{weights_path} not found: an exported multiemo model holds {CONFIG_FILE} and "
                           f"{WEIGHTS_FILE}; copy the whole directory")
@@ -163,11 +166,31 @@ def from_export(directory: str | os.PathLike, device: torch.device | str = "cpu"
             provenance=config.get("provenance"),
             local=local,
         )
-    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as err:
-        raise ExportError(incompatible(weights_path if isinstance(err, RuntimeError) else config_path, err,
-                                       f"multiemo {writer}" if writer else "the multiemo version that wrote it")
-                          ) from None
+    except RuntimeError as err:  # the weights do not fit the architecture config.json describes
+        if writer == __version__:  # then not a version change: one of the two files was altered
+            raise ExportError(f"{config_path} and {weights_path} do not fit together ({one_line(err)}); "
+                              "one of them was edited or they come from different exports: copy the whole "
+                              "export again from its origin") from None
+        raise ExportError(incompatible(weights_path, err, f"multiemo {writer}" if writer
+                                       else "the multiemo version that wrote it")) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ExportError(incompatible(config_path, err, f"multiemo {writer}" if writer
+                                       else "the multiemo version that wrote it")) from None
     return trained
+
+
+def _check_export_fields(config: dict, path: Path) -> None:
+    """The fields prediction sizes things by, checked before any weight is loaded or any input extracted."""
+    labels, dims, parties = config.get("labels"), config.get("input_dims"), config.get("num_parties")
+    if not (isinstance(labels, list) and labels and all(isinstance(x, str) and x for x in labels)
+            and len(set(labels)) == len(labels)):
+        raise ExportError(f"{path}: labels must be a list of distinct non-empty names, got {labels!r:.100}")
+    if not (isinstance(dims, dict) and dims
+            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in dims.values())):
+        raise ExportError(f"{path}: input_dims must map each modality to a width >= 1, got {dims!r:.100}")
+    if not (isinstance(parties, int) and not isinstance(parties, bool) and parties >= 1):
+        raise ExportError(f"{path}: num_parties must be a whole number >= 1 (the parties the model was trained "
+                          f"with), got {parties!r:.40}; copy the export again from its origin")
 
 
 def read_export_config(path: Path) -> dict:
@@ -175,10 +198,7 @@ def read_export_config(path: Path) -> dict:
     if not path.is_file():
         raise ExportError(f"{path} not found: {path.parent} is not an exported multiemo model "
                           "(make one with `multiemo export RUN OUT_DIR`; a run directory goes with --run)")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ExportError(f"{path} is not valid JSON ({err})") from None
+    config = read_json(path, error=ExportError, hint="copy the export again from its origin")
     if not isinstance(config, dict) or config.get("format") != EXPORT_FORMAT:
         found = config.get("format") if isinstance(config, dict) else type(config).__name__
         raise ExportError(f"{path} is not a multiemo model configuration (format {found!r}, expected "

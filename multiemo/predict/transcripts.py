@@ -17,6 +17,9 @@ Reading rules, each counted rather than silent:
   one are spoken by ``unknown``. Other tags (``<i>``, ``{\\an8}``, ``<c.red>``) are removed, entities decoded.
 * A cue whose end is not after its start is dropped (``bad_time``); a cue with no text after tags are
   removed is kept with empty text (``empty_text``: its text feature is missing, audio and face still count).
+* Rolling captions (YouTube's automatic ones: word timings ``<00:00:01.500><c> word</c>``, payload lines of a
+  space): each cue keeps only the lines the cue before it did not show; a cue that shows nothing new is
+  dropped (``rolling_repeat``).
 * A malformed timing line, or a file without any cue, is an error naming the file and line.
 
 :func:`fit_to_media` then fits the cues to the video (order, overlaps, times beyond its end).
@@ -36,6 +39,7 @@ import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
 from multiemo.corpora.fields import clean_text
+from multiemo.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +53,14 @@ END_CLIPPED = "end_clipped"
 BEYOND_END = "beyond_end"
 ENCODING_FALLBACK = "encoding_fallback"
 #: Statuses of cues that are not predicted (every other status keeps the cue).
-DROPPED = (BAD_TIME, BEYOND_END)
+ROLLING_REPEAT = "rolling_repeat"  # a rolling caption's cue that only shows lines of the cues before it
+
+DROPPED = (BAD_TIME, BEYOND_END, ROLLING_REPEAT)
 
 _TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[,.](\d{1,3}))?"
 _TIMING = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}(?:\s+.*)?$")
 _VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]+)>", re.IGNORECASE)
+_WORD_TIMING = re.compile(r"<(?:\d+:)?\d{2}:\d{2}\.\d{3}>")
 _TAGS = re.compile(r"<[^>]*>|\{\\[^}]*\}")
 _SPEAKER = re.compile(r"^-?\s*([^:]{1,32}):(?:\s+(\S.*))?$")
 _NAME_CHARS = set(".'-_")
@@ -112,16 +119,25 @@ def read_subtitles(path: str | os.PathLike) -> Transcript:
     timing_lines = _timing_lines(lines, path, is_vtt)
     raw = _parse_vtt(text, path) if is_vtt else _parse_srt(text, path)
     if len(raw) != len(timing_lines):  # the parser and the block check disagree on what a cue is
-        raise ValueError(f"{path}: {len(timing_lines)} timing lines but {len(raw)} cues could be read; check "
+        raise InputError(f"{path}: {len(timing_lines)} timing lines but {len(raw)} cues could be read; check "
                          "the blank lines between cues")
     fallback = ENCODING_FALLBACK if "encoding_fallback" in notes else OK
+    # Rolling captions (word timings such as <00:00:01.500><c> word</c>): each cue repeats the lines before it.
+    rolling = is_vtt and _WORD_TIMING.search(text) is not None
     cues: list[Cue] = []
+    shown: list[str] = []  # the previous cue's lines, as displayed
     for line, (start, end, rows) in zip(timing_lines, raw):
+        rows = [row for row in rows if row.strip()]
+        if rolling:
+            plain = [clean_text(_TAGS.sub("", row)) for row in rows]
+            repeated = next((i for i, row in enumerate(plain) if row not in shown), len(plain))
+            rows, shown = rows[repeated:], plain
         speaker, words = _speaker_and_text(rows)
-        status = BAD_TIME if end <= start else (EMPTY_TEXT if not words else fallback)
+        status = BAD_TIME if end <= start else (ROLLING_REPEAT if rolling and not rows else
+                                                EMPTY_TEXT if not words else fallback)
         cues.append(Cue(len(cues) + 1, line, start, end, speaker, words, status))
     if not cues:
-        raise ValueError(f"{path} holds no subtitle cues; give an SRT or WebVTT file (or no transcript)")
+        raise InputError(f"{path} holds no subtitle cues; give an SRT or WebVTT file (or no transcript)")
     bad = [c for c in cues if c.status == BAD_TIME]
     if bad:
         log.warning("%s: %d cue(s) dropped whose end is not after their start, e.g. line %d",
@@ -133,7 +149,7 @@ def _timing_lines(lines: list[str], path: Path, is_vtt: bool) -> list[int]:
     """1-based line number of each cue's timing line; a block without a well-formed one is an error that
     quotes the line where the timing was expected."""
     numbers = []
-    blocks = list(_blocks(lines, 1))
+    blocks = list(_blocks(lines, 1, is_vtt=is_vtt))
     for index, (first, block) in enumerate(blocks):
         if is_vtt and (index == 0 or block[0].split(" ", 1)[0] in ("NOTE", "STYLE", "REGION")):
             continue  # the header block (with metadata lines such as "Kind: captions"), comments, styles
@@ -142,7 +158,7 @@ def _timing_lines(lines: list[str], path: Path, is_vtt: bool) -> list[int]:
             # The timing line is the first line, or the second after a cue number / identifier.
             at = 1 if len(block) > 1 and (block[0].isdigit() or is_vtt and "-->" not in block[0]
                                           and _looks_like_timing(block[1])) else 0
-            raise ValueError(
+            raise InputError(
                 f"{path}, line {first + at}: expected a timing line like '00:00:01,000 --> 00:00:02,500' "
                 f"{'after an optional cue identifier' if is_vtt else 'after the cue number'}, got {block[at]!r}"
             )
@@ -161,14 +177,14 @@ def _parse_srt(text: str, path: Path) -> list[tuple[float, float, list[str]]]:
                 for s in srt.parse(text)]
     except srt.SRTParseError as error:
         line = text.count("\n", 0, error.expected_start) + 1
-        raise ValueError(f"{path}, line {line}: not a subtitle cue: {text.split(chr(10))[line - 1]!r}") from None
+        raise InputError(f"{path}, line {line}: not a subtitle cue: {text.split(chr(10))[line - 1]!r}") from None
 
 
 def _parse_vtt(text: str, path: Path) -> list[tuple[float, float, list[str]]]:
     try:
         captions = webvtt.from_string(text).captions
     except (MalformedFileError, MalformedCaptionError) as error:
-        raise ValueError(f"{path}: not a WebVTT file ({error})") from None
+        raise InputError(f"{path}: not a WebVTT file ({error})") from None
     return [(c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000, c.raw_text.split("\n"))
             for c in captions]
 
@@ -212,7 +228,7 @@ def fit_to_media(cues: list[Cue], duration: float | None, *, min_duration: float
                 cue = replace(cue, status=_worse(cue.status, OVERLAP_KEPT))
         fitted.append(cue)
     if not fitted:
-        raise ValueError(
+        raise InputError(
             f"no subtitle cue starts within the video's {duration:.1f} s (the first starts at "
             f"{min(c.start for c in cues):.1f} s); is the transcript the one of this video?"
         )
@@ -236,7 +252,7 @@ def _decode(path: Path) -> tuple[str, dict]:
         notes["encoding"] = "utf-16"
         return data.decode("utf-16"), notes
     if b"\x00" in data:
-        raise ValueError(f"{path} is not a text file (it holds NUL bytes); give an SRT or WebVTT subtitle file")
+        raise InputError(f"{path} is not a text file (it holds NUL bytes); give an SRT or WebVTT subtitle file")
     try:
         notes["encoding"] = "utf-8"
         return data.decode("utf-8-sig"), notes
@@ -251,8 +267,9 @@ def _decode(path: Path) -> tuple[str, dict]:
         return text, notes
 
 
-def _blocks(lines: list[str], first_line: int):
-    """(1-based line number, non-empty lines) of each blank-line-separated block."""
+def _blocks(lines: list[str], first_line: int, *, is_vtt: bool = False):
+    """(1-based line number, non-empty lines) of each blank-line-separated block. In WebVTT only an empty line
+    ends a block: a payload line of spaces (YouTube's rolling captions write one) belongs to its cue."""
     block: list[str] = []
     start = first_line
     for number, row in enumerate(lines, start=first_line):
@@ -260,7 +277,7 @@ def _blocks(lines: list[str], first_line: int):
             if not block:
                 start = number
             block.append(row.strip())
-        elif block:
+        elif block and not (is_vtt and row):
             yield start, block
             block = []
     if block:
@@ -270,14 +287,14 @@ def _blocks(lines: list[str], first_line: int):
 def _parse_timing(row: str, path: Path, line: int) -> tuple[float, float]:
     match = _TIMING.match(row)
     if match is None:
-        raise ValueError(
+        raise InputError(
             f"{path}, line {line}: malformed timing line {row!r}; expected '00:00:01,000 --> 00:00:02,500'"
         )
     groups = match.groups()
     times = []
     for h, m, s, frac in (groups[:4], groups[4:]):
         if int(s) >= 60 or (h is not None and int(m) >= 60):
-            raise ValueError(f"{path}, line {line}: minutes or seconds >= 60 in {row!r}")
+            raise InputError(f"{path}, line {line}: minutes or seconds >= 60 in {row!r}")
         times.append(int(h or 0) * 3600 + int(m) * 60 + int(s) + (float(f"0.{frac}") if frac else 0.0))
     return times[0], times[1]
 

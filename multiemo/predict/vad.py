@@ -20,6 +20,9 @@ import av
 import numpy as np
 from tqdm.auto import tqdm
 
+from multiemo.errors import InputError
+from multiemo.settings import ConfigError
+
 log = logging.getLogger(__name__)
 
 #: Frame lengths (samples) silero-vad accepts, per sample rate.
@@ -43,7 +46,7 @@ def stream_audio(path: str | os.PathLike, sample_rate: int, *, progress: bool = 
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
-                raise ValueError(f"{path} has no audio stream")
+                raise InputError(f"{path} has no audio stream")
             stream = container.streams.audio[0]
             total = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0
             with tqdm(total=round(total), unit="s", desc=desc, disable=not progress) as bar:
@@ -55,7 +58,7 @@ def stream_audio(path: str | os.PathLike, sample_rate: int, *, progress: bool = 
                 for out in resampler.resample(None):
                     yield out.to_ndarray().reshape(-1)
     except av.error.FFmpegError as error:
-        raise ValueError(f"the audio of {path} cannot be decoded ({error}); the file is damaged") from None
+        raise InputError(f"the audio of {path} cannot be decoded ({error}); the file is damaged") from None
 
 
 def audio_origin(path: str | os.PathLike) -> float:
@@ -129,7 +132,8 @@ def silero_probabilities(path: str | os.PathLike, *, sample_rate: int = 16000, m
     import torch
 
     if sample_rate not in SILERO_FRAME:
-        raise ValueError(f"silero-vad works at {sorted(SILERO_FRAME)} Hz, got sample_rate {sample_rate}")
+        raise ConfigError(f"silero-vad works at {sorted(SILERO_FRAME)} Hz, got segmentation.sample_rate="
+                          f"{sample_rate}: use one of those, or segmentation.vad=energy")
     model = load_silero() if model is None else model
     model.reset_states()
     size = SILERO_FRAME[sample_rate]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from multiemo.errors import InputError
 from multiemo.io import write_json
 
 CALIBRATION_FILE = "calibration.json"
@@ -57,7 +58,7 @@ def fit_temperature(logits: np.ndarray, y_true: np.ndarray, *, tolerance: float 
     if logits.ndim != 2 or len(logits) != len(y_true) or len(y_true) == 0:
         raise ValueError(f"need (N, C) logits with N > 0 labels, got {logits.shape} and {y_true.shape}")
     if not np.isfinite(logits).all():
-        raise ValueError("logits hold NaN or infinite values: the model diverged; calibration is impossible")
+        raise InputError("logits hold NaN or infinite values: the model diverged; calibration is impossible")
     ratio = (math.sqrt(5.0) - 1.0) / 2.0
     lo, hi = math.log(T_MIN), math.log(T_MAX)
     a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
@@ -106,17 +107,17 @@ def load_calibration(run_dir: str | os.PathLike) -> dict | None:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: unreadable calibration ({err}); delete it to predict uncalibrated") from err
+        raise InputError(f"{path}: unreadable calibration ({err}); delete it to predict uncalibrated") from err
     return check_calibration(record, source=str(path))
 
 
 def check_calibration(record: object, *, source: str = "calibration") -> dict:
     """``record`` if it is a valid temperature calibration; ValueError naming ``source`` and the field."""
     if not isinstance(record, Mapping) or record.get("method") != "temperature":
-        raise ValueError(f"{source}: field 'method' must be 'temperature', got {record!r:.80}")
+        raise InputError(f"{source}: field 'method' must be 'temperature', got {record!r:.80}")
     temperature = record.get("temperature")
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
         math.isfinite(temperature) and temperature > 0
     ):
-        raise ValueError(f"{source}: field 'temperature' must be a positive number, got {temperature!r}")
+        raise InputError(f"{source}: field 'temperature' must be a positive number, got {temperature!r}")
     return dict(record)

@@ -28,8 +28,9 @@ from pathlib import Path
 import torch
 
 from multiemo.data.store import FeatureStore
+from multiemo.errors import InputError
 from multiemo.features.text_models import resolve_model_path
-from multiemo.io import atomic_path, write_json, write_stream
+from multiemo.io import atomic_path, read_json, write_json, write_stream
 from multiemo.models import ModelConfig, MultiEMO
 from multiemo.provenance import environment, hub_revision, with_extractor_libraries
 from multiemo.training.config import ConfigError, from_mapping
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 # Train settings that change where and how fast a run computes, not what it computes (or, for calibration,
 # only a step after training on the selected checkpoint): a run resumes across changes of these, and they are
 # not part of its identity.
-RUNTIME_ONLY = ("device", "num_threads", "checkpoint_fusion", "tracking", "calibration")
+RUNTIME_ONLY = ("device", "num_threads", "checkpoint_fusion", "tracking", "calibration", "lock")
 # Train settings added after runs were recorded, with the value those runs trained with: such a run resumes.
 ADDED_SETTINGS = {"precision": "fp32", "selection": "weighted_f1", "patience": None}
 
@@ -48,7 +49,7 @@ RUN_FILES = ("last.pt", "best.pt", "history.jsonl", "metrics.json", "settings.js
 PROVENANCE = "provenance.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint file cannot (or must not) be loaded."""
 
 
@@ -141,16 +142,16 @@ def read_run_json(path: Path) -> dict | None:
     """One JSON file of a run directory, or None when the run has none; malformed is a CheckpointError."""
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as err:
-        raise CheckpointError(f"{path} is not valid JSON ({err}); restore it from the run's origin") from None
+    return read_json(path, error=CheckpointError, hint="restore it from the run's origin")
 
 
 def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[MultiEMO, dict]:
     """The best checkpoint's model (eval mode) and the run's settings, with the checkpoint's ``best_epoch``
     and ``num_parties``; run the model under ``autocast(settings["train"]["precision"], device)``."""
     path = Path(run_dir) / "best.pt"
+    if not Path(run_dir).is_dir():
+        raise FileNotFoundError(f"{run_dir} does not exist (or is not a folder): give a run directory that "
+                                "multiemo train wrote")
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: {run_dir} holds no finished epoch; train it first")
     ckpt = load_checkpoint(path, device)  # CheckpointError for anything but plain data
@@ -181,10 +182,14 @@ def build_model(architecture: dict, input_dims: dict, num_classes: int, num_part
 
 def incompatible(path: Path, err: Exception, writer: str) -> str:
     """The one-line message for a model file this version of multiemo cannot load."""
-    detail = " ".join(str(err).split())  # load_state_dict lists the keys over several lines
-    detail = detail if len(detail) <= 300 else detail[:297] + "..."
-    return (f"{path} cannot be loaded by this version of multiemo ({type(err).__name__}: {detail}); "
+    return (f"{path} cannot be loaded by this version of multiemo ({type(err).__name__}: {one_line(err)}); "
             f"retrain the run, or use {writer}")
+
+
+def one_line(err: Exception, limit: int = 300) -> str:
+    """An error's text on one line (load_state_dict lists the keys over several), cut at ``limit``."""
+    detail = " ".join(str(err).split())
+    return detail if len(detail) <= limit else detail[: limit - 3] + "..."
 
 
 def read_history(path: Path) -> list[dict]:
@@ -211,13 +216,17 @@ def append_history(path: Path, record: dict) -> None:
 def claim_run_dir(out: Path, identity: dict, restart_if_changed: bool) -> None:
     """Record what this run is; refuse to resume (or clear) a directory that holds a different run."""
     path = out / "settings.json"
-    if path.exists():
-        previous = json.loads(path.read_text(encoding="utf-8"))
+    previous = read_run_json(path)
+    if previous is not None:
+        if not isinstance(previous, dict):
+            raise CheckpointError(f"{path} does not hold a run's settings; choose another --out or delete it")
         for key, value in ADDED_SETTINGS.items():  # runs from before the setting trained with this value
             previous.get("train", {}).setdefault(key, value)
         if previous == identity:
             return
-        if not restart_if_changed:
+        # settings of a run that never finished an epoch (e.g. refused as it started) guard nothing
+        finished = any((out / name).exists() for name in ("last.pt", "best.pt"))
+        if finished and not restart_if_changed:
             changed = sorted(
                 f"{section}.{key}"
                 for section in ("model", "train")
@@ -228,7 +237,8 @@ def claim_run_dir(out: Path, identity: dict, restart_if_changed: bool) -> None:
                 f"{out} holds a run with different settings ({', '.join(changed)}); "
                 "choose another --out or delete that directory"
             )
-        log.info("%s holds a run with other settings: starting afresh", out)
+        log.info("%s holds %s: starting afresh", out,
+                 "a run with other settings" if finished else "the settings of a run without a finished epoch")
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
     write_json(path, identity)

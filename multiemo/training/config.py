@@ -10,8 +10,9 @@ from __future__ import annotations
 import copy
 import functools
 import importlib.resources
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import yaml
@@ -67,8 +68,13 @@ class TrainConfig:
     patience: int | None = None  # stop after this many epochs without a better selection score; None: never
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     calibration: str = "temperature"  # "temperature": fit T on validation after training (calibration.json); "none"
+    lock: bool = True  # flock the run directory while training; false only where the filesystem lacks flock
 
     def __post_init__(self) -> None:
+        for spec in fields(self):  # NaN passes every comparison below; torch would refuse it mid-run
+            value = getattr(self, spec.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"train.{spec.name} must be a finite number, got {value}")
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be at least 1, got {getattr(self, name)}")
@@ -81,6 +87,8 @@ class TrainConfig:
                 raise ConfigError(f"train.{name} must not be negative, got {getattr(self, name)}")
         if self.ce_weight + self.swfc_weight + self.hgr_weight <= 0:
             raise ConfigError("train: at least one of ce_weight, swfc_weight, hgr_weight must be positive")
+        if not 0 <= self.seed < 2**32:  # what numpy's and torch's generators accept
+            raise ConfigError(f"train.seed must be a whole number in [0, 2**32 - 1], got {self.seed}")
         if not 0 < self.lr_factor < 1:
             raise ConfigError(f"train.lr_factor must be in (0, 1), got {self.lr_factor}")
         if self.precision not in ("fp32", "bf16", "auto"):

@@ -37,6 +37,7 @@ from multiemo.training.config import ConfigError, TrainConfig, from_mapping, mod
 from multiemo.training.objective import Objective
 from multiemo.training.passes import run_pass
 from multiemo.training.precision import resolve_precision
+from multiemo.training.resume import restore, resume_state
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,16 @@ def build_model_config(model_settings: Mapping, store: FeatureStore) -> ModelCon
         raise ConfigError(
             f"model.modalities asks for {missing}, but store {store.root} holds only {sorted(store.modalities)}"
         )
+    training = store.table["split"].to_numpy() == "train"
+    for m in config.modalities:  # a modality that is all padding would train silently on nothing
+        empty = store.modalities[m].dim < 1 or not store.present(m)[training].any()
+        if empty:
+            others = [o for o in config.modalities if o != m]
+            raise ConfigError(
+                f"store {store.root} has no {m} features for any training utterance ("
+                + ("0 columns" if store.modalities[m].dim < 1 else "none present")
+                + f"): drop it from model.modalities (e.g. model.modalities=[{','.join(others)}]) or rebuild "
+                  "the store with them")
     return config
 
 
@@ -128,14 +139,7 @@ def fit(
     last = out / "last.pt"
     if last.exists():
         ckpt = load_checkpoint(last, device)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        shuffle.set_state(ckpt["shuffle_rng"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(ckpt["cuda_rng"], device)
-        state = _resumed_state(ckpt["state"])
+        state = _resumed_state(restore(ckpt, model, optimizer, scheduler, shuffle, device))
         log.info("resuming %s after epoch %d", out, state["epoch"])
     truncate_history(out / "history.jsonl", state["epoch"])
 
@@ -187,11 +191,7 @@ def fit(
         append_history(out / "history.jsonl", record)
         if on_epoch is not None:
             on_epoch(record)
-        save_checkpoint(last, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                               "scheduler": scheduler.state_dict(), "shuffle_rng": shuffle.get_state(),
-                               "torch_rng": torch.get_rng_state(),
-                               "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                               "state": state})
+        save_checkpoint(last, resume_state(model, optimizer, scheduler, shuffle, device, state))
         epochs.set_postfix(val_f1=f"{val_scores['weighted_f1']:.2f}", best=state["best_epoch"])
         log.info("epoch %d: train loss %.4f, validation loss %.4f, validation weighted-F1 %.2f (%.1fs)",
                  epoch, train_pass.loss, val_pass.loss, val_scores["weighted_f1"], record["seconds"])

@@ -16,6 +16,8 @@ import sys
 
 import torch
 
+from multiemo.settings import ConfigError
+
 
 def autocast(precision: str, device: torch.device) -> torch.autocast:
     """The autocast context of a resolved precision: bfloat16 products for ``"bf16"``, none for ``"fp32"``."""
@@ -34,8 +36,8 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         if precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be 'fp32', 'bf16' or 'auto', got {precision!r}")
         if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            raise ValueError(
-                f"precision bf16, but {torch.cuda.get_device_name(device)} has no bfloat16 support; "
+            raise ConfigError(
+                f"train.precision=bf16, but {torch.cuda.get_device_name(device)} has no bfloat16 support; "
                 "use fp32 or auto"
             )
         return precision
