@@ -21,7 +21,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from multiemo.io import atomic_path
+from multiemo.io import OutputKind, atomic_path, check_output_dir
 from multiemo.predict.model_card import model_card
 from multiemo.predict.predictor import Predictor
 from multiemo.predict.trained import (
@@ -40,11 +40,14 @@ log = logging.getLogger(__name__)
 
 CARD_FILE = "README.md"
 EXPORT_FILES = (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE)
+#: Only such a folder is replaced by :func:`export_run`.
+EXPORT_FOLDER = OutputKind("exported model", CONFIG_FILE, EXPORT_FILES)
 
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     """Write the run's best model as an exported model directory ``out_dir`` (replaced if it holds an
-    earlier export; any other existing non-empty folder is refused).
+    earlier export and nothing else; any other existing non-empty folder, or one holding the run, is refused
+    with :class:`multiemo.io.OutputRefused`).
 
     Raises:
         FileNotFoundError: the run has no best.pt (or, for a run older than provenance.json, no store).
@@ -54,8 +57,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     from safetensors.torch import save_file
 
     run_dir, out = Path(run_dir), Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not (out / CONFIG_FILE).is_file():
-        raise ValueError(f"{out} exists and is not an exported model; choose an empty or new folder")
+    check_output_dir(out, EXPORT_FOLDER, inputs=[run_dir])
     trained = from_run(run_dir, "cpu")
     plan = trained.plan()  # reads an old run's store; refuses features without extractor settings
     settings = read_run_json(run_dir / "settings.json") or {}
@@ -86,7 +88,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         "exported_with": environment(),
     }
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(out) as tmp:
+    with atomic_path(out, EXPORT_FOLDER) as tmp:
         tmp.mkdir()
         save_file(state, tmp / WEIGHTS_FILE, metadata={"format": "pt"})
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
