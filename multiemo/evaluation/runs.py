@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from multiemo.evaluation.evaluate import evaluate_run
 from multiemo.evaluation.summary import summarise_runs
 from multiemo.io import check_output_dir, lock_directory, write_json
-from multiemo.settings import from_mapping
+from multiemo.settings import check_seeds, from_mapping
 from multiemo.training.calibration import CALIBRATION_FILE
 from multiemo.training.checkpoint import RUN_FOLDER, SEEDS_FOLDER, read_history
 from multiemo.training.config import TrainConfig
@@ -102,8 +102,10 @@ def train_seeds(
 ) -> dict:
     """Train one run per seed under ``out_dir/seed_{seed}`` and write ``out_dir/summary.json``.
 
-    ``out_dir`` holds only those (else :class:`multiemo.io.OutputRefused`).
+    ``out_dir`` holds only those (else :class:`multiemo.io.OutputRefused`); a repeated seed is refused
+    (:func:`multiemo.settings.check_seeds`).
     """
+    seeds = check_seeds(seeds, "seeds")
     out = check_output_dir(out_dir, SEEDS_FOLDER, inputs=[store_path])
     run_dirs = []
     for seed in seeds:

@@ -6,7 +6,7 @@ from multiemo.corpora.registry import dataset_modalities
 from multiemo.corpora.registry import reader as corpus_reader
 from multiemo.features.registry import extractor, load_plugins
 from multiemo.features.registry import modalities as registered_modalities
-from multiemo.settings import ConfigError, deep_merge, parse_overrides
+from multiemo.settings import ConfigError, check_seeds, deep_merge, parse_overrides
 from multiemo.training.config import complete_settings, resolve_run_settings
 
 DATASETS = config["datasets"]
@@ -107,7 +107,8 @@ def variants(ds):
 
 
 def seeds(ds):
-    return [int(s) for s in entry(ds).get("seeds", config["seeds"])]
+    where = f"config.yaml: datasets.{ds}.seeds" if "seeds" in entry(ds) else "config.yaml: seeds"
+    return check_seeds(entry(ds).get("seeds", config["seeds"]), where)
 
 
 def run_settings(ds, variant, seed):
