@@ -107,7 +107,7 @@ def test_a_replaced_clip_reruns_its_own_shard_only(finished):
     shutil.copyfile(source, finished / "corpus" / "train_splits" / "dia2_utt0.mp4")
     jobs, text = _plan(finished)
     assert jobs == {"audio_features": 1, "visual_features": 1, **AFTER_STORE}
-    rerun = set(re.findall(r"features/(audio|visual)/shard_(\d)\.npz", text))
+    rerun = set(re.findall(r"output: \S*features/(audio|visual)/shard_(\d)\.npz", text))  # the jobs' outputs
     assert rerun == {("audio", str(shard)), ("visual", str(shard))}
     snakemake(finished)
     np.testing.assert_allclose(_store_row(finished, key, "audio"), _store_row(finished, "train_dia3/0", "audio"),
