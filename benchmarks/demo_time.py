@@ -41,11 +41,14 @@ def main() -> None:
     parser.add_argument("--before", type=Path, required=True)
     parser.add_argument("--after", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--start-with", choices=["before", "after"], default="before",
+                        help="the tree of the first round's first run (the next round starts with the other)")
     args = parser.parse_args()
     times = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as scratch:
         for round_ in range(args.rounds):
-            order = ("before", "after") if round_ % 2 == 0 else ("after", "before")
+            first = round_ % 2 == (0 if args.start_with == "before" else 1)
+            order = ("before", "after") if first else ("after", "before")
             for name in order:
                 load = os.getloadavg()[0]
                 seconds = run_demo(getattr(args, name).resolve(), Path(scratch))
