@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from multiemo import __version__, bound_kernel_caches
 from multiemo.errors import InputError, MultiemoError
+from multiemo.settings import check_seeds
 
 log = logging.getLogger("multiemo")
 
@@ -47,7 +48,10 @@ def _seeds(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"--seeds must be a comma-separated list of integers, got {text!r}")
     if not seeds:
         raise argparse.ArgumentTypeError("--seeds needs at least one seed")
-    return seeds
+    try:
+        return check_seeds(seeds, "--seeds")
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

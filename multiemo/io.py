@@ -1,18 +1,21 @@
-"""Atomic file writing (an interrupted run never leaves a half-written file that looks finished) and
-directory locks (two processes never write one run directory at once)."""
+"""Atomic file writing (an interrupted run never leaves a half-written file that looks finished), output
+folders that are never a user's folder (a command replaces only its own kind of output and never writes
+where its inputs are), and directory locks (two processes never write one run directory at once)."""
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import fnmatch
 import json
 import os
 import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -21,14 +24,75 @@ import numpy as np
 from multiemo.errors import InputError, MultiemoError
 
 
+class OutputRefused(InputError):
+    """A command would replace or write into a folder that is not its own kind of output, or that holds
+    one of its inputs; nothing was written or removed."""
+
+
+@dataclass(frozen=True)
+class OutputKind:
+    """What a folder written by one command holds, so that only such a folder is ever replaced.
+
+    Attributes:
+        name: how messages call it ("feature store").
+        marker: the file every such folder holds (None: the folder is recognised by its entries alone).
+        entries: name patterns (``fnmatch``) of everything such a folder may hold; a folder with any
+            other entry holds something the command did not write, and is refused.
+    """
+
+    name: str
+    marker: str | None
+    entries: tuple[str, ...] = ("*",)
+
+    def owns(self, directory: Path) -> bool:
+        """Whether ``directory`` (an existing folder) is empty or one of this kind's folders."""
+        names = [entry.name for entry in os.scandir(directory)]
+        if not names:
+            return True
+        if self.marker is not None and self.marker not in names:
+            return False
+        return all(any(fnmatch.fnmatchcase(n, p) for p in self.entries) for n in names)
+
+
+def check_output_dir(path: str | os.PathLike, kind: OutputKind,
+                     inputs: Sequence[str | os.PathLike | None] = ()) -> Path:
+    """Refuse ``path`` as a command's output folder unless it is new, empty or of ``kind``, and unless it
+    holds none of ``inputs`` (files or folders the command reads; None entries are skipped).
+
+    Raises:
+        OutputRefused: naming the folder and what to do.
+    """
+    path = Path(path)
+    folder = Path(os.path.abspath(path))
+    for item in inputs:
+        if item is None:
+            continue
+        source = Path(os.path.abspath(item))
+        if source == folder or folder in source.parents:
+            raise OutputRefused(f"{path} holds the input {item}: writing there could replace or mix with "
+                                f"it; choose an output folder outside it")
+    if path.exists() and not path.is_dir():
+        raise OutputRefused(f"{path} exists and is not a folder; choose a new or empty folder for the "
+                            f"{kind.name}")
+    if path.is_dir() and not kind.owns(path):
+        article = "an" if kind.name[0] in "aeiou" else "a"
+        raise OutputRefused(f"{path} exists and is not {article} {kind.name} (it holds files this command did "
+                            f"not write); choose a new or empty folder, or move those files away")
+    return path
+
+
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, kind: OutputKind | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
 
-    Works for files and directories: whatever the block creates at the yielded path replaces ``path``.
+    Works for files and directories: whatever the block creates at the yielded path replaces ``path``. An
+    existing folder at ``path`` is replaced only when it is empty or of ``kind`` (:class:`OutputKind`);
+    any other folder is refused (:class:`OutputRefused`), so a user's folder is never removed.
     An OSError while writing (a full disk, a file-size limit) names ``path``, not the temporary path.
     """
     path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        check_output_dir(path, kind or OutputKind("file", None, ()))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
@@ -38,6 +102,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield target
         if path.is_dir() and not path.is_symlink():
+            check_output_dir(path, kind or OutputKind("file", None, ()))  # it may have changed meanwhile
             shutil.rmtree(path)
         os.replace(target, path)
     except OSError as err:

@@ -6,6 +6,8 @@ are thin adapters and every stage is usable (and tested) without Snakemake.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -26,8 +28,16 @@ log = logging.getLogger(__name__)
 
 
 def read_corpus(entry: Mapping, out_dir: str | os.PathLike) -> Corpus:
+    """Read the corpus a config ``datasets`` entry describes (:func:`load_corpus`) and save it to ``out_dir``."""
+    corpus = load_corpus(entry)
+    corpus.save(out_dir)
+    log.info("%s", corpus.outcomes.summary())
+    return corpus
+
+
+def load_corpus(entry: Mapping) -> Corpus:
     """Read the corpus a config ``datasets`` entry describes (its ``reader`` in
-    :mod:`multiemo.corpora.registry`) and save it to ``out_dir``.
+    :mod:`multiemo.corpora.registry`).
 
     Media are required only when a modality whose extractor reads media (audio, visual) is requested, so an
     annotations-only MELD or IEMOCAP corpus (``modalities: [text]``) serves text-only training.
@@ -46,10 +56,35 @@ def read_corpus(entry: Mapping, out_dir: str | os.PathLike) -> Corpus:
             "extracted from the clips, so either provide them (remove require_media) or train on the "
             "other modalities alone (e.g. modalities: [text])"
         )
-    corpus = read(entry, require_media=bool(require_media))
-    corpus.save(out_dir)
-    log.info("%s", corpus.outcomes.summary())
-    return corpus
+    return read(entry, require_media=bool(require_media))
+
+
+def content_digest(corpus: Corpus, columns: Sequence[str] | None = None, *, shard: int | None = None,
+                   num_shards: int = 1) -> str:
+    """SHA-256 of what a stage reads of ``corpus``: the rows (of one shard) in table order and ``columns``
+    of them; ``columns=None``: the whole corpus as :meth:`Corpus.save` writes it (table, labels, outcomes).
+
+    Equal digests mean the stage would read the same values, whatever the files' time stamps say; the
+    workflow reruns a stage when its digest changes (rules/common.smk).
+    """
+    table = corpus.table if shard is None else shard_table(corpus.table, shard, num_shards)
+    digest = hashlib.sha256()
+    if columns is None:
+        meta = {"labels": corpus.labels, "report": corpus.outcomes.to_dict()}
+        digest.update(json.dumps(meta, sort_keys=True, ensure_ascii=False).encode())
+    else:
+        table = table[[c for c in columns if c in table.columns]]
+    digest.update(table.to_csv(index=False).encode())
+    return digest.hexdigest()
+
+
+def shard_media(corpus: Corpus, shard: int | None, num_shards: int = 1) -> list[str]:
+    """The media files of one shard's dialogues (``None``: of all) that exist, each once, in table order
+    (its jobs' inputs; a missing clip is no input but a counted ``missing_file``, so adding it later changes
+    the inputs)."""
+    table = corpus.table if shard is None else shard_table(corpus.table, shard, num_shards)
+    paths = table["media"]
+    return [p for p in dict.fromkeys(paths) if p and os.path.isfile(p)]
 
 
 def shard_table(table: pd.DataFrame, shard: int, num_shards: int) -> pd.DataFrame:
@@ -62,7 +97,7 @@ def shard_table(table: pd.DataFrame, shard: int, num_shards: int) -> pd.DataFram
 
 def extract_features(
     modality: str,
-    corpus_dir: str | os.PathLike,
+    corpus: Corpus | str | os.PathLike,
     out_path: str | os.PathLike,
     *,
     settings: Mapping,
@@ -76,13 +111,14 @@ def extract_features(
 
     Args:
         modality: a registered modality.
+        corpus: the corpus, or a folder written by :meth:`Corpus.save`.
         settings: its ``extraction.<modality>`` block.
         shard, num_shards: extract only the dialogues of this shard (:func:`shard_table`); a modality that
             is not sharded (text: context needs whole dialogues) takes the whole corpus (``shard=None``).
         cache_dir, inputs: see :class:`~multiemo.features.registry.ExtractionContext`.
     """
     spec = extractor(modality)
-    table = Corpus.load(corpus_dir).table
+    table = (corpus if isinstance(corpus, Corpus) else Corpus.load(corpus)).table
     if shard is not None:
         if not spec.sharded:
             raise InputError(f"{modality} features are made over the whole corpus, not per shard")

@@ -69,6 +69,20 @@ def validate_config(config: Mapping, schema: Mapping, *, source: str = "the conf
         raise ConfigError(f"{source}, {place}: {message if len(message) <= 300 else message[:297] + '...'}")
 
 
+def check_seeds(seeds: Sequence[int], where: str) -> list[int]:
+    """``seeds`` as a list, refusing a repeated seed: it would train one run and count it twice (n = 2, std 0).
+
+    Raises:
+        ConfigError: naming ``where`` (the setting or option) and the repeated seed.
+    """
+    seeds = [int(s) for s in seeds]
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ConfigError(f"{where} {seeds} repeats seed {repeated[0]}: each seed is one run, and a repeated "
+                          "seed would count the same run twice in the mean and std; list each seed once")
+    return seeds
+
+
 def parse_overrides(overrides: Sequence[str]) -> dict:
     """Turn ``["train.epochs=3", "model.fusion=false"]`` into a nested mapping (values parsed as YAML)."""
     nested: dict = {}

@@ -61,6 +61,15 @@ def test_usage_errors_exit_2(argv, capsys):
     assert stop.value.code == EXIT_USAGE and "usage: multiemo" in capsys.readouterr().err
 
 
+def test_a_repeated_seed_is_refused_with_one_message(capsys, tmp_path):
+    """`--seeds 1,1` would train one run and count it twice (n = 2, std 0.00): refused before any work."""
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--dataset", "meld", "--features", "S", "--out", str(tmp_path / "R"), "--seeds", "1,2,1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == EXIT_USAGE and "--seeds [1, 2, 1] repeats seed 1" in err[-1]
+    assert not (tmp_path / "R").exists()
+
+
 def test_packaged_presets_train_from_any_folder(tmp_path, monkeypatch):
     """No config.yaml in the working folder: --dataset names a packaged preset."""
     monkeypatch.chdir(tmp_path)

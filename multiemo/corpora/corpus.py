@@ -13,7 +13,7 @@ import pandas as pd
 
 from multiemo.corpora.table import COLUMNS, validate_table
 from multiemo.errors import InputError
-from multiemo.io import atomic_path
+from multiemo.io import OutputKind, atomic_path
 from multiemo.keys import utterance_key
 from multiemo.outcomes import StageOutcomes
 
@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 TABLE_FILE = "utterances.csv"
 META_FILE = "corpus.json"
+#: What a corpus folder holds: only such a folder is replaced by :meth:`Corpus.save`.
+CORPUS_FOLDER = OutputKind("corpus folder", META_FILE, (TABLE_FILE, META_FILE))
 
 
 @dataclass
@@ -54,7 +56,7 @@ class Corpus:
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``utterances.csv`` (UTF-8) and ``corpus.json`` (labels, outcomes) into a new directory, atomically."""
         directory = Path(directory)
-        with atomic_path(directory) as tmp:
+        with atomic_path(directory, CORPUS_FOLDER) as tmp:
             tmp.mkdir()
             self.table.to_csv(tmp / TABLE_FILE, index=False, encoding="utf-8")
             meta = {"labels": self.labels, "report": self.outcomes.to_dict()}

@@ -2,9 +2,10 @@
 
 An entry names the function that reads the corpus from a dataset entry and the entry keys it depends on:
 the workflow passes exactly those keys (plus ``reader``, ``modalities`` and ``require_media``) to the
-read job, so changing one rereads the corpus and changing anything else does not. A new reader is one
-module with a ``read(entry, *, require_media) -> Corpus`` function plus one :func:`register_reader` call,
-here or in a plugin module (``plugins:`` in config.yaml).
+read job, so changing one rereads the corpus and changing anything else does not. It also names the
+annotation files the reader reads (``sources``): the workflow declares them as the read job's inputs.
+A new reader is one module with a ``read(entry, *, require_media) -> Corpus`` function plus one
+:func:`register_reader` call, here or in a plugin module (``plugins:`` in config.yaml).
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class Reader:
     keys: tuple[str, ...] = ()
     #: ``modalities(entry) -> list`` when the entry sets no ``modalities:``; None = all of DEFAULT_MODALITIES.
     modalities: str | Callable[[Mapping], list[str]] | None = None
+    #: ``sources(entry) -> list of paths``: the annotation files (CSVs, transcripts, a manifest) the reader
+    #: reads, not the media; None = none declared (the workflow then sees only the entry's settings).
+    sources: str | Callable[[Mapping], list[Path]] | None = None
 
     def __call__(self, entry: Mapping, *, require_media: bool) -> Corpus:
         return resolve(self.read)(entry, require_media=require_media)
@@ -86,6 +90,33 @@ def dataset_modalities(entry: Mapping) -> list[str]:
         return list(entry["modalities"])
     rule = reader(entry["reader"]).modalities if entry.get("reader") in _READERS else None
     return list(resolve(rule)(entry)) if rule else list(DEFAULT_MODALITIES)
+
+
+def corpus_sources(entry: Mapping) -> list[Path]:
+    """The annotation files a dataset entry's reader reads (:attr:`Reader.sources`), [] if it names none."""
+    rule = reader(entry.get("reader")).sources
+    return [Path(p) for p in resolve(rule)(entry)] if rule else []
+
+
+def meld_sources(entry: Mapping) -> list[Path]:
+    from multiemo.corpora.meld import MELD_PARTS
+
+    return [Path(entry["root"]) / csv for _, csv, _ in MELD_PARTS.values()]
+
+
+def emorynlp_sources(entry: Mapping) -> list[Path]:
+    from multiemo.corpora.emorynlp import EMORYNLP_PARTS
+
+    return [Path(entry["root"]) / csv for _, csv in EMORYNLP_PARTS.values()]
+
+
+def iemocap_sources(entry: Mapping) -> list[Path]:
+    """Every dialog's EmoEvaluation file and, where it has one, its transcription."""
+    files = []
+    for evaluation in sorted(Path(entry["root"]).glob("Session*/dialog/EmoEvaluation/Ses*.txt")):
+        transcript = evaluation.parent.parent / "transcriptions" / evaluation.name
+        files += [evaluation, transcript] if transcript.is_file() else [evaluation]
+    return files
 
 
 def existing_path(entry: Mapping, key: str) -> Path:
@@ -153,9 +184,11 @@ def manifest_modalities(entry: Mapping) -> list[str]:
 
 
 for _entry in (
-    Reader("meld", read_meld_entry, ("root",)),
-    Reader("iemocap", read_iemocap_entry, ("root", "test_sessions", "validation_fraction", "split_seed")),
-    Reader("emorynlp", read_emorynlp_entry, ("root",), modalities=lambda entry: ["text"]),
-    Reader("manifest", read_manifest_entry, ("manifest", "labels"), modalities=manifest_modalities),
+    Reader("meld", read_meld_entry, ("root",), sources=meld_sources),
+    Reader("iemocap", read_iemocap_entry, ("root", "test_sessions", "validation_fraction", "split_seed"),
+           sources=iemocap_sources),
+    Reader("emorynlp", read_emorynlp_entry, ("root",), modalities=lambda entry: ["text"], sources=emorynlp_sources),
+    Reader("manifest", read_manifest_entry, ("manifest", "labels"), modalities=manifest_modalities,
+           sources=lambda entry: [Path(entry["manifest"])]),
 ):
     register_reader(_entry)

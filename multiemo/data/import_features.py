@@ -29,8 +29,9 @@ import pandas as pd
 from multiemo.corpora.manifest import read_manifest, read_manifest_rows
 from multiemo.corpora.table import assign_parties, seeded_validation
 from multiemo.data.pickles import load_pickle
-from multiemo.data.store import TABLE_COLUMNS, FeatureStore, write_store
+from multiemo.data.store import STORE_FOLDER, TABLE_COLUMNS, FeatureStore, write_store
 from multiemo.errors import InputError
+from multiemo.io import check_output_dir
 from multiemo.keys import utterance_key
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,8 @@ def import_features(
     Args:
         manifest: the manifest CSV.
         sources: modality name → array file (see the module docstring for the forms).
-        out_dir: the store directory to create (written atomically).
+        out_dir: the store directory to create (written atomically; an earlier store is replaced, any other
+            non-empty folder or a folder holding an input is refused).
         labels: label names in index order; default the sorted labels of the manifest.
         name: dataset name recorded in the store (default: the manifest's folder name).
         validation_fraction, seed: when no row has split ``validation``, this seeded fraction of the training
@@ -61,10 +63,12 @@ def import_features(
 
     Raises:
         ValueError: naming the file and the dialogue/row of the first problem; nothing is written.
+        multiemo.io.OutputRefused: ``out_dir`` is not a store or holds an input.
     """
     manifest = Path(manifest)
     if not sources:
         raise InputError("give at least one modality's features, e.g. --features text=text.npy")
+    check_output_dir(out_dir, STORE_FOLDER, inputs=[manifest, *sources.values()])
     corpus = read_manifest(manifest, labels=labels)
     raw, lines = read_manifest_rows(manifest)
     table = corpus.table.reset_index(drop=True)

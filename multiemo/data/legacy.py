@@ -22,8 +22,9 @@ import pandas as pd
 
 from multiemo.corpora.table import seeded_validation
 from multiemo.data.pickles import load_pickle
-from multiemo.data.store import FeatureStore, write_store
+from multiemo.data.store import STORE_FOLDER, FeatureStore, write_store
 from multiemo.errors import InputError
+from multiemo.io import check_output_dir
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,8 @@ def import_legacy(
 
     Validation split: the format's own validation ids (COSMIC); for MELD, the dev dialogues when the training
     ids include them (ids 1039-1152); otherwise a seeded ``validation_fraction`` of the training dialogues.
-    The choice is recorded in the store's metadata.
+    The choice is recorded in the store's metadata. ``out_dir`` must be new, empty or an earlier store, and
+    must not hold ``source`` (:class:`multiemo.io.OutputRefused`).
     """
     if format not in LAYOUTS:
         raise InputError(f"unknown legacy format {format!r}; choose one of {list(FORMATS)}")
@@ -105,6 +107,7 @@ def import_legacy(
         raise InputError(f"format {format!r} has no {dataset!r} layout; it has {sorted(LAYOUTS[format])}")
     layout = LAYOUTS[format][dataset]
     source = Path(source)
+    check_output_dir(out_dir, STORE_FOLDER, inputs=[source])
     path = source / "Speakers.pkl" if format == "multiemo" else source
     if format == "multiemo" and source.is_file():
         raise NotADirectoryError(f"{source}: the multiemo format is a folder holding Speakers.pkl and *Features.pkl")

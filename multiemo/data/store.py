@@ -26,11 +26,13 @@ import numpy as np
 import pandas as pd
 
 from multiemo.errors import InputError
-from multiemo.io import atomic_path, read_json
+from multiemo.io import OutputKind, atomic_path, read_json
 
 FORMAT_NAME = "multiemo-feature-store"
 FORMAT_VERSION = 1
 SPLITS = ("train", "validation", "test")
+#: What a store folder holds: only such a folder is replaced by :func:`write_store`.
+STORE_FOLDER = OutputKind("feature store", "store.json", ("store.json", "utterances.csv", "*.npy"))
 
 #: Columns every utterance table has. ``label`` is "" for unlabelled utterances.
 TABLE_COLUMNS = ("dialogue_id", "utterance_id", "position", "speaker", "party", "label", "split", "text")
@@ -148,7 +150,8 @@ def write_store(
     """Write a feature store atomically and return it opened.
 
     Args:
-        path: the store directory to create (replaced if it exists).
+        path: the store directory to create (replacing an earlier store; any other non-empty folder is
+            refused, :class:`multiemo.io.OutputRefused`).
         name: dataset name recorded in the store.
         table: utterance table with at least ``TABLE_COLUMNS``; extra columns are kept.
         labels: label names in index order; every non-empty ``table.label`` must be one of them.
@@ -188,7 +191,7 @@ def write_store(
         if mask.shape != (n,):
             raise StoreError(f"{modality} presence mask has shape {mask.shape}, expected ({n},)")
         modalities[modality] = (values, mask)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, STORE_FOLDER) as tmp:
         tmp.mkdir()
         table.to_csv(tmp / "utterances.csv", index=False, encoding="utf-8")
         for modality, (values, mask) in modalities.items():

@@ -6,14 +6,13 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from pathlib import Path
 
 from multiemo.evaluation.evaluate import evaluate_run
 from multiemo.evaluation.summary import summarise_runs
-from multiemo.io import lock_directory, write_json
-from multiemo.settings import from_mapping
+from multiemo.io import check_output_dir, lock_directory, write_json
+from multiemo.settings import check_seeds, from_mapping
 from multiemo.training.calibration import CALIBRATION_FILE
-from multiemo.training.checkpoint import read_history
+from multiemo.training.checkpoint import RUN_FOLDER, SEEDS_FOLDER, read_history
 from multiemo.training.config import TrainConfig
 from multiemo.training.loop import fit
 from multiemo.training.tracking import open_tracker
@@ -42,7 +41,8 @@ def train_run(
     Args:
         store_path: feature store directory.
         settings: ``{"model": {...}, "train": {...}}`` as resolved from config.yaml and overrides.
-        out_dir: the run directory (created).
+        out_dir: the run directory (created; a folder holding anything a run does not write, or holding the
+            store, is refused with :class:`multiemo.io.OutputRefused`).
         progress: show a progress bar over epochs.
         restart_if_changed: if ``out_dir`` holds a run with other settings, delete it and start afresh
             (the workflow's behaviour when a setting changed); otherwise refuse with an error.
@@ -51,7 +51,7 @@ def train_run(
     Returns:
         The content written to ``out_dir/metrics.json``.
     """
-    out = Path(out_dir)
+    out = check_output_dir(out_dir, RUN_FOLDER, inputs=[store_path])
     train = from_mapping(TrainConfig, settings.get("train", {}), section="train")
     lock = (lock_directory(out, "being trained", unlocked="set train.lock=false (then make sure no other "
                                                         "process trains into it)")
@@ -105,12 +105,18 @@ def train_seeds(
     *,
     progress: bool = True,
 ) -> dict:
-    """Train one run per seed under ``out_dir/seed_{seed}`` and write ``out_dir/summary.json``."""
-    out = Path(out_dir)
+    """Train one run per seed under ``out_dir/seed_{seed}`` and write ``out_dir/summary.json``.
+
+    ``out_dir`` holds only those (else :class:`multiemo.io.OutputRefused`); a repeated seed is refused
+    (:func:`multiemo.settings.check_seeds`), and every seed's settings are checked before the first run starts
+    (ConfigError).
+    """
+    seeds = check_seeds(seeds, "seeds")
     seeded = {seed: {"model": dict(settings.get("model", {})), "train": {**settings.get("train", {}), "seed": seed}}
               for seed in seeds}
-    for each in seeded.values():  # every seed is checked before the first run starts (ConfigError)
+    for each in seeded.values():
         from_mapping(TrainConfig, each["train"], section="train")
+    out = check_output_dir(out_dir, SEEDS_FOLDER, inputs=[store_path])
     run_dirs = []
     for seed, each in seeded.items():
         run_dir = out / f"seed_{seed}"

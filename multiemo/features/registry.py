@@ -28,6 +28,13 @@ from multiemo.settings import ConfigError, resolve
 
 #: What an extractor reads: the media clips, the transcript text, or only the utterance table.
 READS = ("media", "text", "table")
+#: The utterance-table columns read by an extractor of each kind (None: all): the workflow reruns its jobs
+#: when the values in these columns change (:func:`multiemo.pipeline.content_digest`), not when a label does.
+READ_COLUMNS: dict[str, tuple[str, ...] | None] = {
+    "media": ("dialogue_id", "utterance_id", "media", "start", "end", "face_side"),
+    "text": ("dialogue_id", "utterance_id", "position", "speaker", "text"),
+    "table": None,
+}
 
 
 class Extract(Protocol):

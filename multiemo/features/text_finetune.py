@@ -23,12 +23,14 @@ from tqdm.auto import tqdm
 
 from multiemo.errors import InputError
 from multiemo.features.text import FINETUNE_FILE, TextEncoder, format_inputs
-from multiemo.io import atomic_path
+from multiemo.io import OutputKind, atomic_path
 from multiemo.metrics import classification_scores
 
 log = logging.getLogger(__name__)
 
 HEAD_FILE = "classifier_head.pt"
+#: A fine-tuned encoder folder (Hugging Face files beside ours): only such a folder is replaced.
+ENCODER_FOLDER = OutputKind("fine-tuned text encoder", FINETUNE_FILE)
 
 
 @dataclass
@@ -279,7 +281,7 @@ def _weighted_f1(
 
 def _save(out_dir: Path, encoder: TextEncoder, head: nn.Module, meta: dict) -> None:
     """Replace ``out_dir`` by the current encoder in one rename: a crash leaves the previous best intact."""
-    with atomic_path(out_dir) as tmp:
+    with atomic_path(out_dir, ENCODER_FOLDER) as tmp:
         tmp.mkdir()
         encoder.model.save_pretrained(tmp)
         encoder.tokenizer.save_pretrained(tmp)

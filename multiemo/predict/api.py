@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from multiemo.errors import InputError
+from multiemo.io import check_output_dir
 from multiemo.predict.asr import AsrConfig
 from multiemo.predict.diarization import DiarizationConfig
 from multiemo.predict.inputs import from_manifest, from_video
-from multiemo.predict.outputs import write_predictions
+from multiemo.predict.outputs import PREDICTIONS_FOLDER, write_predictions
 from multiemo.predict.predictor import LOW_CONFIDENCE, Predictions, Predictor
 from multiemo.predict.segmentation import SegmentationConfig
 from multiemo.predict.trained import TrainedModel
@@ -44,7 +45,8 @@ def predict(
 
     Args:
         source: trained run directory, exported model directory, or a model loaded from either.
-        out_dir: where the four files go (created).
+        out_dir: where the four files go (created; a non-empty folder holding anything else, or holding an
+            input, is refused with :class:`multiemo.io.OutputRefused`).
         video: the conversation's video; ``transcript``: its SRT/WebVTT subtitles (optional).
         manifest: instead of ``video``, a manifest CSV of utterance clips (MANIFEST.md; label/split optional).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
@@ -71,6 +73,8 @@ def predict(
     segmentation_config = from_mapping(SegmentationConfig, dict(segmentation or {}), section="segmentation")
     diarization_config = from_mapping(DiarizationConfig, dict(diarization or {}), section="diarization")
     asr_config = from_mapping(AsrConfig, dict(asr or {}), section="asr")
+    run = None if isinstance(source, TrainedModel) else source
+    check_output_dir(out_dir, PREDICTIONS_FOLDER, inputs=[run, video, transcript, manifest])
     # Load the run first: a wrong run or setting fails before any media is read.
     predictor = Predictor(source, device=device, overrides=overrides, window=window, context=context,
                           low_confidence=low_confidence, progress=progress)

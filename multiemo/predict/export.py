@@ -26,8 +26,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from multiemo.errors import InputError
-from multiemo.io import atomic_path
+from multiemo.io import OutputKind, atomic_path, check_output_dir
 from multiemo.predict.bundle import BUNDLE_DIR, plan_bundle, write_bundle
 from multiemo.predict.model_card import model_card
 from multiemo.predict.predictor import Predictor
@@ -48,11 +47,14 @@ log = logging.getLogger(__name__)
 
 CARD_FILE = "README.md"
 EXPORT_FILES = (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE)
+#: Only such a folder is replaced by :func:`export_run`.
+EXPORT_FOLDER = OutputKind("exported model", CONFIG_FILE, EXPORT_FILES)
 
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     """Write the run's best model as an exported model directory ``out_dir`` (replaced if it holds an
-    earlier export; any other existing non-empty folder is refused).
+    earlier export and nothing else; any other existing non-empty folder, or one holding the run, is refused
+    with :class:`multiemo.io.OutputRefused`).
 
     Raises:
         FileNotFoundError: the run has no best.pt (or, for a run older than provenance.json, no store).
@@ -63,8 +65,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     from safetensors.torch import save_file
 
     run_dir, out = Path(run_dir), Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not (out / CONFIG_FILE).is_file():
-        raise InputError(f"{out} exists and is not an exported model; choose an empty or new folder")
+    check_output_dir(out, EXPORT_FOLDER, inputs=[run_dir])
     trained = from_run(run_dir, "cpu")
     settings = read_run_json(run_dir / "settings.json") or {}
     provenance = read_provenance(run_dir) or {}
@@ -104,7 +105,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         "exported_with": environment(),
     }
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(out) as tmp:
+    with atomic_path(out, EXPORT_FOLDER) as tmp:
         tmp.mkdir()
         config["files"] = write_bundle(carried, tmp)
         save_file(state, tmp / WEIGHTS_FILE, metadata={"format": "pt"})

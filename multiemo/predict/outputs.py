@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 
-from multiemo.io import atomic_path, write_json
+from multiemo.io import OutputKind, atomic_path, write_json
 from multiemo.predict.page import PAGE, write_page
 from multiemo.predict.predictor import Predictions
 
 FILES = ("predictions.csv", "predictions.json", "timeline.png", PAGE)
+#: A folder holding nothing but prediction files (and the temporary files of their atomic writes).
+PREDICTIONS_FOLDER = OutputKind("prediction folder", None, (*FILES, ".*.tmp"))
 #: Dialogues drawn in the timeline; the CSV and JSON always hold every utterance.
 MAX_PANELS = 12
 

@@ -30,7 +30,7 @@ import torch
 from multiemo.data.store import FeatureStore
 from multiemo.errors import InputError
 from multiemo.features.text_models import resolve_model_path
-from multiemo.io import atomic_path, read_json, write_json, write_stream
+from multiemo.io import LOCK_NAME, OutputKind, atomic_path, read_json, write_json, write_stream
 from multiemo.models import ModelConfig, MultiEMO
 from multiemo.provenance import environment, hub_revision, with_extractor_libraries
 from multiemo.training.config import ConfigError, from_mapping
@@ -47,6 +47,12 @@ ADDED_SETTINGS = {"precision": "fp32", "selection": "weighted_f1", "patience": N
 RUN_FILES = ("last.pt", "best.pt", "history.jsonl", "metrics.json", "settings.json", "provenance.json",
              "calibration.json")
 PROVENANCE = "provenance.json"
+#: Everything training, evaluation and the trackers write into a run directory (the trackers' tensorboard/,
+#: mlflow.db, tracking.json; a write's temporary file): training resumes or restarts only such a folder.
+RUN_FOLDER = OutputKind("run directory", None, (*RUN_FILES, "predictions_*.csv", "tensorboard", "mlflow.db",
+                                                "tracking.json", LOCK_NAME, ".*.tmp"))
+#: ``multiemo train --seeds``: one run directory per seed and their summary.
+SEEDS_FOLDER = OutputKind("folder of seed runs", None, ("seed_*", "summary.json", ".*.tmp"))
 
 
 class CheckpointError(InputError):

@@ -119,11 +119,15 @@ def item_bytes(item: dict) -> bytes:
     return base64.b64decode(item["data_uri"].rsplit("base64,", 1)[1])
 
 
-@pytest.fixture(scope="module")
-def mini_run(tmp_path_factory) -> Path:
-    """A completed workflow run on the mini corpus; returns its working directory."""
-    workdir = tmp_path_factory.mktemp("workflow")
+def finished_mini_run(workdir: Path) -> Path:
+    """The whole workflow run on a new mini corpus in ``workdir`` (its ``corpus/``); returns ``workdir``."""
     corpus = make_mini_meld(workdir / "corpus", {"train": 4, "dev": 2, "test": 2})
     write_config(workdir, corpus)
     snakemake(workdir)
     return workdir
+
+
+@pytest.fixture(scope="module")
+def mini_run(tmp_path_factory) -> Path:
+    """A completed workflow run on the mini corpus; returns its working directory."""
+    return finished_mini_run(tmp_path_factory.mktemp("workflow"))

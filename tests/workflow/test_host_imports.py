@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 
+import yaml
+
 from tests.conftest import REPO
 
 
@@ -18,9 +20,12 @@ def test_the_snakefile_loads_and_plans_without_torch(tmp_path):
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text('raise ImportError("torch must not be imported by the Snakefile")\n')
     env = {**os.environ, "PYTHONPATH": str(blocker.parent)}
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["datasets"]["demo"]["root"] = str(REPO / "workflow" / "demo" / "meld_layout")  # planning reads it
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     done = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-d", str(tmp_path / "work"),
-         "-s", str(REPO / "workflow" / "Snakefile"), "--configfile", str(REPO / "config.yaml"),
+         "-s", str(REPO / "workflow" / "Snakefile"), "--configfile", str(tmp_path / "config.yaml"),
          "--config", f"results={tmp_path / 'results'}"],
         check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )

@@ -26,6 +26,7 @@ from snakemake.settings.types import (
 )
 
 from multiemo.cli import build_parser
+from multiemo.corpora.manifest import read_manifest
 from multiemo.features.faces import DetectionConfig
 from multiemo.features.registry import extractor
 from multiemo.features.registry import modalities as registered_modalities
@@ -189,9 +190,15 @@ def test_defaults_fill_top_level_settings_never_a_users_blocks():
 def _workflow_jobs(workdir: Path, targets: list[str]) -> list:
     """The jobs the real workflow plans for ``targets`` with ``workdir/config.yaml`` (a dry DAG, nothing runs).
 
-    Built through Snakemake's API, so every job's ``params`` are what the rules hand to their scripts.
+    Built through Snakemake's API, so every job's ``params`` are what the rules hand to their scripts. Planning
+    reads each dataset's corpus (rules/common.smk) and the config's datasets have no data here: these tests
+    are about settings, so every dataset reads a one-utterance stand-in and declares no annotation file.
     """
-    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+    stand_in = workdir / "stand_in.csv"
+    stand_in.write_text("dialogue_id,utterance_id,speaker,text,label,split\na,0,X,hi,joy,train\n", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch, SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        patch.setattr("multiemo.pipeline.load_corpus", lambda entry: read_manifest(stand_in))
+        patch.setattr("multiemo.corpora.registry.corpus_sources", lambda entry: [])
         workflow_api = api.workflow(
             resource_settings=ResourceSettings(cores=1),
             config_settings=ConfigSettings(configfiles=[workdir / "config.yaml"]),

@@ -88,6 +88,16 @@ def test_schema_rejects_a_bad_config_with_a_clear_message(tmp_path):
     assert "'many' is not of type 'integer'" in proc.stdout + proc.stderr
 
 
+def test_a_repeated_seed_fails_the_dry_run_with_one_message(tmp_path):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["datasets"]["demo"]["seeds"] = [1, 1]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = snakemake(tmp_path, "--dry-run", check=False)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Job stats" not in text
+    assert text.count("config.yaml: datasets.demo.seeds [1, 1] repeats seed 1") == 1, text[-2000:]
+
+
 def test_workflow_runs_record_what_multiemo_train_records(mini_run, tmp_path):
     """Each workflow run's settings.json equals that of `multiemo train` on the same dataset entry and store."""
     config = yaml.safe_load((mini_run / "config.yaml").read_text())

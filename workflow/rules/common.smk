@@ -1,12 +1,15 @@
 # Helpers and input functions shared by the rules. Settings flow into rules through `params:`, so that
-# changing one reruns exactly the stages that depend on it.
+# changing one reruns exactly the stages that depend on it; so does data (README, "What reruns when").
+from functools import cache
 from pathlib import Path
 
+from multiemo.corpora.registry import corpus_sources as reader_sources
 from multiemo.corpora.registry import dataset_modalities
 from multiemo.corpora.registry import reader as corpus_reader
-from multiemo.features.registry import extractor, load_plugins
+from multiemo.features.registry import READ_COLUMNS, extractor, load_plugins
 from multiemo.features.registry import modalities as registered_modalities
-from multiemo.settings import ConfigError, deep_merge, parse_overrides
+from multiemo.pipeline import content_digest, load_corpus, shard_media
+from multiemo.settings import ConfigError, check_seeds, deep_merge, parse_overrides
 from multiemo.training.config import complete_settings, resolve_run_settings
 
 DATASETS = config["datasets"]
@@ -70,6 +73,34 @@ def corpus_settings(ds):
     return {k: entry(ds)[k] for k in keys if k in entry(ds)} | {"modalities": modalities(ds)}
 
 
+# Data flows in as declared files and as digests of what each job reads of the corpus (README, "What reruns
+# when the data changes"). read_corpus and the feature jobs take the reader's annotation files as ancient()
+# input (a time stamp alone reruns nothing) and, as a param, the digest of what they read, so the params
+# trigger reruns exactly the jobs whose data changed, in the same run and in a dry run: a relabelled
+# utterance changes read_corpus's digest (hence the store's input), not the text's or a shard's. The feature
+# jobs read the corpus themselves rather than read_corpus's folder: Snakemake reruns every job downstream of
+# one that reruns, and would rerun them all for a label. A media job also takes its shard's clips as input.
+@cache
+def planned_corpus(ds):
+    """The corpus read_corpus would write now, read at planning time: a corpus that cannot be read (a missing
+    root, manifest or annotation file) fails `snakemake -n` with the reader's message and the dataset."""
+    try:
+        return load_corpus(corpus_settings(ds))
+    except (ValueError, OSError) as err:
+        raise ValueError(f"dataset {ds!r} (config.yaml, datasets.{ds}): {err}") from None
+
+
+def corpus_sources(ds):
+    planned_corpus(ds)
+    return ancient([str(p) for p in reader_sources(corpus_settings(ds))])
+
+
+@cache  # Snakemake evaluates a job's params more than once
+def corpus_digest(ds, columns=None, shard=None):
+    """Digest of the columns (None: everything) of the corpus, or of one shard of it, that a stage reads."""
+    return content_digest(planned_corpus(ds), columns, shard=shard, num_shards=num_shards(ds))
+
+
 def feature_files(ds):
     """modality -> list of feature files that make up the store: per shard, or one for the whole corpus."""
     files = {}
@@ -89,12 +120,24 @@ def finetune_enabled(ds):
     return bool(extraction(ds, "text").get("finetune", {}).get("enabled", False))
 
 
-def extraction_inputs(ds, modality):
-    """The corpus, and the fine-tuned encoder for a modality that can use one when fine-tuning is on."""
-    files = {"corpus": f"{RESULTS}/{ds}/corpus"}
+def extraction_inputs(ds, modality, shard=None):
+    """The corpus's annotation files, the clips a media extractor reads (of the shard's dialogues), and the
+    fine-tuned encoder for a modality that can use one when fine-tuning is on."""
+    files = {"sources": corpus_sources(ds)}
+    if extractor(modality).reads == "media":
+        files["media"] = clips(ds, None if shard is None else int(shard))
     if extractor(modality).finetune and finetune_enabled(ds):
         files["encoder"] = f"{RESULTS}/{ds}/text_encoder"
     return files
+
+
+@cache  # audio and visual jobs of a shard read the same clips
+def clips(ds, shard):
+    return shard_media(planned_corpus(ds), shard, num_shards(ds))
+
+
+def extraction_digest(ds, modality, shard=None):
+    return corpus_digest(ds, READ_COLUMNS[extractor(modality).reads], None if shard is None else int(shard))
 
 
 def extraction_cache(ds, modality):
@@ -107,7 +150,8 @@ def variants(ds):
 
 
 def seeds(ds):
-    return [int(s) for s in entry(ds).get("seeds", config["seeds"])]
+    where = f"config.yaml: datasets.{ds}.seeds" if "seeds" in entry(ds) else "config.yaml: seeds"
+    return check_seeds(entry(ds).get("seeds", config["seeds"]), where)
 
 
 def run_settings(ds, variant, seed):

@@ -1,8 +1,12 @@
 rule read_corpus:
+    input:
+        lambda wc: corpus_sources(wc.ds),
     output:
         directory(f"{RESULTS}/{{ds}}/corpus"),
     params:
         settings=lambda wc: corpus_settings(wc.ds),
+        # the corpus it will write, also the clips' missing/empty outcomes: a clip added rereads it
+        content=lambda wc: corpus_digest(wc.ds),
         plugins=PLUGINS,
     log:
         f"logs/{{ds}}/read_corpus.log",

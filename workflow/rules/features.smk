@@ -9,7 +9,7 @@ for _modality in registered_modalities():
         name:
             f"{_modality}_features"
         input:
-            unpack(lambda wc, m=_modality: extraction_inputs(wc.ds, m)),
+            unpack(lambda wc, m=_modality: extraction_inputs(wc.ds, m, wc.get("shard"))),
         output:
             (
                 f"{RESULTS}/{{ds}}/features/{_modality}/shard_{{shard}}.npz"
@@ -19,6 +19,8 @@ for _modality in registered_modalities():
         params:
             modality=_modality,
             settings=lambda wc, m=_modality: extraction(wc.ds, m),
+            corpus=lambda wc: corpus_settings(wc.ds),
+            content=lambda wc, m=_modality: extraction_digest(wc.ds, m, wc.get("shard")),
             num_shards=lambda wc: num_shards(wc.ds),
             # e.g. MTCNN face crops, cached per utterance and keyed by media and detection settings:
             # changing only the face backbone re-embeds the cached crops instead of detecting again.

@@ -3,7 +3,7 @@
 from multiemo import bound_kernel_caches
 from multiemo.features.registry import load_plugins
 from multiemo.logutil import log_to_file
-from multiemo.pipeline import extract_features
+from multiemo.pipeline import extract_features, load_corpus
 
 bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
 with log_to_file(snakemake.log[0]):
@@ -11,7 +11,7 @@ with log_to_file(snakemake.log[0]):
     shard = snakemake.wildcards.get("shard")
     extract_features(
         snakemake.params.modality,
-        snakemake.input.corpus,
+        load_corpus(snakemake.params.corpus),  # not read_corpus's folder: see rules/common.smk
         snakemake.output[0],
         settings=snakemake.params.settings,
         shard=None if shard is None else int(shard),
