@@ -1,4 +1,10 @@
-"""The documented benchmark targets plan what the README and BENCHMARKS.md say they run (dry runs only)."""
+"""The documented benchmark targets plan what the README and BENCHMARKS.md say they run (dry runs only).
+
+Planning reads each corpus it builds (rules/common.smk), so each test plans in a working folder where the
+config's relative roots resolve: ``../shared`` is the real data beside the clone (MELD and EmoryNLP CSVs), and
+the paper overlay's ``data/MELD.Raw`` and ``data/IEMOCAP_full_release`` are generated layouts (MELD's real
+annotations with an empty clip per row; a small IEMOCAP release): the job counts depend on the shards, not on
+the clips' content."""
 
 from __future__ import annotations
 
@@ -7,26 +13,38 @@ import shutil
 
 import pytest
 
+from benchmarks.workflow_planning import make_layout
 from tests.conftest import REPO
+from tests.corpora.test_iemocap import _write_release as write_iemocap_release
 from tests.workflow.conftest import planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow  # Snakemake dry runs of the full benchmark configs
 
 
-def test_meld_text_targets_plan_frozen_and_finetuned_runs(tmp_path):
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
-    jobs = planned_jobs(snakemake(tmp_path, "--dry-run", "train_meld_text", "train_meld_text_ft"))
+@pytest.fixture
+def workdir(tmp_path, shared_data):
+    """A working folder with the repository's config, where ``../shared/data`` is the real data."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "shared").symlink_to(shared_data.parent, target_is_directory=True)
+    shutil.copy(REPO / "config.yaml", work / "config.yaml")
+    return work
+
+
+def test_meld_text_targets_plan_frozen_and_finetuned_runs(workdir):
+    jobs = planned_jobs(snakemake(workdir, "--dry-run", "train_meld_text", "train_meld_text_ft"))
     # One fine-tuning job (meld_text_ft only); 2 datasets x 2 variants x 5 seeds of training.
     assert jobs["read_corpus"] == 2 and jobs["text_features"] == 2 and jobs["finetune_text_encoder"] == 1
     assert jobs["train"] == 20 and jobs["aggregate_seeds"] == 4 and jobs["make_report"] == 2
     assert not {"audio_features", "visual_features"} & set(jobs)  # annotations only: no clips needed
 
 
-def test_paper_overlay_plans_the_full_setting(tmp_path):
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+def test_paper_overlay_plans_the_full_setting(workdir, shared_data):
+    make_layout(workdir / "data" / "MELD.Raw", shared_data / "meld")
+    write_iemocap_release(workdir / "data" / "IEMOCAP_full_release")
     # Targets first: --configfile takes every argument after it.
     proc = snakemake(
-        tmp_path,
+        workdir,
         "train_meld",
         "train_iemocap",
         "--dry-run",
@@ -55,9 +73,8 @@ def _gpus_by_rule(log: str) -> dict[str, set[int]]:
     return gpus
 
 
-def test_emorynlp_targets_plan_text_only_runs(tmp_path):
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
-    jobs = planned_jobs(snakemake(tmp_path, "--dry-run", "train_emorynlp_text", "train_emorynlp_text_ft"))
+def test_emorynlp_targets_plan_text_only_runs(workdir):
+    jobs = planned_jobs(snakemake(workdir, "--dry-run", "train_emorynlp_text", "train_emorynlp_text_ft"))
     # emorynlp_text: 2 variants x 5 seeds; emorynlp_text_ft: 1 variant x 5 seeds after one fine-tuning job.
     assert jobs["read_corpus"] == 2 and jobs["finetune_text_encoder"] == 1 and jobs["train"] == 15
     assert not {"audio_features", "visual_features"} & set(jobs)
