@@ -28,7 +28,9 @@ import pytest
 import soundfile
 import yaml
 
+from benchmarks.workflow_planning import make_layout
 from tests.conftest import REPO, SHARED_DATA
+from tests.corpora.test_iemocap import _write_release as write_iemocap_release
 from tests.data.test_legacy import _dialogues as dialogues
 from tests.data.test_legacy import _mf as male_female
 from tests.data.test_legacy import _one_hot as one_hot
@@ -136,6 +138,10 @@ def workdir(tmp_path_factory) -> Path:
     _write_call(work / "call.wav")
     _write_clip_manifest(work / "clips")
     _write_releases(work / "data")
+    # What the dry-run targets plan from (planning reads each corpus): MELD's layout with an empty clip per row
+    # (its real annotations when ../shared is there) and a small IEMOCAP release.
+    make_layout(work / "data" / "MELD.Raw", SHARED_DATA / "meld")
+    write_iemocap_release(work / "data" / "IEMOCAP_full_release")
     return work
 
 
