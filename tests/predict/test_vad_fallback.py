@@ -9,10 +9,14 @@ import pytest
 
 from multiemo.predict.diarization import DiarizationConfig
 from multiemo.predict.inputs import VAD_FALLBACK, from_video
+from multiemo.predict.segmentation import SegmentationConfig
 from multiemo.predict.vad import load_silero
 from tests.predict.conftest import TALK
 
 NO_DIARIZATION = DiarizationConfig(enabled=False)  # segmentation is under test, not speakers
+# The generated talk's spans are 0.6 s apart: the default pause bridging (1.0 s, chosen on real meetings) would
+# join them, so pauses of 0.4 s split here, without padding.
+SPLIT_PAUSES = SegmentationConfig(min_silence=0.4, speech_pad=0.0)
 
 
 @pytest.fixture
@@ -26,7 +30,8 @@ def no_silero(monkeypatch):
 
 
 def test_without_silero_the_energy_detector_cuts_and_every_utterance_says_so(talk, no_silero):
-    conversation = from_video(talk["video"], None, diarization=NO_DIARIZATION, progress=False)
+    conversation = from_video(talk["video"], None, segmentation=SPLIT_PAUSES, diarization=NO_DIARIZATION,
+                              progress=False)
     segmentation = conversation.notes["segmentation"]
     assert segmentation["method"] == "vad" and segmentation["vad"] == "energy"
     assert "silero-vad is not installed" in segmentation["vad_fallback"]
