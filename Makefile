@@ -38,10 +38,11 @@ test: install
 
 # The deployment tests (tests/deploy, about 11 minutes, see README "Deployment tests"): the reduced demo with
 # --use-conda through a stand-in conda, and through the SLURM profile on a one-node cluster (.ci/slurm-cluster; as
-# root it installs and starts one, otherwise they skip), every command of the README on the demo, and a fresh
-# venv from the lock.
+# root it installs and starts one, otherwise they skip), every command of the README on the demo, a fresh
+# venv from the lock, and the longest end-to-end tests marked deploy elsewhere (data edits rerunning the
+# finished workflow, a fine-tuned model exported and predicted from a copy).
 test-deploy: install
-	MULTIEMO_TEST_DEPLOY=1 HF_HUB_OFFLINE=1 $(BIN)/python -m pytest tests/deploy -m deploy
+	MULTIEMO_TEST_DEPLOY=1 HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m deploy
 
 # Every package area, without the tests marked slow (end-to-end runs, real training); under 2 minutes.
 test-fast: install

@@ -23,9 +23,15 @@ END_TO_END_FIXTURES = frozenset({"mini_run", "mini_store", "trained_run", "toy_w
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests marked deploy (the deployment tests and the longest end-to-end runs, wherever they live) run only
+    # under `make test-deploy`, which sets MULTIEMO_TEST_DEPLOY=1.
+    deploy = os.environ.get("MULTIEMO_TEST_DEPLOY") == "1"
+    skip = pytest.mark.skip(reason="a deployment test (minutes): `make test-deploy` runs it")
     for item in items:
         if END_TO_END_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("deploy") and not deploy:
+            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import pytest
@@ -11,15 +10,6 @@ from tests.conftest import REPO
 from tests.workflow.conftest import make_mini_meld, write_config
 
 CLUSTER = REPO / ".ci" / "slurm-cluster"
-
-
-def pytest_collection_modifyitems(config, items):
-    if os.environ.get("MULTIEMO_TEST_DEPLOY") == "1":
-        return
-    skip = pytest.mark.skip(reason="a deployment test (minutes): `make test-deploy` runs it")
-    for item in items:
-        if item.get_closest_marker("deploy"):
-            item.add_marker(skip)
 
 
 def reduced_demo(workdir, corpus=None):

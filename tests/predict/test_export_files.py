@@ -23,7 +23,8 @@ from multiemo.predict.inputs import from_video
 from tests.predict.conftest import SMALL_MODEL, TEXT_SETTINGS
 
 TOL = 1e-6
-pytestmark = pytest.mark.slow  # fine-tunes a text encoder, extracts three modalities, trains a run
+# Fine-tunes a text encoder, extracts three modalities, trains a run (minutes): `make test-deploy` runs it.
+pytestmark = [pytest.mark.slow, pytest.mark.deploy]
 
 
 def local_backbone_weights(path: Path) -> Path:

@@ -22,7 +22,8 @@ from multiemo.data.store import FeatureStore
 from multiemo.pipeline import shard_table
 from tests.workflow.conftest import finished_mini_run, planned_jobs, snakemake, write_config
 
-pytestmark = pytest.mark.slow
+# Real Snakemake runs of a finished mini workflow, edited in turn (minutes): `make test-deploy` runs them.
+pytestmark = [pytest.mark.slow, pytest.mark.deploy]
 # What every edit that reaches the store reruns after it: training (2 variants x 1 seed) and the report.
 AFTER_STORE = {"assemble_store": 1, "train": 2, "aggregate_seeds": 2, "make_report": 1, "all": 1}
 
