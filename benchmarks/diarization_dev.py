@@ -33,8 +33,8 @@ from benchmarks.speech_dev.protocol import (
     vad_grid,
 )
 from benchmarks.speech_dev.scoring import Recording, score_set
-from multiemo.predict.diarization import DiarizationConfig
-from multiemo.predict.segmentation import SegmentationConfig
+from multiemo.conversations.diarization import DiarizationConfig
+from multiemo.conversations.segmentation import SegmentationConfig
 
 #: The settings before issue 25 (silero at 0.5 without hysteresis; agglomeration below 1.1), on grid windows.
 PREVIOUS_VAD = {"silero_threshold": 0.5, "silero_off_threshold": 0.5, "speech_pad": 0.0, "min_silence": 0.4,

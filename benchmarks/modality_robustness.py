@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks.robustness import evaluate_without
 from multiemo.data.store import FeatureStore
 from multiemo.evaluation.runs import train_run
 from multiemo.io import write_json
-from multiemo.predict.robustness import evaluate_without
 from multiemo.settings import load_yaml
 from multiemo.training.config import resolve_run_settings
 

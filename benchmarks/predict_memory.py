@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from multiemo.conversations.inputs import from_video
 from multiemo.features.media import decode_audio
 from multiemo.predict import Predictor
-from multiemo.predict.inputs import from_video
 from multiemo.predict.outputs import write_predictions
 from tests.clips import write_clip
 

@@ -20,9 +20,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from multiemo.predict.diarization import DiarizationConfig, diarize
-from multiemo.predict.segmentation import SegmentationConfig, probe_media, segment_media
-from multiemo.predict.speech_metrics import diarization_error_rate, read_rttm, speech_f1
+from benchmarks.speech_metrics import diarization_error_rate, read_rttm, speech_f1
+from multiemo.conversations.diarization import DiarizationConfig, diarize
+from multiemo.conversations.segmentation import SegmentationConfig, probe_media, segment_media
 
 
 def timed(function, *args, **kwargs):

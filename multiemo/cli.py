@@ -235,8 +235,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise InputError("--revision goes with --model")
         source = args.run
         if args.model:
-            from multiemo.predict.export import resolve_pretrained
-            from multiemo.predict.trained import from_export
+            from multiemo.predict.trained import from_export, resolve_pretrained
 
             source = from_export(resolve_pretrained(args.model, revision=args.revision))
         diarization, asr = overrides.pop("diarization", None), overrides.pop("asr", None)

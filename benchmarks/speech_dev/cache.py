@@ -3,9 +3,9 @@
 A development recording is a (wav, rttm) pair: the AMI excerpts of ``meetings/`` (``ami_dev_trn02`` left out:
 0.7 s of speech, nothing to diarize) and the telephone call of ``conversation/``. Per recording the cache
 holds silero-vad's speech probability of every frame and the speaker embedding of every window on the
-recording's grid (:func:`multiemo.predict.diarization.grid_windows`): every voice-activity and clustering
-setting then reuses them, so a grid of settings costs clustering only. The cache is keyed by the audio's
-size and time, the grid step and the code's version of both steps.
+recording's grid (:func:`multiemo.conversations.diarization.grid_windows`): every voice-activity and
+clustering setting then reuses them, so a grid of settings costs clustering only. The cache is keyed by the
+audio's size and time, the grid step and the code's version of both steps.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from multiemo.predict.diarization import embed_windows, grid_windows, load_resemblyzer
-from multiemo.predict.segmentation import probe_media
-from multiemo.predict.speech_metrics import read_rttm
-from multiemo.predict.vad import silero_probabilities
+from benchmarks.speech_metrics import read_rttm
+from multiemo.conversations.diarization import embed_windows, grid_windows, load_resemblyzer
+from multiemo.conversations.segmentation import probe_media
+from multiemo.conversations.vad import silero_probabilities
 
 LEFT_OUT = ("ami_dev_trn02",)  # 0.7 s of speech
 VERSION = 1  # bump when the probabilities or the embeddings are computed differently

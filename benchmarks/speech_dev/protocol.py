@@ -25,9 +25,9 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 
 from benchmarks.speech_dev.cache import Cached
 from benchmarks.speech_dev.scoring import COLLAR, Recording, annotation, score_set
-from multiemo.predict.diarization import DiarizationConfig, diarize_embeddings, embedding_windows
-from multiemo.predict.segmentation import SegmentationConfig, silero_voiced, voiced_runs
-from multiemo.predict.speech_metrics import speech_f1
+from benchmarks.speech_metrics import speech_f1
+from multiemo.conversations.diarization import DiarizationConfig, diarize_embeddings, embedding_windows
+from multiemo.conversations.segmentation import SegmentationConfig, silero_voiced, voiced_runs
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from multiemo.predict.diarization import cut_windows
+from multiemo.conversations.diarization import cut_windows
 
 log = logging.getLogger(__name__)
 

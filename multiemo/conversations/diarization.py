@@ -1,7 +1,7 @@
 """Who speaks when: speaker turns of a recording's speech, from speaker embeddings or pyannote.audio.
 
 Backend ``resemblyzer`` (offline; its encoder's weights ship inside the ``Resemblyzer`` wheel, loaded by
-:mod:`multiemo.predict.voice_encoder`):
+:mod:`multiemo.conversations.voice_encoder`):
 
 1. Windows of 1.6 s (the encoder's partial length) start every ``step`` s from the recording's start (one
    grid for the whole recording); a speech region is embedded by the windows centred inside it, or, when
@@ -9,7 +9,7 @@ Backend ``resemblyzer`` (offline; its encoder's weights ship inside the ``Resemb
 2. Each window's audio is cut from the streamed track (never the whole recording in memory) and embedded
    (256-d, unit norm), in batches.
 3. When the number of speakers is not given and the two halves of the best 2-way split of the windows
-   sound alike (:func:`~multiemo.predict.speaker_clusters.split_similarity` at least
+   sound alike (:func:`~multiemo.conversations.speaker_clusters.split_similarity` at least
    ``one_speaker_similarity``), there is one speaker. Otherwise the embeddings, less their mean over the
    recording (what every window shares: the line, the room), are clustered by average-linkage
    agglomeration on cosine distance: into ``num_speakers`` clusters when given, else merging while the
@@ -36,9 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from multiemo.predict.speaker_clusters import agglomerative_labels, centred, split_similarity
-from multiemo.predict.vad import stream_audio
-from multiemo.predict.voice_encoder import EMBEDDING_DIM, PARTIAL_FRAMES, VoiceEncoder, mel_frames
+from multiemo.conversations.speaker_clusters import agglomerative_labels, centred, split_similarity
+from multiemo.conversations.vad import stream_audio
+from multiemo.conversations.voice_encoder import EMBEDDING_DIM, PARTIAL_FRAMES, VoiceEncoder, mel_frames
 from multiemo.settings import ConfigError
 
 log = logging.getLogger(__name__)

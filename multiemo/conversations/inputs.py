@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from multiemo.conversations.asr import AsrConfig, AsrUnavailable, transcribe
+from multiemo.conversations.diarization import DiarizationConfig, check_speaker_counts
+from multiemo.conversations.segmentation import SegmentationConfig, probe_media, segment_media
+from multiemo.conversations.speakers import attribute_speakers
+from multiemo.conversations.transcripts import DROPPED, UNKNOWN_SPEAKER, fit_to_media, read_subtitles
 from multiemo.corpora.manifest import read_manifest
 from multiemo.corpora.table import build_table
 from multiemo.errors import InputError
 from multiemo.keys import utterance_key
 from multiemo.outcomes import OK, StageOutcomes
-from multiemo.predict.asr import AsrConfig, AsrUnavailable, transcribe
-from multiemo.predict.diarization import DiarizationConfig, check_speaker_counts
-from multiemo.predict.segmentation import SegmentationConfig, probe_media, segment_media
-from multiemo.predict.speakers import attribute_speakers
-from multiemo.predict.transcripts import DROPPED, UNKNOWN_SPEAKER, fit_to_media, read_subtitles
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,10 @@ def from_video(
 ) -> Conversation:
     """One conversation from a video (or an audio-only recording) and, optionally, its SRT/WebVTT transcript.
 
-    Without a transcript, utterances are found by :func:`~multiemo.predict.segmentation.segment_media`.
-    Utterances that name no speaker get one from diarization (:mod:`multiemo.predict.speakers`); the table's
-    ``speaker_source`` and ``speaker_status`` columns say where each name comes from. Without a transcript
-    and with ``asr.model`` set, speech recognition (:mod:`multiemo.predict.asr`) gives the text.
+    Without a transcript, utterances are found by :func:`~multiemo.conversations.segmentation.segment_media`.
+    Utterances that name no speaker get one from diarization (:mod:`multiemo.conversations.speakers`); the
+    table's ``speaker_source`` and ``speaker_status`` columns say where each name comes from. Without a
+    transcript and with ``asr.model`` set, speech recognition (:mod:`multiemo.conversations.asr`) gives the text.
 
     Raises:
         FileNotFoundError, ValueError: unreadable video or transcript (one message naming the file).

@@ -1,7 +1,7 @@
 """Utterance segments of a recording without a transcript: voice activity, streamed.
 
 Rule (``method="vad"``): the audio is decoded chunk by chunk (never whole) to mono at ``sample_rate`` and
-scored frame by frame by the detector ``vad`` (:mod:`multiemo.predict.vad`):
+scored frame by frame by the detector ``vad`` (:mod:`multiemo.conversations.vad`):
 
 * ``silero`` (default): silero-vad's speech probability per 32 ms frame (16 kHz), with hysteresis as in
   silero's own ``get_speech_timestamps``: speech starts at a frame whose probability is at least
@@ -13,7 +13,7 @@ scored frame by frame by the detector ``vad`` (:mod:`multiemo.predict.vad`):
 Voiced runs are widened by ``speech_pad`` s on each side; runs then separated by less than ``min_silence`` s
 are joined, runs shorter than ``min_speech`` s are dropped, and runs longer than ``max_utterance`` s are split
 into equal pieces no longer than that. Each
-segment is one utterance (its speaker comes from diarization, :mod:`multiemo.predict.diarization`).
+segment is one utterance (its speaker comes from diarization, :mod:`multiemo.conversations.diarization`).
 
 Fallbacks, recorded in :attr:`Segmentation.method` and ``reason`` and counted per utterance by the caller:
 silero-vad not installed -> the energy detector (``vad_fallback``); a recording without an audio stream,
@@ -33,8 +33,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from multiemo.conversations.vad import VadUnavailable, audio_origin, energy_levels, silero_probabilities
 from multiemo.errors import InputError
-from multiemo.predict.vad import VadUnavailable, audio_origin, energy_levels, silero_probabilities
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Speakers from speaker embeddings: one voice or several, and which window is whose.
 
 * :func:`split_similarity`: how alike the two halves of the best 2-way split of a recording's windows sound;
-  one voice split in two stays alike. :mod:`multiemo.predict.diarization` calls a recording one speaker above
-  a threshold.
+  one voice split in two stays alike. :mod:`multiemo.conversations.diarization` calls a recording one speaker
+  above a threshold.
 * :func:`agglomerative_labels`: average-linkage agglomeration on cosine distance, merging below a threshold.
 * :func:`centred`: embeddings less their recording mean, what every window shares (the line, the room).
 

@@ -24,11 +24,11 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
+from multiemo.conversations.diarization import Diarization, DiarizationConfig, DiarizationUnavailable, diarize
+from multiemo.conversations.segmentation import MediaInfo
+from multiemo.conversations.transcripts import UNKNOWN_SPEAKER
 from multiemo.keys import utterance_key
 from multiemo.outcomes import OK, StageOutcomes
-from multiemo.predict.diarization import Diarization, DiarizationConfig, DiarizationUnavailable, diarize
-from multiemo.predict.segmentation import MediaInfo
-from multiemo.predict.transcripts import UNKNOWN_SPEAKER
 
 log = logging.getLogger(__name__)
 

@@ -7,14 +7,14 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from multiemo.conversations.asr import AsrConfig
+from multiemo.conversations.diarization import DiarizationConfig
+from multiemo.conversations.inputs import from_manifest, from_video
+from multiemo.conversations.segmentation import SegmentationConfig
 from multiemo.errors import InputError
 from multiemo.io import check_output_dir
-from multiemo.predict.asr import AsrConfig
-from multiemo.predict.diarization import DiarizationConfig
-from multiemo.predict.inputs import from_manifest, from_video
 from multiemo.predict.outputs import PREDICTIONS_FOLDER, write_predictions
 from multiemo.predict.predictor import LOW_CONFIDENCE, Predictions, Predictor
-from multiemo.predict.segmentation import SegmentationConfig
 from multiemo.predict.trained import TrainedModel
 from multiemo.settings import from_mapping
 
@@ -51,10 +51,11 @@ def predict(
         manifest: instead of ``video``, a manifest CSV of utterance clips (MANIFEST.md; label/split optional).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
         overrides: modality -> {setting: value}; only ``batch_size`` may differ from the run's extraction.
-        segmentation: fields of :class:`~multiemo.predict.segmentation.SegmentationConfig` (no transcript).
-        diarization: fields of :class:`~multiemo.predict.diarization.DiarizationConfig` (utterances
+        segmentation: fields of :class:`~multiemo.conversations.segmentation.SegmentationConfig` (no
+            transcript).
+        diarization: fields of :class:`~multiemo.conversations.diarization.DiarizationConfig` (utterances
             without a speaker name).
-        asr: fields of :class:`~multiemo.predict.asr.AsrConfig` (speech recognition without transcript).
+        asr: fields of :class:`~multiemo.conversations.asr.AsrConfig` (speech recognition without transcript).
         window, context: model windows over long conversations (:mod:`multiemo.predict.windows`).
         low_confidence: utterances whose top probability is below this are flagged ``low_confidence``.
         progress: show progress bars.

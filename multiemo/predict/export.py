@@ -32,11 +32,12 @@ from multiemo.predict.model_card import model_card
 from multiemo.predict.predictor import Predictor
 from multiemo.predict.settings import FeaturesOnly
 from multiemo.predict.trained import (
+    CARD_FILE,
     CONFIG_FILE,
+    EXPORT_FILES,
     EXPORT_FORMAT,
     EXPORT_VERSION,
     WEIGHTS_FILE,
-    ExportError,
     from_export,
     from_run,
 )
@@ -45,8 +46,6 @@ from multiemo.training.checkpoint import jsonable, read_provenance, read_run_jso
 
 log = logging.getLogger(__name__)
 
-CARD_FILE = "README.md"
-EXPORT_FILES = (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE)
 #: Only such a folder is replaced by :func:`export_run`.
 EXPORT_FOLDER = OutputKind("exported model", CONFIG_FILE, EXPORT_FILES)
 
@@ -127,33 +126,11 @@ def _scores(metrics: dict | None) -> dict | None:
     return {k: metrics[k] for k in keep if k in metrics}
 
 
-def resolve_pretrained(name_or_path: str | os.PathLike, *, revision: str | None = None,
-                       cache_dir: str | os.PathLike | None = None) -> Path:
-    """The local directory of an exported model: ``name_or_path`` itself when it is a directory, else a
-    Hugging Face hub repository id downloaded (or found in the cache) at ``revision``."""
-    local = Path(name_or_path).expanduser()
-    if local.is_dir():
-        return local
-    text = str(name_or_path)
-    if text.startswith((".", "/", "~")) or text.count("/") > 1:
-        raise ExportError(f"{local} not found: give an exported model directory or a hub repository id")
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError:
-        raise ExportError(f"{text!r} is not a local directory, and loading from the hub needs huggingface_hub "
-                          "(pip install huggingface_hub)") from None
-    try:
-        return Path(snapshot_download(repo_id=text, revision=revision, cache_dir=cache_dir,
-                                      allow_patterns=[*EXPORT_FILES, f"{BUNDLE_DIR}/**"]))
-    except Exception as err:  # noqa: BLE001 - hub errors come in many types; all mean "not obtainable"
-        raise ExportError(f"{text!r} is not a local directory and could not be fetched from the Hugging Face "
-                          f"hub ({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None
-
-
 def from_pretrained(name_or_path: str | os.PathLike, *, revision: str | None = None,
                     cache_dir: str | os.PathLike | None = None, device: str = "auto", **predictor_options
                     ) -> Predictor:
-    """A :class:`~multiemo.predict.Predictor` of an exported model (a directory or a hub repository id).
+    """A :class:`~multiemo.predict.Predictor` of an exported model (a directory or a hub repository id):
+    :meth:`Predictor.from_pretrained <multiemo.predict.Predictor.from_pretrained>`.
 
     Args:
         name_or_path: exported model directory, or ``owner/name`` on the Hugging Face hub.
@@ -164,8 +141,8 @@ def from_pretrained(name_or_path: str | os.PathLike, *, revision: str | None = N
     Raises:
         ExportError: the directory is not an exported model this version reads (naming the file).
     """
-    directory = resolve_pretrained(name_or_path, revision=revision, cache_dir=cache_dir)
-    return Predictor(from_export(directory, "cpu"), device=device, **predictor_options)
+    return Predictor.from_pretrained(name_or_path, revision=revision, cache_dir=cache_dir, device=device,
+                                     **predictor_options)
 
 
 def load(path: str | os.PathLike, **options) -> Predictor:

@@ -21,18 +21,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from multiemo.conversations.asr import AsrConfig
+from multiemo.conversations.diarization import DiarizationConfig
+from multiemo.conversations.inputs import Conversation, from_video
+from multiemo.conversations.segmentation import SegmentationConfig
 from multiemo.errors import InputError
 from multiemo.features.base import ModalityFeatures
 from multiemo.features.registry import Extract, ExtractionContext, extractor
 from multiemo.features.registry import modalities as registered_modalities
 from multiemo.keys import table_keys
 from multiemo.outcomes import OK, StageOutcomes
-from multiemo.predict.asr import AsrConfig
-from multiemo.predict.diarization import DiarizationConfig
-from multiemo.predict.inputs import Conversation, from_video
-from multiemo.predict.segmentation import SegmentationConfig
 from multiemo.predict.settings import ExtractionPlan, FeaturesOnly
-from multiemo.predict.trained import TrainedModel, open_trained
+from multiemo.predict.trained import TrainedModel, from_export, open_trained, resolve_pretrained
 from multiemo.predict.windows import classify_windows, window_spans
 from multiemo.settings import from_mapping
 from multiemo.training.calibration import check_calibration
@@ -146,12 +146,18 @@ class Predictor:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, *, revision: str | None = None,
+                        cache_dir: str | os.PathLike | None = None, device: str = "auto",
                         **options) -> Predictor:
-        """An exported model from a local directory or a Hugging Face hub repository id (at ``revision``);
-        see :func:`multiemo.predict.export.from_pretrained`."""
-        from multiemo.predict.export import from_pretrained  # export builds on this module
+        """An exported model from a local directory or a Hugging Face hub repository id (at ``revision``,
+        downloaded into ``cache_dir`` or the hub's cache); ``options`` are this class's (``overrides``,
+        ``window``, ``context``, ``progress``, ...).
 
-        return from_pretrained(name_or_path, revision=revision, **options)
+        Raises:
+            ExportError: not a directory and not obtainable from the hub, or not an exported model this
+                version reads (naming the file).
+        """
+        directory = resolve_pretrained(name_or_path, revision=revision, cache_dir=cache_dir)
+        return cls(from_export(directory, "cpu"), device=device, **options)
 
     def predict(self, conversation: Conversation) -> Predictions:
         """Features, then emotions, of every utterance of ``conversation`` (table order kept).
@@ -220,8 +226,9 @@ class Predictor:
                       asr: Mapping | None = None) -> Predictions:
         """Emotions of every utterance of a video (or audio-only recording), with its SRT/WebVTT subtitles or,
         without, cut by voice activity; speakers a transcript does not name are diarized. ``segmentation``,
-        ``diarization``, ``asr``: fields of :class:`~multiemo.predict.segmentation.SegmentationConfig`,
-        :class:`~multiemo.predict.diarization.DiarizationConfig`, :class:`~multiemo.predict.asr.AsrConfig`."""
+        ``diarization``, ``asr``: fields of :class:`~multiemo.conversations.segmentation.SegmentationConfig`,
+        :class:`~multiemo.conversations.diarization.DiarizationConfig`,
+        :class:`~multiemo.conversations.asr.AsrConfig`."""
         self.require_extraction()  # before any decoding
         conversation = from_video(
             video, transcript,

@@ -21,7 +21,7 @@ import torch
 
 from multiemo import __version__
 from multiemo.io import read_json
-from multiemo.predict.bundle import ExportError, read_bundle
+from multiemo.predict.bundle import BUNDLE_DIR, ExportError, read_bundle
 from multiemo.predict.settings import ExtractionPlan
 from multiemo.training.calibration import check_calibration, load_calibration
 from multiemo.training.checkpoint import (
@@ -37,6 +37,9 @@ EXPORT_FORMAT = "multiemo-model"
 EXPORT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "README.md"
+#: What an exported model directory holds besides its bundle of carried files.
+EXPORT_FILES = (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE)
 
 
 @dataclass
@@ -208,3 +211,26 @@ def read_export_config(path: Path) -> dict:
         raise ExportError(f"{path} has layout version {config.get('format_version')!r}; this multiemo reads "
                           f"version {EXPORT_VERSION}: use multiemo {writer or 'the version that wrote it'}")
     return config
+
+
+def resolve_pretrained(name_or_path: str | os.PathLike, *, revision: str | None = None,
+                       cache_dir: str | os.PathLike | None = None) -> Path:
+    """The local directory of an exported model: ``name_or_path`` itself when it is a directory, else a
+    Hugging Face hub repository id downloaded (or found in the cache) at ``revision``."""
+    local = Path(name_or_path).expanduser()
+    if local.is_dir():
+        return local
+    text = str(name_or_path)
+    if text.startswith((".", "/", "~")) or text.count("/") > 1:
+        raise ExportError(f"{local} not found: give an exported model directory or a hub repository id")
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise ExportError(f"{text!r} is not a local directory, and loading from the hub needs huggingface_hub "
+                          "(pip install huggingface_hub)") from None
+    try:
+        return Path(snapshot_download(repo_id=text, revision=revision, cache_dir=cache_dir,
+                                      allow_patterns=[*EXPORT_FILES, f"{BUNDLE_DIR}/**"]))
+    except Exception as err:  # noqa: BLE001 - hub errors come in many types; all mean "not obtainable"
+        raise ExportError(f"{text!r} is not a local directory and could not be fetched from the Hugging Face "
+                          f"hub ({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None

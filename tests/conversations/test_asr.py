@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from multiemo.predict.asr import AsrConfig, AsrUnavailable, load_asr, transcribe
-from multiemo.predict.inputs import from_video
+from multiemo.conversations.asr import AsrConfig, AsrUnavailable, load_asr, transcribe
+from multiemo.conversations.inputs import from_video
 from tests.clips import write_clip
-from tests.predict.tiny_whisper import build_tiny_whisper
+from tests.conversations.tiny_whisper import build_tiny_whisper
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from multiemo.features.media import decode_audio
-from multiemo.predict.segmentation import (
+from multiemo.conversations.segmentation import (
     SegmentationConfig,
     fixed_segments,
     frame_levels,
@@ -17,9 +16,10 @@ from multiemo.predict.segmentation import (
     voiced_runs,
     voiced_segments,
 )
+from multiemo.features.media import decode_audio
 from tests.clips import write_clip
+from tests.conversations.conftest import SR, TALK, TALK_SECONDS
 from tests.features.conftest import astronaut_frame
-from tests.predict.conftest import SR, TALK, TALK_SECONDS
 
 
 def levels_of(pattern: str, frame: float = 0.1) -> np.ndarray:

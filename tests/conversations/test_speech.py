@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from multiemo.predict.diarization import (
+from benchmarks.speech_metrics import diarization_error_rate, read_rttm, speech_f1
+from multiemo.conversations.diarization import (
     DiarizationConfig,
     DiarizationUnavailable,
     cluster,
@@ -17,12 +18,11 @@ from multiemo.predict.diarization import (
     grid_windows,
     turns_from_windows,
 )
-from multiemo.predict.inputs import from_video
-from multiemo.predict.segmentation import SegmentationConfig, probe_media, segment_media
-from multiemo.predict.speaker_clusters import split_similarity
-from multiemo.predict.speakers import attribute_speakers
-from multiemo.predict.speech_metrics import diarization_error_rate, read_rttm, speech_f1
-from multiemo.predict.vad import stream_audio
+from multiemo.conversations.inputs import from_video
+from multiemo.conversations.segmentation import SegmentationConfig, probe_media, segment_media
+from multiemo.conversations.speaker_clusters import split_similarity
+from multiemo.conversations.speakers import attribute_speakers
+from multiemo.conversations.vad import stream_audio
 from tests.clips import write_clip
 
 

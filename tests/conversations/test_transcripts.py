@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from multiemo.predict.transcripts import (
+from multiemo.conversations.transcripts import (
     BAD_TIME,
     BEYOND_END,
     EMPTY_TEXT,
@@ -12,6 +12,7 @@ from multiemo.predict.transcripts import (
     OK,
     OVERLAP_KEPT,
     OVERLAP_TRIMMED,
+    ROLLING_REPEAT,
     UNKNOWN_SPEAKER,
     Cue,
     fit_to_media,
@@ -170,3 +171,35 @@ def test_cp1252_fallback_is_a_status_of_every_cue(tmp_path):
     assert read.cues[0].text == "caf\u00e9 \u2019s"
     fitted = fit_to_media(read.cues, 10.0)
     assert [c.status for c in fitted] == ["overlap_trimmed", "encoding_fallback"]  # a cue's own fallback wins
+
+
+YOUTUBE = """WEBVTT
+Kind: captions
+Language: en
+
+00:00:00.320 --> 00:00:02.270 align:start position:0%
+ 
+so<00:00:00.640><c> I</c><00:00:00.960><c> finally</c><00:00:01.280><c> got</c><00:00:01.600><c> the</c><00:00:01.760><c> job</c>
+
+00:00:02.270 --> 00:00:02.280 align:start position:0%
+so I finally got the job
+ 
+
+00:00:02.280 --> 00:00:04.950 align:start position:0%
+so I finally got the job
+and<00:00:02.600><c> I</c><00:00:02.880><c> could</c><00:00:03.200><c> not</c><00:00:03.520><c> be</c><00:00:03.840><c> happier</c>
+
+00:00:04.950 --> 00:00:04.960 align:start position:0%
+and I could not be happier
+ 
+"""
+
+
+def test_youtube_rolling_captions_are_read_once_each(tmp_path):
+    path = tmp_path / "auto.en.vtt"
+    path.write_text(YOUTUBE, encoding="utf-8")
+    cues = read_subtitles(path).cues
+    kept = [c for c in cues if c.status != ROLLING_REPEAT]
+    assert [(c.start, c.end, c.text) for c in kept] == [
+        (0.32, 2.27, "so I finally got the job"), (2.28, 4.95, "and I could not be happier")]
+    assert [c.status for c in cues].count(ROLLING_REPEAT) == 2  # the 10 ms cues that only repeat, counted

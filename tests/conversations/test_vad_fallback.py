@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from multiemo.predict.diarization import DiarizationConfig
-from multiemo.predict.inputs import VAD_FALLBACK, from_video
-from multiemo.predict.segmentation import SegmentationConfig
-from multiemo.predict.vad import load_silero
-from tests.predict.conftest import TALK
+from multiemo.conversations.diarization import DiarizationConfig
+from multiemo.conversations.inputs import VAD_FALLBACK, from_video
+from multiemo.conversations.segmentation import SegmentationConfig
+from multiemo.conversations.vad import load_silero
+from tests.conversations.conftest import TALK
 
 NO_DIARIZATION = DiarizationConfig(enabled=False)  # segmentation is under test, not speakers
 # The generated talk's spans are 0.6 s apart: the default pause bridging (1.0 s, chosen on real meetings) would

@@ -30,12 +30,12 @@ import yaml
 
 from benchmarks.workflow_planning import make_layout
 from tests.conftest import REPO, SHARED_DATA
+from tests.conversations.conftest import SR, talk_audio, write_talk
 from tests.corpora.test_iemocap import _write_release as write_iemocap_release
 from tests.data.test_legacy import _dialogues as dialogues
 from tests.data.test_legacy import _mf as male_female
 from tests.data.test_legacy import _one_hot as one_hot
 from tests.data.test_legacy import _write_release as write_release
-from tests.predict.conftest import SR, talk_audio, write_talk
 
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 

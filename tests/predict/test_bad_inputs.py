@@ -13,7 +13,6 @@ import pytest
 
 from multiemo.cli import EXIT_ERROR, main
 from multiemo.predict import export_run
-from multiemo.predict.transcripts import ROLLING_REPEAT, read_subtitles
 from tests.clips import write_clip
 from tests.test_bad_inputs import one_error
 
@@ -97,35 +96,3 @@ def test_silence_is_predicted_from_no_input_and_flagged(trained_run, tmp_path, c
     assert records and all(not any(m["present"] for m in r["modalities"].values()) for r in records)
     assert all(r["low_confidence"] for r in records)
     assert result["counts"]["no_input"] == {"utterances": len(records)}
-
-
-YOUTUBE = """WEBVTT
-Kind: captions
-Language: en
-
-00:00:00.320 --> 00:00:02.270 align:start position:0%
- 
-so<00:00:00.640><c> I</c><00:00:00.960><c> finally</c><00:00:01.280><c> got</c><00:00:01.600><c> the</c><00:00:01.760><c> job</c>
-
-00:00:02.270 --> 00:00:02.280 align:start position:0%
-so I finally got the job
- 
-
-00:00:02.280 --> 00:00:04.950 align:start position:0%
-so I finally got the job
-and<00:00:02.600><c> I</c><00:00:02.880><c> could</c><00:00:03.200><c> not</c><00:00:03.520><c> be</c><00:00:03.840><c> happier</c>
-
-00:00:04.950 --> 00:00:04.960 align:start position:0%
-and I could not be happier
- 
-"""
-
-
-def test_youtube_rolling_captions_are_read_once_each(tmp_path):
-    path = tmp_path / "auto.en.vtt"
-    path.write_text(YOUTUBE, encoding="utf-8")
-    cues = read_subtitles(path).cues
-    kept = [c for c in cues if c.status != ROLLING_REPEAT]
-    assert [(c.start, c.end, c.text) for c in kept] == [
-        (0.32, 2.27, "so I finally got the job"), (2.28, 4.95, "and I could not be happier")]
-    assert [c.status for c in cues].count(ROLLING_REPEAT) == 2  # the 10 ms cues that only repeat, counted

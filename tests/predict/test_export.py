@@ -13,10 +13,10 @@ import pytest
 
 import multiemo
 from multiemo.cli import main
+from multiemo.conversations.inputs import from_video
 from multiemo.data.store import FeatureStore
 from multiemo.evaluation.runs import train_run
 from multiemo.predict import Predictor, export_run, from_pretrained
-from multiemo.predict.inputs import from_video
 from multiemo.predict.trained import ExportError, from_export
 from tests.predict.conftest import SMALL_MODEL
 

@@ -27,8 +27,8 @@ MINUTES = 8
 SCRIPT = """
 import json, resource, sys, tracemalloc
 from multiemo.predict import Predictor
-from multiemo.predict.diarization import DiarizationConfig
-from multiemo.predict.inputs import from_video
+from multiemo.conversations.diarization import DiarizationConfig
+from multiemo.conversations.inputs import from_video
 
 def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB

@@ -16,8 +16,8 @@ from multiemo.predict.page import embed_json, write_page
 from multiemo.predict.predictor import Predictions
 from tests.browser import FLAGS, ensure_chromium
 from tests.clips import write_clip
+from tests.conversations.conftest import FPS, SR, talk_audio
 from tests.features.conftest import astronaut_frame
-from tests.predict.conftest import FPS, SR, talk_audio
 
 LABELS = ["neutral", "joy", "anger"]
 ATTACK = "</script><script>window.pwned = 1</script><!-- & \u2028"

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 import torch
 
+from multiemo.conversations.inputs import from_manifest, from_video
+from multiemo.conversations.segmentation import SegmentationConfig
 from multiemo.predict import Predictor, predict
-from multiemo.predict.inputs import from_manifest, from_video
 from multiemo.predict.outputs import write_predictions
-from multiemo.predict.segmentation import SegmentationConfig
 from multiemo.predict.settings import ProvenanceMismatch
 from tests.clips import write_clip
-from tests.predict.conftest import FPS, SR, TALK, stamp, talk_audio
+from tests.conversations.conftest import FPS, SR, TALK, stamp, talk_audio
 
 LABELS = ["neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger"]
 
@@ -159,8 +159,8 @@ def test_checkpoint_of_another_model_version_is_a_clear_error(trained_run, tmp_p
 
 
 def test_speech_recognition_fills_the_text_modality_with_status_asr(predictor, talk, tmp_path):
-    from multiemo.predict.asr import AsrConfig
-    from tests.predict.tiny_whisper import build_tiny_whisper
+    from multiemo.conversations.asr import AsrConfig
+    from tests.conversations.tiny_whisper import build_tiny_whisper
 
     energy = SegmentationConfig(vad="energy")  # cuts the generated talk at its digital silences (see above)
     whisper = build_tiny_whisper(tmp_path / "whisper")

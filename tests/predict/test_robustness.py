@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks.robustness import WithoutModalities, evaluate_without
 from multiemo.data.dialogues import DialogueSet
 from multiemo.data.store import FeatureStore
 from multiemo.evaluation.evaluate import evaluate_run
-from multiemo.predict.robustness import WithoutModalities, evaluate_without
 
 
 def test_removing_nothing_is_the_usual_evaluation(trained_run):

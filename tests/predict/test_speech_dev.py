@@ -9,10 +9,10 @@ import pytest
 
 from benchmarks.speech_dev.cache import one_speaker_cut
 from benchmarks.speech_dev.scoring import Recording, score_set
+from benchmarks.speech_metrics import read_rttm
 from multiemo.cli import main
-from multiemo.predict.inputs import from_video
-from multiemo.predict.segmentation import SegmentationConfig, probe_media, segment_media
-from multiemo.predict.speech_metrics import read_rttm
+from multiemo.conversations.inputs import from_video
+from multiemo.conversations.segmentation import SegmentationConfig, probe_media, segment_media
 
 #: The development recording run through ``multiemo predict`` and its DER bound (overlap not scored, collar
 #: 0.5 s). BENCHMARKS.md has the measured value (in-sample: the defaults were chosen on this set).

@@ -26,6 +26,9 @@ from snakemake.settings.types import (
 )
 
 from multiemo.cli import build_parser
+from multiemo.conversations.asr import AsrConfig
+from multiemo.conversations.diarization import DiarizationConfig
+from multiemo.conversations.segmentation import SegmentationConfig
 from multiemo.corpora.manifest import read_manifest
 from multiemo.features.faces import DetectionConfig
 from multiemo.features.registry import extractor
@@ -33,9 +36,6 @@ from multiemo.features.registry import modalities as registered_modalities
 from multiemo.features.text_finetune import finetune_text_encoder
 from multiemo.models.config import ModelConfig
 from multiemo.predict import predict
-from multiemo.predict.asr import AsrConfig
-from multiemo.predict.diarization import DiarizationConfig
-from multiemo.predict.segmentation import SegmentationConfig
 from multiemo.settings import fill_defaults, load_yaml
 from multiemo.training.config import TrackingConfig, TrainConfig, presets_of, resolve_run_settings
 from tests.conftest import REPO
