@@ -6,7 +6,7 @@ with each modality removed (``present`` False for every test utterance: the mode
 "missing" vector instead). Prints a Markdown table (mean ± std over seeds) and writes it with the raw
 numbers into ``--out``.
 
-    python benchmarks/modality_robustness.py --store results/demo/store --dataset demo \\
+    python -m benchmarks.modality_robustness --store results/demo/store --dataset demo \\
         --out results/robustness/demo --dropouts 0.0,0.3 --seeds 1,2,3
 """
 
