@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from multiemo.data.store import FeatureStore
-from multiemo.evaluation.runs import train_run
 from multiemo.io import write_json
 from multiemo.predict.robustness import evaluate_without
 from multiemo.settings import load_yaml
+from multiemo.training import train_run
 from multiemo.training.config import resolve_run_settings
 
 REPO = Path(__file__).resolve().parents[1]

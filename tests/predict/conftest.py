@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from multiemo.evaluation.runs import train_run
 from multiemo.pipeline import assemble_store, extract_shard, extract_text_features, read_corpus
+from multiemo.training import train_run
 from tests.clips import write_clip
 from tests.features.conftest import _speech, astronaut_frame
 from tests.workflow.conftest import make_mini_meld
