@@ -28,10 +28,10 @@ import torch
 
 from multiemo.cli import main as multiemo
 from multiemo.data.store import FeatureStore
-from multiemo.evaluation.runs import train_run
 from multiemo.pipeline import assemble_store, extract_features, read_corpus
+from multiemo.runs.history import read_history
 from multiemo.settings import deep_merge, load_yaml
-from multiemo.training.checkpoint import read_history
+from multiemo.training import train_run
 from multiemo.training.config import resolve_run_settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,10 +22,11 @@ import numpy as np
 import torch
 
 from benchmarks.train_speed import DIMS, IEMOCAP_LABELS, MELD_LABELS, iemocap_like_table, meld_table
+from multiemo.runs.checkpoint import save_checkpoint
+from multiemo.runs.forward import PassResult
+from multiemo.runs.history import append_history
 from multiemo.settings import load_yaml
-from multiemo.training.checkpoint import append_history, save_checkpoint
 from multiemo.training.config import model_config, resolve_run_settings
-from multiemo.training.passes import PassResult
 
 REPO = Path(__file__).resolve().parents[1]
 

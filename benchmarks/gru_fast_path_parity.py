@@ -20,9 +20,9 @@ import torch
 
 from benchmarks.train_speed import IEMOCAP_LABELS, iemocap_like_table
 from multiemo.data.store import write_store
-from multiemo.evaluation.runs import train_run
 from multiemo.models import dialogue_rnn
 from multiemo.settings import load_yaml
+from multiemo.training import train_run
 from multiemo.training.config import resolve_run_settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,9 +22,9 @@ import torch
 
 from benchmarks.robustness import evaluate_without
 from multiemo.data.store import FeatureStore
-from multiemo.evaluation.runs import train_run
 from multiemo.io import write_json
 from multiemo.settings import load_yaml
+from multiemo.training import train_run
 from multiemo.training.config import resolve_run_settings
 
 REPO = Path(__file__).resolve().parents[1]

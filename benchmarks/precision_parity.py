@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from multiemo import bound_kernel_caches
-from multiemo.evaluation.runs import train_run
 from multiemo.settings import load_yaml
+from multiemo.training import train_run
 from multiemo.training.config import resolve_run_settings
 
 

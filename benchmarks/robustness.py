@@ -17,8 +17,8 @@ import torch
 from multiemo.data.dialogues import DialogueBatch, DialogueSet
 from multiemo.data.store import FeatureStore, StoreError
 from multiemo.errors import InputError
-from multiemo.training.checkpoint import load_run_model, resolve_device
-from multiemo.training.passes import run_pass
+from multiemo.runs.checkpoint import load_run_model, resolve_device
+from multiemo.runs.forward import forward_pass
 
 
 class WithoutModalities:
@@ -62,6 +62,6 @@ def evaluate_without(
     if store.labels != identity["labels"]:
         raise StoreError(f"{store.root} has labels {store.labels}, the run was trained on {identity['labels']}")
     data = WithoutModalities(DialogueSet(store, split, identity["model"]["modalities"]), drop)
-    result = run_pass(model, data, identity["train"]["batch_size"], None, device,
-                      precision=identity["train"]["precision"])
+    result = forward_pass(model, data, identity["train"]["batch_size"], device,
+                          precision=identity["train"]["precision"])
     return result.scores(store.labels)

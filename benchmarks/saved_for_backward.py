@@ -34,7 +34,11 @@ def model_and_step(settings: dict, store: FeatureStore):
     if SPLIT_TRAINER:
         from multiemo.training.loop import build_model_config
         from multiemo.training.objective import Objective
-        from multiemo.training.precision import autocast, resolve_precision
+        from multiemo.training.precision import resolve_precision
+        try:  # autocast moved to the runs floor with the run directory
+            from multiemo.runs.precision import autocast
+        except ImportError:
+            from multiemo.training.precision import autocast
     else:
         from multiemo.models.precision import resolve_precision
         from multiemo.training.trainer import Objective, build_model_config

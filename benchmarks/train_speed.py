@@ -26,9 +26,9 @@ import torch
 
 from multiemo import bound_kernel_caches
 from multiemo.data.store import write_store
-from multiemo.evaluation.runs import train_run
+from multiemo.runs.history import read_history
 from multiemo.settings import load_yaml
-from multiemo.training.checkpoint import read_history
+from multiemo.training import train_run
 from multiemo.training.config import resolve_run_settings
 
 DIMS = {"text": 768, "audio": 512, "visual": 1000}

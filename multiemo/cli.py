@@ -200,8 +200,8 @@ def _message(err: BaseException) -> str:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "train":
-        from multiemo.evaluation.runs import train_run, train_seeds
         from multiemo.settings import load_yaml
+        from multiemo.training import train_run, train_seeds
         from multiemo.training.config import resolve_run_settings
 
         config = load_yaml(args.config) if args.config else {}

@@ -19,7 +19,7 @@ from multiemo.errors import InputError
 from multiemo.evaluation.summary import summarise_runs
 from multiemo.io import atomic_path, write_json
 from multiemo.outcomes import StageOutcomes
-from multiemo.training.checkpoint import read_history
+from multiemo.runs.history import read_history
 
 
 def write_report(

@@ -1,8 +1,13 @@
 """Floors follow the data: every module of multiemo/ imports only from its own floor or the floors below.
 
-corpora -> conversations -> features -> store -> model -> training -> evaluation -> predict -> report -> entry
-points, on a ground floor of shared vocabulary. A module not in the table fails the test: place it on a floor.
-No two modules import each other, even lazily, and no package holds more than a fifth of the library.
+corpora -> conversations -> features -> store -> model -> runs -> evaluation -> training -> predict ->
+report -> entry points, on a ground floor of shared vocabulary. A module not in the table fails the
+test: place it on a floor. No two modules import each other, even lazily, and no package holds more
+than a fifth of the library.
+
+A run directory's format (``runs``) is written by training and read by evaluation, prediction, export and
+the report, none of which imports training. Training sits above evaluation because it ends by evaluating
+its selected checkpoint once.
 """
 
 import ast
@@ -36,13 +41,17 @@ FLOORS = {
     "multiemo.pipeline": 4,  # corpus -> features -> store
     "multiemo.models": 5,
     "multiemo.losses": 5,
-    "multiemo.training": 6,
-    "multiemo.evaluation": 7,
-    "multiemo.predict": 8,
-    "multiemo.report": 9,
+    "multiemo.runs": 6,  # a run directory: identity, settings, checkpoints, provenance, calibration, history
+    "multiemo.evaluation": 7,  # scores a run directory through multiemo.runs alone
+    "multiemo.training": 8,  # writes runs; its entry point evaluates the selected checkpoint once
+    "multiemo.predict": 9,
+    "multiemo.report": 10,
     # entry points
-    "multiemo.cli": 10,
+    "multiemo.cli": 11,
 }
+
+# Readers of a run directory: they load runs through multiemo.runs and import nothing from training.
+RUN_READERS = ("multiemo.evaluation", "multiemo.predict", "multiemo.report")
 
 
 def floor_of(module: str) -> int:
@@ -125,10 +134,33 @@ def test_the_layering_check_catches_an_upward_import():
         "multiemo.features.base", "multiemo.training.loop"]
 
 
-def test_prediction_and_reports_load_runs_without_the_training_loop():
+def is_reader(module: str) -> bool:
+    return any(module == r or module.startswith(r + ".") for r in RUN_READERS)
+
+
+def test_readers_of_a_run_import_nothing_from_training():
+    # export is multiemo.predict.export; lazy imports inside functions count as much as the top ones
+    readers = [p for p in MODULES if is_reader(module_name(p))]
+    assert any(module_name(p) == "multiemo.predict.export" for p in readers), "export moved: add it to RUN_READERS"
+    found = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: imports {target}"
+        for path in readers
+        for line, target in imports_of(path)
+        if target == "multiemo.training" or target.startswith("multiemo.training.")
+    ]
+    assert not found, "readers of a run directory must load it through multiemo.runs: " + "; ".join(found)
+
+
+def test_the_reader_check_catches_a_lazy_training_import():
+    source = "import torch\ndef f():\n    from multiemo.training.checkpoint import load_run_model\n"
+    assert imports_in(source, "multiemo.predict") == [(3, "multiemo.training.checkpoint")]
+
+
+def test_prediction_and_reports_load_runs_without_training():
     code = (
         "import sys, multiemo.predict, multiemo.report, multiemo.evaluation.evaluate\n"
-        "print(sorted(m for m in sys.modules if m in ('multiemo.training.loop', 'multiemo.evaluation.runs')))"
+        "import multiemo.evaluation.summary\n"
+        "print(sorted(m for m in sys.modules if m.startswith('multiemo.training')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

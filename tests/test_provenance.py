@@ -55,7 +55,7 @@ def test_a_run_records_text_model_revisions_where_transformers_is_not_installed(
     assert FeatureStore(tmp_path / "text_store").modalities["text"].provenance["model"] == "roberta-base"
     code = ("import sys; sys.modules['transformers'] = None\n"  # import transformers now raises ImportError
             "from multiemo.data.store import FeatureStore\n"
-            "from multiemo.training.checkpoint import run_provenance\n"
+            "from multiemo.runs.provenance import run_provenance\n"
             f"recorded = run_provenance(FeatureStore({str(tmp_path / 'text_store')!r}), ('text', 'audio'))\n"
             "print(recorded['text_models'])\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
@@ -69,7 +69,7 @@ def test_a_run_takes_extractor_library_versions_from_its_store_when_its_env_lack
     import multiemo.provenance as provenance_module
     from multiemo.data.store import write_store
     from multiemo.features.registry import extractor
-    from multiemo.training.checkpoint import run_provenance
+    from multiemo.runs.provenance import run_provenance
 
     versions = {"transformers": "5.0.1", "opensmile_version": "2.6.0", "facenet_pytorch_version": "2.5.3"}
     recorded = {}

@@ -9,7 +9,7 @@ import pytest
 
 from multiemo.metrics import calibration_scores, classification_scores
 from multiemo.report import write_report
-from multiemo.training.calibration import fit_temperature, softmax
+from multiemo.runs.calibration import fit_temperature, softmax
 
 LABELS = ["neutral", "joy", "anger"]
 

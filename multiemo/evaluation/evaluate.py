@@ -13,9 +13,10 @@ from multiemo.data.dialogues import DialogueSet
 from multiemo.data.store import FeatureStore, StoreError
 from multiemo.io import atomic_path
 from multiemo.metrics import calibration_scores
-from multiemo.training.calibration import calibration_record, load_calibration, softmax, write_calibration
-from multiemo.training.checkpoint import load_run_model, resolve_device
-from multiemo.training.passes import PassResult, run_pass
+from multiemo.runs.calibration import calibration_record, load_calibration, softmax, write_calibration
+from multiemo.runs.checkpoint import load_run_model, resolve_device
+from multiemo.runs.directory import predictions_file
+from multiemo.runs.forward import PassResult, forward_pass
 
 
 def evaluate_run(
@@ -51,7 +52,7 @@ def evaluate_run(
         if calibration is not None:
             after = calibration_scores(softmax(res.logits[keep], calibration["temperature"]), res.y_true[keep])
             results[split]["calibration"]["after"] = after
-        write_predictions(run_dir / f"predictions_{split}.csv", store, res)
+        write_predictions(run_dir / predictions_file(split), store, res)
     results["calibration"] = calibration or {"method": "none"}
     return results
 
@@ -79,7 +80,7 @@ def _passes(run_dir: Path, splits: Sequence[str], store: FeatureStore | None,
     passes = {}
     for split in splits:
         data = DialogueSet(store, split, identity["model"]["modalities"])
-        passes[split] = run_pass(model, data, batch_size, None, device, precision=identity["train"]["precision"])
+        passes[split] = forward_pass(model, data, batch_size, device, precision=identity["train"]["precision"])
     return store, passes
 
 

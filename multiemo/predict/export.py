@@ -42,7 +42,9 @@ from multiemo.predict.trained import (
     from_run,
 )
 from multiemo.provenance import environment
-from multiemo.training.checkpoint import jsonable, read_provenance, read_run_json
+from multiemo.runs.directory import read_run_json
+from multiemo.runs.identity import jsonable
+from multiemo.runs.provenance import read_provenance
 
 log = logging.getLogger(__name__)
 

@@ -34,10 +34,10 @@ from multiemo.outcomes import OK, StageOutcomes
 from multiemo.predict.settings import ExtractionPlan, FeaturesOnly
 from multiemo.predict.trained import TrainedModel, from_export, open_trained, resolve_pretrained
 from multiemo.predict.windows import classify_windows, window_spans
+from multiemo.runs.calibration import check_calibration
+from multiemo.runs.checkpoint import resolve_device
+from multiemo.runs.precision import autocast
 from multiemo.settings import from_mapping
-from multiemo.training.calibration import check_calibration
-from multiemo.training.checkpoint import resolve_device
-from multiemo.training.precision import autocast
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ directory (best.pt, settings.json, provenance.json, calibration.json) or from an
 (config.json, model.safetensors; see :mod:`multiemo.predict.export`), so both predict the same way.
 
 An exported directory holds no pickle at all; a run's checkpoint is unpickled with ``weights_only=True``
-(:func:`multiemo.training.checkpoint.load_checkpoint`). Neither can run code when opened.
+(:func:`multiemo.runs.checkpoint.load_checkpoint`). Neither can run code when opened.
 """
 
 from __future__ import annotations
@@ -23,14 +23,9 @@ from multiemo import __version__
 from multiemo.io import read_json
 from multiemo.predict.bundle import BUNDLE_DIR, ExportError, read_bundle
 from multiemo.predict.settings import ExtractionPlan
-from multiemo.training.calibration import check_calibration, load_calibration
-from multiemo.training.checkpoint import (
-    build_model,
-    incompatible,
-    load_run_model,
-    one_line,
-    read_provenance,
-)
+from multiemo.runs.calibration import check_calibration, load_calibration
+from multiemo.runs.checkpoint import build_model, incompatible, load_run_model, one_line
+from multiemo.runs.provenance import read_provenance
 
 #: ``config.json["format"]`` of an exported model, and the layout version this multiemo reads and writes.
 EXPORT_FORMAT = "multiemo-model"

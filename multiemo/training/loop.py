@@ -2,8 +2,8 @@
 (``train.selection``), optionally stopped early (``train.patience``).
 
 :func:`fit` trains and leaves ``settings.json``, ``history.jsonl``, ``last.pt`` and ``best.pt`` in the run
-directory (see :mod:`multiemo.training.checkpoint`); :func:`multiemo.evaluation.runs.train_run` then
-evaluates the best checkpoint once.
+directory (see :mod:`multiemo.runs`); :func:`multiemo.training.train_run` then evaluates the best
+checkpoint once.
 """
 
 from __future__ import annotations
@@ -22,20 +22,15 @@ from tqdm.auto import tqdm
 from multiemo.data.dialogues import DialogueSet
 from multiemo.data.store import FeatureStore
 from multiemo.models import ModelConfig, MultiEMO
-from multiemo.training.checkpoint import (
-    RUNTIME_ONLY,
-    append_history,
-    claim_run_dir,
-    jsonable,
-    load_checkpoint,
-    record_provenance,
-    resolve_device,
-    save_checkpoint,
-    truncate_history,
-)
+from multiemo.runs.checkpoint import load_checkpoint, resolve_device, save_checkpoint
+from multiemo.runs.directory import BEST, HISTORY, LAST
+from multiemo.runs.forward import forward_pass
+from multiemo.runs.history import append_history, truncate_history
+from multiemo.runs.identity import claim_run_dir, run_identity
+from multiemo.runs.provenance import record_provenance
 from multiemo.training.config import ConfigError, TrainConfig, from_mapping, model_config
 from multiemo.training.objective import Objective
-from multiemo.training.passes import run_pass
+from multiemo.training.passes import train_pass
 from multiemo.training.precision import resolve_precision
 from multiemo.training.resume import restore, resume_state
 
@@ -88,7 +83,7 @@ def fit(
 ) -> Fitted:
     """Train one seed; resume if ``out_dir`` holds an unfinished run of the same settings.
 
-    Args: as :func:`multiemo.evaluation.runs.train_run`.
+    Args: as :func:`multiemo.training.train_run`.
     """
     out = Path(out_dir)
     store = FeatureStore(store_path)
@@ -97,14 +92,7 @@ def fit(
     device = resolve_device(train_cfg.device)
     # "auto" becomes what this device runs; the run records (and resumes with) that
     train_cfg = replace(train_cfg, precision=resolve_precision(train_cfg.precision, device))
-    run_train = {k: v for k, v in asdict(train_cfg).items() if k not in RUNTIME_ONLY}
-    identity = {
-        "store": str(Path(store_path).resolve()),
-        "store_fingerprint": store.fingerprint,
-        "model": jsonable(asdict(model_cfg)),
-        "train": jsonable(run_train),
-        "labels": store.labels,
-    }
+    identity = run_identity(store_path, store, model_cfg, asdict(train_cfg))
     out.mkdir(parents=True, exist_ok=True)
     claim_run_dir(out, identity, restart_if_changed)
     record_provenance(out, store, model_cfg.modalities)
@@ -136,12 +124,12 @@ def fit(
     shuffle = torch.Generator().manual_seed(train_cfg.seed)
     state = {"epoch": 0, "best_score": None, "best_epoch": 0, "stopped": False}
 
-    last = out / "last.pt"
+    last = out / LAST
     if last.exists():
         ckpt = load_checkpoint(last, device)
         state = _resumed_state(restore(ckpt, model, optimizer, scheduler, shuffle, device))
         log.info("resuming %s after epoch %d", out, state["epoch"])
-    truncate_history(out / "history.jsonl", state["epoch"])
+    truncate_history(out / HISTORY, state["epoch"])
 
     started = time.perf_counter()
     epochs = tqdm(
@@ -153,22 +141,21 @@ def fit(
     )
     for epoch in epochs:
         tic = time.perf_counter()
-        train_pass = run_pass(model, data["train"], train_cfg.batch_size, objective, device,
-                              optimizer=optimizer, generator=shuffle, grad_clip=train_cfg.grad_clip,
-                              precision=train_cfg.precision)
-        val_pass = run_pass(model, data["validation"], train_cfg.batch_size, objective, device,
-                            precision=train_cfg.precision)
-        test_pass = run_pass(model, data["test"], train_cfg.batch_size, None, device,  # scores only
-                             precision=train_cfg.precision)
+        trained = train_pass(model, data["train"], train_cfg.batch_size, objective, device, optimizer,
+                             generator=shuffle, grad_clip=train_cfg.grad_clip, precision=train_cfg.precision)
+        val_pass = forward_pass(model, data["validation"], train_cfg.batch_size, device,
+                                precision=train_cfg.precision, objective=objective)
+        test_pass = forward_pass(model, data["test"], train_cfg.batch_size, device,  # scores only
+                                 precision=train_cfg.precision)
         scheduler.step(val_pass.loss)
         val_scores = val_pass.scores(store.labels)
         test_scores = test_pass.scores(store.labels)
         record = {
             "epoch": epoch,
             "lr": optimizer.param_groups[0]["lr"],
-            "train_loss": train_pass.loss,
-            "train_parts": train_pass.parts,
-            "train_weighted_f1": train_pass.scores(store.labels)["weighted_f1"],
+            "train_loss": trained.loss,
+            "train_parts": trained.parts,
+            "train_weighted_f1": trained.scores(store.labels)["weighted_f1"],
             "validation_loss": val_pass.loss,
             "validation_weighted_f1": val_scores["weighted_f1"],
             "validation_accuracy": val_scores["accuracy"],
@@ -182,19 +169,19 @@ def fit(
         if state["best_score"] is None or score > state["best_score"]:
             state.update(best_score=score, best_epoch=epoch)
             # What evaluation, prediction and export read; resuming reads last.pt (Adam's state would triple it).
-            save_checkpoint(out / "best.pt", {"model": model.state_dict(), "epoch": epoch, "settings": identity,
+            save_checkpoint(out / BEST, {"model": model.state_dict(), "epoch": epoch, "settings": identity,
                                               "input_dims": input_dims, "num_parties": num_parties})
         state["epoch"] = epoch
         stale = epoch - state["best_epoch"]  # epochs since the selection score last improved
         state["stopped"] = train_cfg.patience is not None and stale >= train_cfg.patience
         record.update(best_epoch=state["best_epoch"], stopped_early=state["stopped"])
-        append_history(out / "history.jsonl", record)
+        append_history(out / HISTORY, record)
         if on_epoch is not None:
             on_epoch(record)
         save_checkpoint(last, resume_state(model, optimizer, scheduler, shuffle, device, state))
         epochs.set_postfix(val_f1=f"{val_scores['weighted_f1']:.2f}", best=state["best_epoch"])
         log.info("epoch %d: train loss %.4f, validation loss %.4f, validation weighted-F1 %.2f (%.1fs)",
-                 epoch, train_pass.loss, val_pass.loss, val_scores["weighted_f1"], record["seconds"])
+                 epoch, trained.loss, val_pass.loss, val_scores["weighted_f1"], record["seconds"])
         if state["stopped"]:
             log.info("early stop after epoch %d: no better validation %s for %d epochs (best: epoch %d)",
                      epoch, train_cfg.selection, stale, state["best_epoch"])

@@ -1,11 +1,9 @@
-"""Compute precision of a run (``train.precision``): float32, or bfloat16 products under autocast.
+"""The trainer's choice of compute precision (``train.precision``): float32, or bfloat16 products.
 
-The model does not know about precision: training, evaluation and prediction run its forward pass
-under :func:`autocast`, which for ``"bf16"`` is :func:`torch.autocast` with bfloat16 (matrix products
-take bfloat16 inputs; the DialogueRNN's states stay float32 because its float32 biases are added to
-each product). The losses then run on float32 outputs. Without hardware bfloat16 arithmetic bfloat16
-products are emulated and slower than float32 ones, so ``"auto"`` picks bfloat16 only where the
-device has it.
+Without hardware bfloat16 arithmetic bfloat16 products are emulated and slower than float32 ones, so
+``"auto"`` picks bfloat16 only where the device has it. The run records the resolved choice in
+``settings.json``; its forward passes, here and in every reader of the run, apply it with
+:func:`multiemo.runs.precision.autocast`.
 """
 
 from __future__ import annotations
@@ -17,11 +15,6 @@ import sys
 import torch
 
 from multiemo.settings import ConfigError
-
-
-def autocast(precision: str, device: torch.device) -> torch.autocast:
-    """The autocast context of a resolved precision: bfloat16 products for ``"bf16"``, none for ``"fp32"``."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:

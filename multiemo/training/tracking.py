@@ -3,7 +3,7 @@
 Both are optional (the ``tracking`` extra) and imported only when switched on, so a normal run never loads
 them. Each record is sent as soon as its epoch ends (``history.jsonl`` stays the run's own record); a
 resumed run goes on logging into the MLflow run it started, whose id it keeps in ``RUN/tracking.json``.
-:func:`multiemo.evaluation.runs.train_run` opens the tracker around the training loop, which knows nothing
+:func:`multiemo.training.train_run` opens the tracker around the training loop, which knows nothing
 of it.
 """
 

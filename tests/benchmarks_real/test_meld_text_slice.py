@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from multiemo.corpora import MELD_LABELS
-from multiemo.evaluation.runs import train_run
 from multiemo.pipeline import assemble_store, extract_text_features, finetune_text, read_corpus
+from multiemo.training import train_run
 from multiemo.training.config import resolve_run_settings
 from tests.conftest import REPO
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from multiemo.evaluation.runs import train_run
 from multiemo.pipeline import assemble_store, extract_shard, extract_text_features, read_corpus
+from multiemo.training import train_run
 from tests.conversations.conftest import talk  # noqa: F401 - the generated conversation, a fixture here too
 from tests.workflow.conftest import make_mini_meld
 

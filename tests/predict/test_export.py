@@ -15,9 +15,9 @@ import multiemo
 from multiemo.cli import main
 from multiemo.conversations.inputs import from_video
 from multiemo.data.store import FeatureStore
-from multiemo.evaluation.runs import train_run
 from multiemo.predict import Predictor, export_run, from_pretrained
 from multiemo.predict.trained import ExportError, from_export
+from multiemo.training import train_run
 from tests.predict.conftest import SMALL_MODEL
 
 TOL = 1e-6

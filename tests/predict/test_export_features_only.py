@@ -12,9 +12,9 @@ import pytest
 import multiemo
 from multiemo.cli import main
 from multiemo.data.legacy import import_legacy
-from multiemo.evaluation.runs import train_run
 from multiemo.predict import Predictor, export_run
 from multiemo.predict.settings import FeaturesOnly
+from multiemo.training import train_run
 from tests.data.test_legacy import _dialogues, _mf
 from tests.predict.conftest import SMALL_MODEL
 

@@ -15,11 +15,11 @@ import torch
 import multiemo
 from multiemo.cli import main
 from multiemo.conversations.inputs import from_video
-from multiemo.evaluation.runs import train_run
 from multiemo.features.text_finetune import HEAD_FILE
 from multiemo.pipeline import assemble_store, extract_shard, extract_text_features, finetune_text
 from multiemo.predict import Predictor, export_run
 from multiemo.predict.bundle import ExportError, digest
+from multiemo.training import train_run
 from tests.predict.conftest import SMALL_MODEL, TEXT_SETTINGS
 
 TOL = 1e-6

@@ -15,10 +15,10 @@ import torch
 
 from multiemo.data.dialogues import DialogueSet
 from multiemo.data.store import FeatureStore, write_store
-from multiemo.evaluation.runs import train_run
-from multiemo.training.calibration import fit_temperature
-from multiemo.training.checkpoint import load_run_model
-from multiemo.training.passes import run_pass
+from multiemo.runs.calibration import fit_temperature
+from multiemo.runs.checkpoint import load_run_model
+from multiemo.runs.forward import forward_pass
+from multiemo.training import train_run
 from tests.conftest import make_table
 
 LABELS = ["neutral", "joy", "anger"]
@@ -53,7 +53,7 @@ def test_the_temperature_is_fitted_on_validation_logits_not_test_logits(tmp_path
     fitted = {}
     for split in ("validation", "test"):
         data = DialogueSet(FeatureStore(store.root), split, identity["model"]["modalities"])
-        res = run_pass(model, data, 4, None, torch.device("cpu"))
+        res = forward_pass(model, data, 4, torch.device("cpu"))
         keep = res.y_true >= 0
         fitted[split] = fit_temperature(res.logits[keep], res.y_true[keep])
     assert fitted["test"] > 4 * fitted["validation"], fitted  # the splits call for different temperatures

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from multiemo.data.store import FeatureStore
-from multiemo.evaluation.runs import train_run
 from multiemo.models import MultiEMO
-from multiemo.training.checkpoint import load_checkpoint
+from multiemo.runs.checkpoint import load_checkpoint
+from multiemo.training import train_run
 from multiemo.training.config import model_config
 from multiemo.training.resume import restore
 from tests.conftest import make_learnable_store

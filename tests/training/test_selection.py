@@ -6,8 +6,8 @@ import json
 import pytest
 import torch
 
-from multiemo.evaluation.runs import train_run
-from multiemo.training.checkpoint import read_history
+from multiemo.runs.history import read_history
+from multiemo.training import train_run
 from multiemo.training.config import ConfigError, TrainConfig
 from tests.conftest import make_learnable_store
 from tests.training.test_trainer import SMALL

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from multiemo.evaluation.runs import train_run
-from multiemo.training.checkpoint import read_history
+from multiemo.runs.history import read_history
+from multiemo.training import train_run
 from multiemo.training.config import ConfigError, TrackingConfig
 from multiemo.training.tracking import open_tracker
 from tests.conftest import REPO, make_learnable_store
@@ -61,7 +61,7 @@ def test_a_missing_tracking_package_is_one_message(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_normal_runs_do_not_import_the_trackers(tmp_path):
-    code = ("import sys\nfrom multiemo.evaluation.runs import train_run\nfrom tests.conftest import "
+    code = ("import sys\nfrom multiemo.training import train_run\nfrom tests.conftest import "
             "make_learnable_store\nfrom tests.training.test_trainer import SMALL\n"
             f"store = make_learnable_store({str(tmp_path / 'store')!r})\n"
             "train_run(store.root, {'model': SMALL['model'], 'train': {**SMALL['train'], 'epochs': 1}}, "

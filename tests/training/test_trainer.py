@@ -7,8 +7,8 @@ import torch
 
 from multiemo.cli import main
 from multiemo.evaluation.evaluate import evaluate_run
-from multiemo.evaluation.runs import train_run, train_seeds
-from multiemo.training.checkpoint import read_history
+from multiemo.runs.history import read_history
+from multiemo.training import train_run, train_seeds
 from multiemo.training.config import ConfigError
 from multiemo.training.precision import resolve_precision
 from tests.conftest import REPO, make_learnable_store

@@ -3,8 +3,8 @@
 import torch
 
 from multiemo import bound_kernel_caches
-from multiemo.evaluation.runs import train_run
 from multiemo.logutil import log_to_file
+from multiemo.training import train_run
 
 bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
 with log_to_file(snakemake.log[0]):

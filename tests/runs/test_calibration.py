@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from multiemo.metrics import calibration_scores
-from multiemo.training.calibration import (
+from multiemo.runs.calibration import (
     calibration_record,
     check_calibration,
     fit_temperature,

@@ -3,7 +3,8 @@
 A trained classifier is often over-confident: its top probability exceeds how often it is right. Dividing
 the logits by one temperature T > 0 fitted on the validation split (Guo et al., 2017) fixes most of that
 without changing any prediction (the argmax of logits / T is the argmax of the logits). The run keeps T in
-``calibration.json``; :func:`load_calibration` is the one reader, used by prediction and by exports.
+``calibration.json``; :func:`load_calibration` is the one reader, used by prediction and by exports. The
+fitting lives beside the record it makes (evaluation fits it at the end of training).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import numpy as np
 
 from multiemo.errors import InputError
 from multiemo.io import write_json
+from multiemo.runs.directory import CALIBRATION
 
-CALIBRATION_FILE = "calibration.json"
 METHODS = ("temperature", "none")
 # Temperatures searched; beyond them the logits would be flattened or sharpened absurdly.
 T_MIN, T_MAX = 0.05, 20.0
@@ -90,7 +91,7 @@ def calibration_record(logits: np.ndarray, y_true: np.ndarray) -> dict:
 
 def write_calibration(run_dir: str | os.PathLike, record: Mapping) -> Path:
     """Write ``record`` as the run's ``calibration.json`` (atomically); returns its path."""
-    path = Path(run_dir) / CALIBRATION_FILE
+    path = Path(run_dir) / CALIBRATION
     write_json(path, dict(record))
     return path
 
@@ -101,7 +102,7 @@ def load_calibration(run_dir: str | os.PathLike) -> dict | None:
     Raises:
         ValueError: ``calibration.json`` is unreadable or its temperature is not a positive number.
     """
-    path = Path(run_dir) / CALIBRATION_FILE
+    path = Path(run_dir) / CALIBRATION
     if not path.is_file():
         return None
     try:

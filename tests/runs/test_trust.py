@@ -14,7 +14,7 @@ import torch
 
 import multiemo
 from multiemo.cli import main
-from multiemo.training.checkpoint import CheckpointError, load_checkpoint, load_run_model
+from multiemo.runs.checkpoint import CheckpointError, load_checkpoint, load_run_model
 from tests.conftest import REPO, make_learnable_store
 from tests.training.test_trainer import SMALL
 

@@ -1,4 +1,9 @@
-"""A run: one seed trained, then its best checkpoint evaluated once; several seeds of one setting."""
+"""The training entry point: one seed trained, then its best checkpoint evaluated once; several seeds of one
+setting, then their summary.
+
+Training ends by scoring its selected checkpoint, so this module calls evaluation: training sits above
+evaluation, which reads runs through :mod:`multiemo.runs` alone.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,9 @@ from contextlib import nullcontext
 from multiemo.evaluation.evaluate import evaluate_run
 from multiemo.evaluation.summary import summarise_runs
 from multiemo.io import check_output_dir, lock_directory, write_json
+from multiemo.runs.directory import CALIBRATION, HISTORY, METRICS, RUN_FOLDER, SEEDS_FOLDER, seed_run
+from multiemo.runs.history import read_history
 from multiemo.settings import check_seeds, from_mapping
-from multiemo.training.calibration import CALIBRATION_FILE
-from multiemo.training.checkpoint import RUN_FOLDER, SEEDS_FOLDER, read_history
 from multiemo.training.config import TrainConfig
 from multiemo.training.loop import fit
 from multiemo.training.tracking import open_tracker
@@ -68,11 +73,11 @@ def train_run(
         tic = time.perf_counter()
         calibrate = train.calibration == "temperature"
         if not calibrate:
-            (out / CALIBRATION_FILE).unlink(missing_ok=True)
+            (out / CALIBRATION).unlink(missing_ok=True)
         # One pass over validation and test: the temperature is fitted on it, then both are scored.
         metrics = evaluate_run(out, splits=("validation", "test"), store=fitted.store, device=fitted.device,
                                calibrate=calibrate)
-        history = read_history(out / "history.jsonl")
+        history = read_history(out / HISTORY)
         oracle = max(history, key=lambda r: r["test_weighted_f1"])
         # histories resumed from before test_accuracy was logged may lack it on early epochs
         oracle_accuracy = max((r for r in history if "test_accuracy" in r), key=lambda r: r["test_accuracy"],
@@ -93,7 +98,7 @@ def train_run(
             oracle_note="best test scores over all epochs (each on its own epoch): chosen on the test set, NOT "
             "a valid estimate; reported only for comparison with papers that selected epochs this way",
         )
-        write_json(out / "metrics.json", metrics)
+        write_json(out / METRICS, metrics)
     return metrics
 
 
@@ -119,7 +124,7 @@ def train_seeds(
     out = check_output_dir(out_dir, SEEDS_FOLDER, inputs=[store_path])
     run_dirs = []
     for seed, each in seeded.items():
-        run_dir = out / f"seed_{seed}"
+        run_dir = seed_run(out, seed)
         train_run(store_path, each, run_dir, progress=progress)
         run_dirs.append(run_dir)
     summary = summarise_runs(run_dirs)
