@@ -26,6 +26,7 @@ FLOORS = {
     "multiemo.keys": 0,
     "multiemo.metrics": 0,
     "multiemo.provenance": 0,  # versions, git commit, hub revisions (runs and exports record them)
+    "multiemo.registry": 0,  # the one registry shape of extractors, readers and losses
     # the data flow
     "multiemo.corpora": 1,
     "multiemo.features": 2,
@@ -34,6 +35,7 @@ FLOORS = {
     "multiemo.models": 4,
     "multiemo.losses": 4,
     "multiemo.training": 5,
+    "multiemo.schema": 5,  # the config schema opened by the registries of the floors below
     "multiemo.evaluation": 6,
     "multiemo.predict": 7,
     "multiemo.report": 8,

@@ -15,8 +15,7 @@ the registry in an environment that may lack openSMILE, torch or transformers.
 from __future__ import annotations
 
 import dataclasses
-import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,7 +23,19 @@ from typing import Any, Protocol
 import pandas as pd
 
 from multiemo.features.base import ModalityFeatures
+from multiemo.registry import Registry, load_plugins
 from multiemo.settings import ConfigError, resolve
+
+__all__ = [
+    "EXTRACTORS",
+    "ExtractionContext",
+    "Extractor",
+    "extractor",
+    "load_plugins",
+    "modalities",
+    "register_extractor",
+    "unregister_extractor",
+]
 
 #: What an extractor reads: the media clips, the transcript text, or only the utterance table.
 READS = ("media", "text", "table")
@@ -150,53 +161,32 @@ class Extractor:
         return dict(resolve(self.from_provenance)(settings) if self.from_provenance else settings)
 
 
-_EXTRACTORS: dict[str, Extractor] = {}
+#: The extractors by modality (:class:`multiemo.registry.Registry`).
+EXTRACTORS: Registry[Extractor] = Registry("feature extractor", setting="modalities: / extraction.<modality>")
 
 
 def register_extractor(extractor: Extractor, *, replace: bool = False) -> Extractor:
-    """Add ``extractor`` to the registry (``replace=True`` swaps an existing entry of the same modality)."""
-    if extractor.modality in _EXTRACTORS and not replace:
-        raise ValueError(f"an extractor for modality {extractor.modality!r} is already registered")
-    _EXTRACTORS[extractor.modality] = extractor
-    return extractor
+    """Add ``extractor`` under its modality (``replace=True`` swaps an existing entry of the same modality)."""
+    return EXTRACTORS.register(extractor.modality, extractor, replace=replace)
 
 
 def unregister_extractor(modality: str) -> None:
     """Remove a modality's entry (tests register toy extractors and take them away again)."""
-    _EXTRACTORS.pop(modality, None)
+    EXTRACTORS.unregister(modality)
 
 
 def extractor(modality: str) -> Extractor:
     """The entry of ``modality``.
 
     Raises:
-        ValueError: no extractor is registered for it, naming those that are.
+        ConfigError: no extractor is registered for it, naming those that are.
     """
-    if modality not in _EXTRACTORS:
-        raise ConfigError(
-            f"no feature extractor is registered for modality {modality!r}; known: {list(_EXTRACTORS)} "
-            "(a plugin's extractor is registered when its module is imported: list it under plugins:)"
-        )
-    return _EXTRACTORS[modality]
+    return EXTRACTORS[modality]
 
 
 def modalities() -> tuple[str, ...]:
     """Registered modalities, in registration order (built-ins: text, audio, visual)."""
-    return tuple(_EXTRACTORS)
-
-
-def load_plugins(modules: Iterable[str] | None) -> None:
-    """Import each named module; a plugin registers its extractors or readers when imported.
-
-    Raises:
-        ImportError: naming the module and what to do.
-    """
-    for name in modules or ():
-        try:
-            importlib.import_module(name)
-        except ImportError as err:
-            raise ImportError(f"plugin module {name!r} cannot be imported ({err}); install it or put it on "
-                              "PYTHONPATH, or remove it from plugins:") from err
+    return EXTRACTORS.names()
 
 
 def _instance(cls: type, values: Mapping[str, Any], where: str) -> Any:

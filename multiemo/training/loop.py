@@ -33,7 +33,7 @@ from multiemo.training.checkpoint import (
     save_checkpoint,
     truncate_history,
 )
-from multiemo.training.config import ConfigError, TrainConfig, from_mapping, model_config
+from multiemo.training.config import ConfigError, TrainConfig, from_mapping, model_config, recorded_train
 from multiemo.training.objective import Objective
 from multiemo.training.passes import run_pass
 from multiemo.training.precision import resolve_precision
@@ -97,7 +97,7 @@ def fit(
     device = resolve_device(train_cfg.device)
     # "auto" becomes what this device runs; the run records (and resumes with) that
     train_cfg = replace(train_cfg, precision=resolve_precision(train_cfg.precision, device))
-    run_train = {k: v for k, v in asdict(train_cfg).items() if k not in RUNTIME_ONLY}
+    run_train = {k: v for k, v in recorded_train(train_cfg).items() if k not in RUNTIME_ONLY}
     identity = {
         "store": str(Path(store_path).resolve()),
         "store_fingerprint": store.fingerprint,
