@@ -84,9 +84,6 @@ class Extractor:
         sharded: the workflow splits the dialogues into ``shards`` jobs; else one job over the corpus.
         reads: ``media`` (the corpus must have clips), ``text`` (absent when a conversation has no
             transcript) or ``table``.
-        env: the workflow's conda environment ``envs/{env}.yaml``.
-        threads: the workflow job's threads.
-        gpu: the workflow job asks for ``resources.extraction_gpu`` GPUs.
         cache: the workflow gives the job ``results/{ds}/cache/{cache}`` as ``context.cache_dir``.
         finetune: with ``extraction.<modality>.finetune.enabled`` the job gets the encoder made by the
             ``finetune_text_encoder`` rule as ``context.inputs["encoder"]``.
@@ -109,9 +106,6 @@ class Extractor:
     stage_keys: frozenset[str] = frozenset()
     sharded: bool = True
     reads: str = "media"
-    env: str = "train"
-    threads: int = 1
-    gpu: bool = False
     cache: str | None = None
     finetune: bool = False
     version_keys: frozenset[str] | str | Callable = frozenset()
@@ -215,13 +209,13 @@ def _nested_dataclass(spec: dataclasses.Field) -> type | None:
 for _entry in (
     Extractor("text", "multiemo.features.extractors:TextConfig", "multiemo.features.extractors:build_text",
               runtime_keys=frozenset({"batch_size"}), stage_keys=frozenset({"finetune"}), sharded=False,
-              reads="text", env="text", threads=2, gpu=True, finetune=True,
+              reads="text", finetune=True,
               version_keys=frozenset({"transformers"}), file_keys=frozenset({"model"}), revision_key="revision",
               later_keys=frozenset({"revision"})),
     Extractor("audio", "multiemo.features.audio:AudioConfig", "multiemo.features.extractors:build_audio",
-              env="audio", version_keys=frozenset({"opensmile_version"})),
+              version_keys=frozenset({"opensmile_version"})),
     Extractor("visual", "multiemo.features.visual:VisualConfig", "multiemo.features.extractors:build_visual",
-              runtime_keys=frozenset({"batch_size"}), env="visual", gpu=True, cache="faces",
+              runtime_keys=frozenset({"batch_size"}), cache="faces",
               version_keys="multiemo.features.extractors:visual_version_keys",
               from_provenance="multiemo.features.extractors:visual_settings", file_keys=frozenset({"weights"})),
 ):
