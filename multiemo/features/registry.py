@@ -80,13 +80,15 @@ class Extractor:
             instance of ``settings`` and an :class:`ExtractionContext`.
         runtime_keys: settings that change speed or memory only; every other setting must be recorded in
             the features' provenance under its own name, so that prediction can make them again.
-        stage_keys: keys of the settings block that configure another stage (text: ``finetune``).
+        stage_keys: keys of the settings block that configure another stage (``finetune`` when
+            :attr:`finetune` is set, added here).
         sharded: the workflow splits the dialogues into ``shards`` jobs; else one job over the corpus.
         reads: ``media`` (the corpus must have clips), ``text`` (absent when a conversation has no
             transcript) or ``table``.
         cache: the workflow gives the job ``results/{ds}/cache/{cache}`` as ``context.cache_dir``.
-        finetune: with ``extraction.<modality>.finetune.enabled`` the job gets the encoder made by the
-            ``finetune_text_encoder`` rule as ``context.inputs["encoder"]``.
+        finetune: the extractor can use a fine-tuned encoder: the ``finetune`` block of its settings
+            configures the fine-tuning stage, and with ``extraction.<modality>.finetune.enabled`` the job gets
+            the encoder made by the ``finetune_text_encoder`` rule as ``context.inputs["encoder"]``.
         version_keys: provenance keys that name library versions (a difference is logged, not an error), or
             ``"module:function"`` of the recorded provenance giving them.
         from_provenance: ``"module:function"`` turning recorded provenance into settings where the two
@@ -115,6 +117,8 @@ class Extractor:
     later_keys: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
+        if self.finetune:  # its finetune block configures the fine-tuning stage, not the extractor
+            object.__setattr__(self, "stage_keys", self.stage_keys | {"finetune"})
         if self.reads not in READS:
             raise ValueError(f"extractor {self.modality!r}: reads must be one of {READS}, got {self.reads!r}")
 
@@ -208,7 +212,7 @@ def _nested_dataclass(spec: dataclasses.Field) -> type | None:
 
 for _entry in (
     Extractor("text", "multiemo.features.extractors:TextConfig", "multiemo.features.extractors:build_text",
-              runtime_keys=frozenset({"batch_size"}), stage_keys=frozenset({"finetune"}), sharded=False,
+              runtime_keys=frozenset({"batch_size"}), sharded=False,
               reads="text", finetune=True,
               version_keys=frozenset({"transformers"}), file_keys=frozenset({"model"}), revision_key="revision",
               later_keys=frozenset({"revision"})),

@@ -115,8 +115,11 @@ def all_feature_files(wildcards):
     return [f for files in feature_files(wildcards.ds).values() for f in files]
 
 
-def finetune_enabled(ds):
-    return bool(extraction(ds, "text").get("finetune", {}).get("enabled", False))
+def finetune_enabled(ds, modality):
+    """Whether the dataset fine-tunes the encoder of a modality whose extractor can use one (registry: finetune)."""
+    if not extractor(modality).finetune:
+        return False
+    return bool(extraction(ds, modality).get("finetune", {}).get("enabled", False))
 
 
 def extraction_inputs(ds, modality, shard=None):
@@ -125,7 +128,7 @@ def extraction_inputs(ds, modality, shard=None):
     files = {"sources": corpus_sources(ds)}
     if extractor(modality).reads == "media":
         files["media"] = clips(ds, None if shard is None else int(shard))
-    if extractor(modality).finetune and finetune_enabled(ds):
+    if finetune_enabled(ds, modality):
         files["encoder"] = f"{RESULTS}/{ds}/text_encoder"
     return files
 
