@@ -6,7 +6,9 @@ workflow runs it in per-shard jobs over dialogues or in one job over the whole c
 (the clips, the transcripts, or only the utterance table). The pipeline, the predictor, prediction's
 settings check and the Snakemake rules read this registry, so a new extractor is one module (a settings
 dataclass and a ``build`` function) plus one :func:`register_extractor` call, in this file or in user
-code (a module named under ``plugins:`` in config.yaml, imported by the workflow and its jobs).
+code (a module named under ``plugins:`` in config.yaml, imported by the workflow and its jobs). Where
+the workflow runs an extractor's jobs (conda env, threads, GPU) is the workflow's to say
+(``workflow/rules/resources.smk`` and ``resources.<modality>_features`` in config.yaml), not this registry's.
 
 Entries name their code as ``"module:attribute"`` strings, imported only when used: the workflow reads
 the registry in an environment that may lack openSMILE, torch or transformers.
