@@ -200,11 +200,13 @@ def _message(err: BaseException) -> str:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "train":
+        from multiemo.registry import load_plugins
         from multiemo.settings import load_yaml
         from multiemo.training import train_run, train_seeds
         from multiemo.training.config import resolve_run_settings
 
         config = load_yaml(args.config) if args.config else {}
+        load_plugins(config.get("plugins"))  # a plugin loss or reader the config names
         settings = resolve_run_settings(config, args.dataset, args.overrides)
         if args.seeds:
             summary = train_seeds(args.features, settings, args.out, args.seeds, progress=not args.quiet)

@@ -146,8 +146,12 @@ def from_mapping(cls: type, values: Mapping[str, Any], *, section: str):
     """Build a config dataclass from a mapping, rejecting unknown keys and coercing types.
 
     YAML and command-line strings are coerced to each field's annotated type, so ``"false"`` is
-    ``False``, ``"1e-4"`` is ``0.0001`` and a list becomes a tuple.
+    ``False``, ``"1e-4"`` is ``0.0001`` and a list becomes a tuple. A dataclass with a ``normalize(values)``
+    classmethod reads other spellings of its keys through it first (TrainConfig: recorded loss weights).
     """
+    normalize = getattr(cls, "normalize", None)
+    if normalize is not None:
+        values = normalize(values)
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(known))
     if unknown:

@@ -33,6 +33,7 @@ FLOORS = {
     "multiemo.keys": 0,
     "multiemo.metrics": 0,
     "multiemo.provenance": 0,  # versions, git commit, hub revisions (runs and exports record them)
+    "multiemo.registry": 0,  # the one registry shape of extractors, readers and losses
     # the data flow
     "multiemo.corpora": 1,
     "multiemo.conversations": 2,  # a recording -> an utterance table, as a corpus reader gives one
@@ -44,6 +45,7 @@ FLOORS = {
     "multiemo.runs": 6,  # a run directory: identity, settings, checkpoints, provenance, calibration, history
     "multiemo.evaluation": 7,  # scores a run directory through multiemo.runs alone
     "multiemo.training": 8,  # writes runs; its entry point evaluates the selected checkpoint once
+    "multiemo.schema": 8,  # the config schema opened by the registries of the floors below
     "multiemo.predict": 9,
     "multiemo.report": 10,
     # entry points

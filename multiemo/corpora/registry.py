@@ -17,6 +17,7 @@ from pathlib import Path
 
 from multiemo.corpora.corpus import Corpus
 from multiemo.errors import InputError
+from multiemo.registry import Registry
 from multiemo.settings import resolve
 
 log = logging.getLogger(__name__)
@@ -41,43 +42,42 @@ class Reader:
     #: ``sources(entry) -> list of paths``: the annotation files (CSVs, transcripts, a manifest) the reader
     #: reads, not the media; None = none declared (the workflow then sees only the entry's settings).
     sources: str | Callable[[Mapping], list[Path]] | None = None
+    #: JSON schema of each of :attr:`keys` (type, description, default) for config validation; a key it
+    #: does not describe accepts any value. The built-in readers' keys are described in the config schema.
+    schema: Mapping[str, Mapping] | None = None
 
     def __call__(self, entry: Mapping, *, require_media: bool) -> Corpus:
         return resolve(self.read)(entry, require_media=require_media)
 
 
-_READERS: dict[str, Reader] = {}
+#: The corpus readers by ``reader:`` name (:class:`multiemo.registry.Registry`).
+READERS: Registry[Reader] = Registry("corpus reader", setting="datasets.<name>.reader")
 #: What a dataset entry extracts and trains on when it names no ``modalities:`` and its reader has no rule.
 DEFAULT_MODALITIES: tuple[str, ...] = ("text", "audio", "visual")
 
 
 def register_reader(reader: Reader, *, replace: bool = False) -> Reader:
-    """Add ``reader`` to the registry (``replace=True`` swaps an existing entry of the same name)."""
-    if reader.name in _READERS and not replace:
-        raise ValueError(f"a corpus reader named {reader.name!r} is already registered")
-    _READERS[reader.name] = reader
-    return reader
+    """Add ``reader`` under its name (``replace=True`` swaps an existing entry of the same name)."""
+    return READERS.register(reader.name, reader, replace=replace)
 
 
 def unregister_reader(name: str) -> None:
     """Remove a reader's entry (tests register toy readers and take them away again)."""
-    _READERS.pop(name, None)
+    READERS.unregister(name)
 
 
 def reader(name: str | None) -> Reader:
     """The entry of ``name``.
 
     Raises:
-        ValueError: no reader of that name, naming those that exist.
+        ConfigError: no reader of that name, naming those that exist.
     """
-    if name not in _READERS:
-        raise InputError(f"unknown corpus reader {name!r}; choose one of {list(_READERS)}")
-    return _READERS[name]
+    return READERS[name]
 
 
 def readers() -> tuple[str, ...]:
     """Registered reader names."""
-    return tuple(_READERS)
+    return READERS.names()
 
 
 def dataset_modalities(entry: Mapping) -> list[str]:
@@ -88,7 +88,7 @@ def dataset_modalities(entry: Mapping) -> list[str]:
     """
     if entry.get("modalities"):
         return list(entry["modalities"])
-    rule = reader(entry["reader"]).modalities if entry.get("reader") in _READERS else None
+    rule = reader(entry["reader"]).modalities if entry.get("reader") in READERS else None
     return list(resolve(rule)(entry)) if rule else list(DEFAULT_MODALITIES)
 
 

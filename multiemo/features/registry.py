@@ -6,7 +6,9 @@ workflow runs it in per-shard jobs over dialogues or in one job over the whole c
 (the clips, the transcripts, or only the utterance table). The pipeline, the predictor, prediction's
 settings check and the Snakemake rules read this registry, so a new extractor is one module (a settings
 dataclass and a ``build`` function) plus one :func:`register_extractor` call, in this file or in user
-code (a module named under ``plugins:`` in config.yaml, imported by the workflow and its jobs).
+code (a module named under ``plugins:`` in config.yaml, imported by the workflow and its jobs). Where
+the workflow runs an extractor's jobs (conda env, threads, GPU) is the workflow's to say
+(``workflow/rules/resources.smk`` and ``resources.<modality>_features`` in config.yaml), not this registry's.
 
 Entries name their code as ``"module:attribute"`` strings, imported only when used: the workflow reads
 the registry in an environment that may lack openSMILE, torch or transformers.
@@ -15,8 +17,7 @@ the registry in an environment that may lack openSMILE, torch or transformers.
 from __future__ import annotations
 
 import dataclasses
-import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,7 +25,19 @@ from typing import Any, Protocol
 import pandas as pd
 
 from multiemo.features.base import ModalityFeatures
+from multiemo.registry import Registry, load_plugins
 from multiemo.settings import ConfigError, resolve
+
+__all__ = [
+    "EXTRACTORS",
+    "ExtractionContext",
+    "Extractor",
+    "extractor",
+    "load_plugins",
+    "modalities",
+    "register_extractor",
+    "unregister_extractor",
+]
 
 #: What an extractor reads: the media clips, the transcript text, or only the utterance table.
 READS = ("media", "text", "table")
@@ -69,16 +82,15 @@ class Extractor:
             instance of ``settings`` and an :class:`ExtractionContext`.
         runtime_keys: settings that change speed or memory only; every other setting must be recorded in
             the features' provenance under its own name, so that prediction can make them again.
-        stage_keys: keys of the settings block that configure another stage (text: ``finetune``).
+        stage_keys: keys of the settings block that configure another stage (``finetune`` when
+            :attr:`finetune` is set, added here).
         sharded: the workflow splits the dialogues into ``shards`` jobs; else one job over the corpus.
         reads: ``media`` (the corpus must have clips), ``text`` (absent when a conversation has no
             transcript) or ``table``.
-        env: the workflow's conda environment ``envs/{env}.yaml``.
-        threads: the workflow job's threads.
-        gpu: the workflow job asks for ``resources.extraction_gpu`` GPUs.
         cache: the workflow gives the job ``results/{ds}/cache/{cache}`` as ``context.cache_dir``.
-        finetune: with ``extraction.<modality>.finetune.enabled`` the job gets the encoder made by the
-            ``finetune_text_encoder`` rule as ``context.inputs["encoder"]``.
+        finetune: the extractor can use a fine-tuned encoder: the ``finetune`` block of its settings
+            configures the fine-tuning stage, and with ``extraction.<modality>.finetune.enabled`` the job gets
+            the encoder made by the ``finetune_text_encoder`` rule as ``context.inputs["encoder"]``.
         version_keys: provenance keys that name library versions (a difference is logged, not an error), or
             ``"module:function"`` of the recorded provenance giving them.
         from_provenance: ``"module:function"`` turning recorded provenance into settings where the two
@@ -98,9 +110,6 @@ class Extractor:
     stage_keys: frozenset[str] = frozenset()
     sharded: bool = True
     reads: str = "media"
-    env: str = "train"
-    threads: int = 1
-    gpu: bool = False
     cache: str | None = None
     finetune: bool = False
     version_keys: frozenset[str] | str | Callable = frozenset()
@@ -110,6 +119,8 @@ class Extractor:
     later_keys: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
+        if self.finetune:  # its finetune block configures the fine-tuning stage, not the extractor
+            object.__setattr__(self, "stage_keys", self.stage_keys | {"finetune"})
         if self.reads not in READS:
             raise ValueError(f"extractor {self.modality!r}: reads must be one of {READS}, got {self.reads!r}")
 
@@ -150,53 +161,32 @@ class Extractor:
         return dict(resolve(self.from_provenance)(settings) if self.from_provenance else settings)
 
 
-_EXTRACTORS: dict[str, Extractor] = {}
+#: The extractors by modality (:class:`multiemo.registry.Registry`).
+EXTRACTORS: Registry[Extractor] = Registry("feature extractor", setting="modalities: / extraction.<modality>")
 
 
 def register_extractor(extractor: Extractor, *, replace: bool = False) -> Extractor:
-    """Add ``extractor`` to the registry (``replace=True`` swaps an existing entry of the same modality)."""
-    if extractor.modality in _EXTRACTORS and not replace:
-        raise ValueError(f"an extractor for modality {extractor.modality!r} is already registered")
-    _EXTRACTORS[extractor.modality] = extractor
-    return extractor
+    """Add ``extractor`` under its modality (``replace=True`` swaps an existing entry of the same modality)."""
+    return EXTRACTORS.register(extractor.modality, extractor, replace=replace)
 
 
 def unregister_extractor(modality: str) -> None:
     """Remove a modality's entry (tests register toy extractors and take them away again)."""
-    _EXTRACTORS.pop(modality, None)
+    EXTRACTORS.unregister(modality)
 
 
 def extractor(modality: str) -> Extractor:
     """The entry of ``modality``.
 
     Raises:
-        ValueError: no extractor is registered for it, naming those that are.
+        ConfigError: no extractor is registered for it, naming those that are.
     """
-    if modality not in _EXTRACTORS:
-        raise ConfigError(
-            f"no feature extractor is registered for modality {modality!r}; known: {list(_EXTRACTORS)} "
-            "(a plugin's extractor is registered when its module is imported: list it under plugins:)"
-        )
-    return _EXTRACTORS[modality]
+    return EXTRACTORS[modality]
 
 
 def modalities() -> tuple[str, ...]:
     """Registered modalities, in registration order (built-ins: text, audio, visual)."""
-    return tuple(_EXTRACTORS)
-
-
-def load_plugins(modules: Iterable[str] | None) -> None:
-    """Import each named module; a plugin registers its extractors or readers when imported.
-
-    Raises:
-        ImportError: naming the module and what to do.
-    """
-    for name in modules or ():
-        try:
-            importlib.import_module(name)
-        except ImportError as err:
-            raise ImportError(f"plugin module {name!r} cannot be imported ({err}); install it or put it on "
-                              "PYTHONPATH, or remove it from plugins:") from err
+    return EXTRACTORS.names()
 
 
 def _instance(cls: type, values: Mapping[str, Any], where: str) -> Any:
@@ -224,14 +214,14 @@ def _nested_dataclass(spec: dataclasses.Field) -> type | None:
 
 for _entry in (
     Extractor("text", "multiemo.features.extractors:TextConfig", "multiemo.features.extractors:build_text",
-              runtime_keys=frozenset({"batch_size"}), stage_keys=frozenset({"finetune"}), sharded=False,
-              reads="text", env="text", threads=2, gpu=True, finetune=True,
+              runtime_keys=frozenset({"batch_size"}), sharded=False,
+              reads="text", finetune=True,
               version_keys=frozenset({"transformers"}), file_keys=frozenset({"model"}), revision_key="revision",
               later_keys=frozenset({"revision"})),
     Extractor("audio", "multiemo.features.audio:AudioConfig", "multiemo.features.extractors:build_audio",
-              env="audio", version_keys=frozenset({"opensmile_version"})),
+              version_keys=frozenset({"opensmile_version"})),
     Extractor("visual", "multiemo.features.visual:VisualConfig", "multiemo.features.extractors:build_visual",
-              runtime_keys=frozenset({"batch_size"}), env="visual", gpu=True, cache="faces",
+              runtime_keys=frozenset({"batch_size"}), cache="faces",
               version_keys="multiemo.features.extractors:visual_version_keys",
               from_provenance="multiemo.features.extractors:visual_settings", file_keys=frozenset({"weights"})),
 ):

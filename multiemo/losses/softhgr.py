@@ -115,3 +115,15 @@ class SoftHGRLoss(nn.Module):
         # Each covariance is shared by M - 1 pairs, so compute it once per modality.
         covs = [c.T @ c / (n - 1) for c in centred]  # each (D, D)
         return -sum(_soft_hgr(centred[a], centred[b], covs[a], covs[b]) for a, b in pairs) / d
+
+
+def build(train, class_counts: torch.Tensor) -> SoftHGRLoss:
+    """The objective's Soft-HGR loss from the train settings (``hgr_covariance``); it uses no labels."""
+    del class_counts
+    return SoftHGRLoss(covariance=train.hgr_covariance)
+
+
+def apply(loss: SoftHGRLoss, out, keep: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Soft-HGR across the modality features of the kept utterances; keep (B, T) bool."""
+    del labels
+    return loss(*(v[keep] for v in out.modality.values()))  # each (N, D)

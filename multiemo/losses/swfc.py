@@ -169,3 +169,14 @@ class _SWFC(Function):
     def backward(ctx, grad_loss):
         (grad,) = ctx.saved_tensors
         return grad * grad_loss, None, None, None, None, None
+
+
+def build(train, class_counts: torch.Tensor) -> SWFCLoss:
+    """The objective's SWFC loss from the train settings (``swfc_*``)."""
+    return SWFCLoss(class_counts=class_counts, temperature=train.swfc_temperature, focus=train.swfc_focus,
+                    sample_weight_power=train.swfc_sample_weight_power)
+
+
+def apply(loss: SWFCLoss, out, keep: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """SWFC over the fused features of the kept utterances; keep (B, T) bool, labels (N,)."""
+    return loss(out.fused[keep], labels)  # (N, D) against (N,)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import importlib.resources
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -18,10 +19,17 @@ from typing import Any
 import yaml
 
 from multiemo.corpora.registry import dataset_modalities
+from multiemo.losses.registry import LOSSES, default_weights, loss_weights
 from multiemo.models.config import ModelConfig
 from multiemo.settings import ConfigError, deep_merge, from_mapping, parse_overrides
 
+log = logging.getLogger(__name__)
+
 SELECTIONS = ("weighted_f1", "loss")
+#: How runs record a loss's weight (settings.json, the train jobs' params): ``<name>_weight``, the spelling
+#: train settings had before ``train.losses``; config files may still use it (with a deprecation warning).
+WEIGHT_SUFFIX = "_weight"
+_warned: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -49,9 +57,8 @@ class TrainConfig:
     weight_decay: float = 1e-5
     lr_factor: float = 0.95  # ReduceLROnPlateau on validation loss
     lr_patience: int = 10
-    ce_weight: float = 0.4
-    swfc_weight: float = 0.3
-    hgr_weight: float = 0.3
+    # loss name -> weight in the objective (multiemo.losses.registry); names left out keep their default
+    losses: dict[str, float] = field(default_factory=default_weights)
     swfc_temperature: float = 1.4
     swfc_focus: float = 2.0
     swfc_sample_weight_power: float = 1.2
@@ -70,7 +77,29 @@ class TrainConfig:
     calibration: str = "temperature"  # "temperature": fit T on validation after training (calibration.json); "none"
     lock: bool = True  # flock the run directory while training; false only where the filesystem lacks flock
 
+    @classmethod
+    def normalize(cls, values: Mapping[str, Any]) -> dict:
+        """``values`` with each ``<loss>_weight`` key (how runs record a weight) moved into ``losses``.
+
+        Raises:
+            ConfigError: a weight given both ways.
+        """
+        old = {k.removesuffix(WEIGHT_SUFFIX): v for k, v in values.items()
+               if k.endswith(WEIGHT_SUFFIX) and k.removesuffix(WEIGHT_SUFFIX) in LOSSES}
+        if not old:
+            return dict(values)
+        given = values.get("losses") or {}
+        if not isinstance(given, Mapping):
+            return dict(values)  # refused, with its value, where the weights are checked
+        for name, weight in old.items():
+            if name in given and given[name] != weight:
+                raise ConfigError(f"train.{name}{WEIGHT_SUFFIX} ({weight}) and train.losses.{name} "
+                                  f"({given[name]}) are one setting; keep train.losses.{name}")
+        rest = {k: v for k, v in values.items() if k.removesuffix(WEIGHT_SUFFIX) not in old}
+        return {**rest, "losses": {**old, **given}}
+
     def __post_init__(self) -> None:
+        object.__setattr__(self, "losses", loss_weights(self.losses))  # defaults filled in, each weight checked
         for spec in fields(self):  # NaN passes every comparison below; torch would refuse it mid-run
             value = getattr(self, spec.name)
             if isinstance(value, float) and not math.isfinite(value):
@@ -81,12 +110,9 @@ class TrainConfig:
         for name in ("lr", "swfc_temperature"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
-        for name in ("weight_decay", "lr_patience", "ce_weight", "swfc_weight", "hgr_weight", "swfc_focus",
-                     "grad_clip", "num_threads"):
+        for name in ("weight_decay", "lr_patience", "swfc_focus", "grad_clip", "num_threads"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train.{name} must not be negative, got {getattr(self, name)}")
-        if self.ce_weight + self.swfc_weight + self.hgr_weight <= 0:
-            raise ConfigError("train: at least one of ce_weight, swfc_weight, hgr_weight must be positive")
         if not 0 <= self.seed < 2**32:  # what numpy's and torch's generators accept
             raise ConfigError(f"train.seed must be a whole number in [0, 2**32 - 1], got {self.seed}")
         if not 0 < self.lr_factor < 1:
@@ -134,18 +160,18 @@ def resolve_run_settings(config: Mapping, dataset: str, overrides: Sequence[str]
         if preset_name not in presets:
             raise ConfigError(f"dataset {dataset!r} uses preset {preset_name!r}, which config has not defined")
         own = {k: entry[k] for k in ("model", "train") if entry.get(k)}
-        settings = deep_merge(presets[preset_name] or {}, own)
+        settings = deep_merge(_spelled_now(presets[preset_name] or {}), _spelled_now(own))
         # A dataset that extracts only some modalities trains on those unless its model section says otherwise.
         if "modalities" not in (entry.get("model") or {}) and ("modalities" in entry or "reader" in entry):
             settings.setdefault("model", {})["modalities"] = dataset_modalities(entry)
     elif dataset in presets:
-        settings = copy.deepcopy(presets[dataset] or {})
+        settings = _spelled_now(copy.deepcopy(presets[dataset] or {}))
     else:
         raise ConfigError(
             f"unknown dataset {dataset!r}; known datasets {sorted(datasets)} (entries of the config file) and "
             f"presets {sorted(presets)}"
         )
-    return complete_settings(deep_merge(settings, parse_overrides(overrides)))
+    return complete_settings(deep_merge(settings, _spelled_now(parse_overrides(overrides))))
 
 
 def complete_settings(settings: Mapping) -> dict:
@@ -157,9 +183,38 @@ def complete_settings(settings: Mapping) -> dict:
     unknown = sorted(set(settings) - {"model", "train"})
     if unknown:
         raise ConfigError(f"unknown settings section(s) {unknown}; use model.* or train.*")
-    train = from_mapping(TrainConfig, settings.get("train") or {}, section="train")
+    train = from_mapping(TrainConfig, _spelled_now(settings).get("train") or {}, section="train")
     model = model_config(settings.get("model") or {})
-    return {"model": _plain(asdict(model)), "train": _plain(asdict(train))}
+    return {"model": _plain(asdict(model)), "train": recorded_train(train)}
+
+
+def recorded_train(train: TrainConfig) -> dict:
+    """``train`` as runs record it: every field, with ``losses`` written where it stands as one
+    ``<name>_weight`` key per loss (the shape settings.json has always had; :meth:`TrainConfig.normalize`
+    reads it back)."""
+    recorded = {}
+    for name, value in _plain(asdict(train)).items():
+        if name == "losses":
+            recorded.update({f"{loss}{WEIGHT_SUFFIX}": weight for loss, weight in value.items()})
+        else:
+            recorded[name] = value
+    return recorded
+
+
+def _spelled_now(settings: Mapping) -> dict:
+    """One layer of settings (a preset, a dataset's blocks, overrides) with its old ``train.<loss>_weight``
+    keys read as ``train.losses`` (before layers merge, so a later layer's weight wins whichever spelling
+    either uses), and one deprecation warning per old key."""
+    train = settings.get("train")
+    if not isinstance(train, Mapping):
+        return dict(settings)
+    for key in train:
+        name = key.removesuffix(WEIGHT_SUFFIX)
+        if key.endswith(WEIGHT_SUFFIX) and name in LOSSES and key not in _warned:
+            _warned.add(key)
+            log.warning("train.%s is deprecated: write train.losses: {%s: %s} (or the override "
+                        "train.losses.%s=%s)", key, name, train[key], name, train[key])
+    return {**settings, "train": TrainConfig.normalize(train)}
 
 
 def model_config(settings: Mapping[str, Any]) -> ModelConfig:

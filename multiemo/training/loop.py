@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from multiemo.runs.forward import forward_pass
 from multiemo.runs.history import append_history, truncate_history
 from multiemo.runs.identity import claim_run_dir, run_identity
 from multiemo.runs.provenance import record_provenance
-from multiemo.training.config import ConfigError, TrainConfig, from_mapping, model_config
+from multiemo.training.config import ConfigError, TrainConfig, from_mapping, model_config, recorded_train
 from multiemo.training.objective import Objective
 from multiemo.training.passes import train_pass
 from multiemo.training.precision import resolve_precision
@@ -92,7 +92,7 @@ def fit(
     device = resolve_device(train_cfg.device)
     # "auto" becomes what this device runs; the run records (and resumes with) that
     train_cfg = replace(train_cfg, precision=resolve_precision(train_cfg.precision, device))
-    identity = run_identity(store_path, store, model_cfg, asdict(train_cfg))
+    identity = run_identity(store_path, store, model_cfg, recorded_train(train_cfg))
     out.mkdir(parents=True, exist_ok=True)
     claim_run_dir(out, identity, restart_if_changed)
     record_provenance(out, store, model_cfg.modalities)

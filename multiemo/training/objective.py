@@ -1,4 +1,4 @@
-"""The training objective: the weighted sum of the registered losses."""
+"""The training objective: the weighted sum of the configured losses."""
 
 from __future__ import annotations
 
@@ -11,17 +11,16 @@ from multiemo.training.config import TrainConfig
 
 
 class Objective:
-    """``sum(train.<name>_weight * loss)`` over :data:`~multiemo.losses.LOSSES`, on the real, labelled
-    utterances of a batch; a loss of weight 0 is skipped unless its entry says ``always``."""
+    """``sum(weight * loss)`` over ``train.losses`` (:data:`~multiemo.losses.LOSSES` by name), on the real,
+    labelled utterances of a batch; a loss of weight 0 is skipped unless its entry says ``always``."""
 
     def __init__(self, train: TrainConfig, class_counts: np.ndarray) -> None:
         counts = torch.as_tensor(class_counts, dtype=torch.float32)  # (C,)
-        self.weights = {name: float(getattr(train, f"{name}_weight")) for name in LOSSES}
-        self.losses = {
-            name: entry.build(train, counts)
-            for name, entry in LOSSES.items()
-            if entry.always or self.weights[name] > 0
-        }
+        self.weights = {name: float(weight) for name, weight in train.losses.items()}
+        entries = {name: LOSSES[name] for name in self.weights}
+        self.losses = {name: entry.make(train, counts) for name, entry in entries.items()
+                       if entry.always or self.weights[name] > 0}
+        self.apply = {name: entries[name].applier() for name in self.losses}
 
     def to(self, device: torch.device) -> Objective:
         for loss in self.losses.values():
@@ -32,7 +31,7 @@ class Objective:
         """The total loss (scalar) and each computed loss's value by name."""
         keep = batch.mask & (batch.labels >= 0)  # (B, T)
         labels = batch.labels[keep]  # (N,)
-        parts = {name: LOSSES[name].apply(loss, out, keep, labels) for name, loss in self.losses.items()}
+        parts = {name: self.apply[name](loss, out, keep, labels) for name, loss in self.losses.items()}
         total = None
         for name, value in parts.items():
             term = self.weights[name] * value

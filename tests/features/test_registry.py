@@ -72,7 +72,7 @@ def test_toy_extractor_through_the_stage_functions(toy, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"extraction\.length: unknown setting\(s\) \['scal'\]"):
         extract_features("length", tmp_path / "corpus", tmp_path / "x.npz", settings={"scal": 1})
     unregister_extractor("length")
-    with pytest.raises(ValueError, match="no feature extractor is registered for modality 'length'"):
+    with pytest.raises(ValueError, match="unknown feature extractor 'length'"):
         extractor("length")
 
 

@@ -64,7 +64,9 @@ def test_a_dataset_block_overrides_only_its_own_keys():
 def test_resolution_is_complete_and_refuses_bad_values_naming_the_key():
     config = load_yaml(REPO / "config.yaml")
     meld = resolve_run_settings(config, "meld")
-    assert set(meld["train"]) == {f for f in TrainConfig.__dataclass_fields__}
+    # every field, the loss weights as runs have always recorded them (settings.json): one <loss>_weight each
+    assert set(meld["train"]) == set(TrainConfig.__dataclass_fields__) - {"losses"} | {
+        "ce_weight", "swfc_weight", "hgr_weight"}
     assert meld["model"]["context_modalities"] == ["audio", "visual"]
     assert resolve_run_settings(config, "meld", ["model.modalities=[text]"])["model"]["context_modalities"] == []
     with pytest.raises(ConfigError, match="num_layers"):
@@ -75,3 +77,33 @@ def test_resolution_is_complete_and_refuses_bad_values_naming_the_key():
         resolve_run_settings(config, "meld", ["model.fusionn=false"])
     with pytest.raises(ConfigError, match="lr_patience"):
         resolve_run_settings(config, "meld", ["train.lr_patience=-1"])
+
+
+def test_losses_are_one_setting_and_the_old_keys_still_read_with_one_warning(caplog):
+    """train.losses: {name: weight}; the old train.<loss>_weight keys mean the same, warn once, and resolve to
+    the same settings; runs record the weights as <loss>_weight where they always stood (settings.json)."""
+    import multiemo.training.config as config_module
+
+    config = load_yaml(REPO / "config.yaml")
+    new = resolve_run_settings(config, "iemocap", ["train.losses.hgr=0.5", "train.losses.ce=1"])
+    config_module._warned.clear()
+    with caplog.at_level("WARNING", logger="multiemo.training.config"):
+        old = resolve_run_settings(config, "iemocap", ["train.hgr_weight=0.5", "train.ce_weight=1"])
+        resolve_run_settings(config, "iemocap", ["train.hgr_weight=0.5"])
+    assert old == new
+    train = list(new["train"])
+    assert train[train.index("lr_patience") + 1:train.index("swfc_temperature")] == [
+        "ce_weight", "swfc_weight", "hgr_weight"]
+    assert (new["train"]["ce_weight"], new["train"]["swfc_weight"], new["train"]["hgr_weight"]) == (1.0, 0.4, 0.5)
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2 and "train.hgr_weight is deprecated: write train.losses: {hgr: 0.5}" in warnings[0]
+    # a run's record reads back as the same settings
+    assert from_mapping(TrainConfig, new["train"], section="train").losses == {"ce": 1.0, "swfc": 0.4, "hgr": 0.5}
+    with pytest.raises(ConfigError, match=r"unknown loss 'focal' \(train.losses\); known: \['ce', 'swfc', 'hgr'\]"):
+        resolve_run_settings(config, "meld", ["train.losses.focal=0.1"])
+    with pytest.raises(ConfigError, match=r"train.losses.swfc must be a finite number >= 0, got -1"):
+        resolve_run_settings(config, "meld", ["train.losses.swfc=-1"])
+    with pytest.raises(ConfigError, match="at least one weight must be positive"):
+        resolve_run_settings(config, "meld", ["train.losses={ce: 0, swfc: 0, hgr: 0}"])
+    with pytest.raises(ConfigError, match=r"train.ce_weight \(0.5\) and train.losses.ce \(0.2\) are one setting"):
+        resolve_run_settings({"presets": {"p": {"train": {"ce_weight": 0.5, "losses": {"ce": 0.2}}}}}, "p")

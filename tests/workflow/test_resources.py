@@ -77,3 +77,26 @@ def test_the_custom_entry_of_a_text_only_manifest_schedules_no_audio_or_visual_j
     jobs = planned_jobs(snakemake(tmp_path, "--dry-run"))
     assert jobs["text_features"] == 1 and jobs["train"] >= 1
     assert not {"audio_features", "visual_features"} & set(jobs)
+
+
+def test_a_plugin_extractor_states_its_env_threads_and_gpu_in_the_config(tmp_path):
+    """Scheduling is the workflow's: a plugin extractor's jobs run where resources.<modality>_features says."""
+    from multiemo.features.registry import unregister_extractor
+    from tests.workflow.test_settings import _workflow_jobs
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["plugins"] = ["tests.features.toy_length"]
+    config["datasets"] = {"toy": {"reader": "manifest", "manifest": "corpus.csv", "modalities": ["text", "length"],
+                                  "preset": "small_corpus", "seeds": [1], "variants": ["full"]}}
+    config["dataset"] = "toy"
+    config["resources"] = {"extraction_gpu": 1, "length_features": {"env": "audio", "threads": 2, "gpu": True}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "corpus.csv").write_text("path\n")
+    try:
+        jobs = {j.rule.name: j for j in _workflow_jobs(tmp_path, ["results/toy/store"])}
+    finally:
+        unregister_extractor("length")
+    length, text = jobs["length_features"], jobs["text_features"]
+    assert str(length.rule.conda_env).endswith("envs/audio.yaml") and length.resources["gpu"] == 1
+    assert length.rule.resources["_cores"] == 2  # as declared (the planning here caps jobs at 1 core)
+    assert str(text.rule.conda_env).endswith("envs/text.yaml") and text.resources["gpu"] == 1  # the table's

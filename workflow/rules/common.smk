@@ -6,7 +6,7 @@ from pathlib import Path
 from multiemo.corpora.registry import corpus_sources as reader_sources
 from multiemo.corpora.registry import dataset_modalities
 from multiemo.corpora.registry import reader as corpus_reader
-from multiemo.features.registry import READ_COLUMNS, extractor, load_plugins
+from multiemo.features.registry import READ_COLUMNS, extractor
 from multiemo.features.registry import modalities as registered_modalities
 from multiemo.pipeline import content_digest, load_corpus, shard_media
 from multiemo.settings import ConfigError, check_seeds, deep_merge, parse_overrides
@@ -14,9 +14,8 @@ from multiemo.training.config import complete_settings, resolve_run_settings
 
 DATASETS = config["datasets"]
 RESULTS = config.get("results", "results")
-# Plugins register extra extractors and readers here and, through params.plugins, in each job's process.
+# Plugins (loaded by the Snakefile) register extra extractors, readers and losses in each job's process too.
 PLUGINS = list(config.get("plugins") or [])
-load_plugins(PLUGINS)
 
 
 wildcard_constraints:
@@ -116,8 +115,11 @@ def all_feature_files(wildcards):
     return [f for files in feature_files(wildcards.ds).values() for f in files]
 
 
-def finetune_enabled(ds):
-    return bool(extraction(ds, "text").get("finetune", {}).get("enabled", False))
+def finetune_enabled(ds, modality):
+    """Whether the dataset fine-tunes the encoder of a modality whose extractor can use one (registry: finetune)."""
+    if not extractor(modality).finetune:
+        return False
+    return bool(extraction(ds, modality).get("finetune", {}).get("enabled", False))
 
 
 def extraction_inputs(ds, modality, shard=None):
@@ -126,7 +128,7 @@ def extraction_inputs(ds, modality, shard=None):
     files = {"sources": corpus_sources(ds)}
     if extractor(modality).reads == "media":
         files["media"] = clips(ds, None if shard is None else int(shard))
-    if extractor(modality).finetune and finetune_enabled(ds):
+    if finetune_enabled(ds, modality):
         files["encoder"] = f"{RESULTS}/{ds}/text_encoder"
     return files
 

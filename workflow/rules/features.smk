@@ -1,6 +1,6 @@
 # Feature extraction: one rule `{modality}_features` per extractor in multiemo/features/registry.py (built-in
 # and plugins). A sharded modality runs one job per shard of dialogues, the others one job over the corpus;
-# environment, threads, GPU and cache come from the registry entry.
+# the cache comes from the registry entry, environment, threads and GPU from rules/resources.smk.
 for _modality in registered_modalities():
     _spec = extractor(_modality)
     _sharded = _spec.sharded
@@ -34,13 +34,13 @@ for _modality in registered_modalities():
                 if _sharded
                 else f"{RESULTS}/{{ds}}/benchmarks/{_modality}_features.tsv"
             )
-        threads: job_resource(f"{_modality}_features", "threads", _spec.threads)
+        threads: extraction_job(_modality, "threads")
         resources:
-            gpu=lambda wc, gpu=_spec.gpu: int(config["resources"]["extraction_gpu"]) if gpu else 0,
+            gpu=lambda wc, gpu=extraction_job(_modality, "gpu"): int(config["resources"]["extraction_gpu"]) if gpu else 0,
             mem_mb=job_resource(f"{_modality}_features", "mem_mb"),
             runtime=job_resource(f"{_modality}_features", "runtime"),
         conda:
-            f"../../envs/{_spec.env}.yaml"
+            f"../../envs/{extraction_job(_modality, 'env')}.yaml"
         script:
             "../scripts/extract_features.py"
 

@@ -1,9 +1,9 @@
 """Snakemake adapter: one modality's features, of one shard of dialogues or of the whole corpus."""
 
 from multiemo import bound_kernel_caches
-from multiemo.features.registry import load_plugins
 from multiemo.logutil import log_to_file
 from multiemo.pipeline import extract_features, load_corpus
+from multiemo.registry import load_plugins
 
 bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
 with log_to_file(snakemake.log[0]):

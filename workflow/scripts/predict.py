@@ -5,9 +5,9 @@ from pathlib import Path
 import torch
 
 from multiemo import bound_kernel_caches
-from multiemo.features.registry import load_plugins
 from multiemo.logutil import log_to_file
 from multiemo.predict import predict
+from multiemo.registry import load_plugins
 
 bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
 with log_to_file(snakemake.log[0]):
