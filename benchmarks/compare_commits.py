@@ -6,9 +6,10 @@ end-of-training evaluation included. Each process's epoch cost is measured as
     epoch seconds = (wall seconds of a 3-epoch run - wall seconds of a 1-epoch run) / 2
 
 so everything paid once per run cancels, and everything paid per epoch (the passes, history, checkpoints,
-calibration bookkeeping) stays in. Peak RSS is the whole process's (``wait4``'s ``ru_maxrss``), end-of-training
-evaluation included. The stores are the paper-shaped synthetic ones of ``benchmarks/train_speed.py`` (MELD's
-dialogue structure from its CSVs; an IEMOCAP-like one), written once and read by both sides.
+calibration bookkeeping) stays in. Peak RSS is the whole process's (``wait4``'s ``ru_maxrss``),
+end-of-training evaluation included. The stores are the paper-shaped synthetic ones of
+``benchmarks/train_speed.py`` (MELD's dialogue structure from its CSVs; an IEMOCAP-like one), written once and
+read by both sides.
 
 Each round runs, per preset, the two sides one after the other, in alternating order (A B, then B A), so a
 change of machine load hits both sides alike; the summary gives medians, the median of the per-round ratios
@@ -76,7 +77,8 @@ def run_train(python: str, checkout: Path, preset: str, store: Path, run_dir: Pa
         stderr = err.read().decode("utf-8", "replace")
     if child.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} (in {checkout}) exited {child.returncode}:\n{stderr[-3000:]}")
-    imported = next(line.split("=", 1)[1] for line in stderr.splitlines() if line.startswith("MULTIEMO_FILE="))
+    imported = next(line.split("=", 1)[1] for line in stderr.splitlines()
+                    if line.startswith("MULTIEMO_FILE="))
     if not Path(imported).resolve().is_relative_to(checkout.resolve()):
         raise SystemExit(f"the side {checkout} imported multiemo from {imported}: PYTHONPATH did not take")
     return {"wall_s": wall, "peak_rss_gb": usage.ru_maxrss / 1024**2}
@@ -143,7 +145,8 @@ def main() -> None:
     parser.add_argument("--python", default=sys.executable, help="the interpreter both sides run with")
     parser.add_argument("--meld-dir", type=Path, default=REPO / ".." / "shared/data/meld")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides for both sides")
-    parser.add_argument("--out", type=Path, help="also write the JSON result here (rewritten after each round)")
+    parser.add_argument("--out", type=Path, help="also write the JSON result here (rewritten after each "
+                                                 "round)")
     args = parser.parse_args()
     presets = args.presets.split(",")
     if "meld" in presets and not args.meld_dir.is_dir():

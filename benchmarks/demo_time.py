@@ -37,7 +37,8 @@ def run_demo(tree: Path, scratch: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", type=Path, required=True)
     parser.add_argument("--after", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=2)
@@ -53,7 +54,8 @@ def main() -> None:
                 load = os.getloadavg()[0]
                 seconds = run_demo(getattr(args, name).resolve(), Path(scratch))
                 times[name].append(seconds)
-                print(f"round {round_ + 1} {name}: {seconds:.1f} s (load average at start {load:.1f})", flush=True)
+                print(f"round {round_ + 1} {name}: {seconds:.1f} s (load average at start {load:.1f})",
+                      flush=True)
     for name, values in times.items():
         print(f"{name}: median {statistics.median(values):.1f} s ({', '.join(f'{v:.1f}' for v in values)})")
     print(f"after / before: {statistics.median(times['after']) / statistics.median(times['before']):.3f}")

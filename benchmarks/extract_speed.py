@@ -3,8 +3,9 @@
 Generates clips like MELD's (1280x720, 24 fps, about 3 s, speech + a real face) in a temporary folder,
 then times, per clip:
   audio     decode + openSMILE ComParE_2016 functionals (``extract_audio``)
-  visual    our approach: ``num_frames`` sampled frames, one batched MTCNN pass at <= 640 px, default backbone;
-            also with the original's detector settings, to separate frame sampling from detector scale
+  visual    our approach: ``num_frames`` sampled frames, one batched MTCNN pass at <= 640 px, default
+            backbone; also with the original's detector settings, to separate frame sampling from
+            detector scale
   original  decode every frame, MTCNN (facenet-pytorch defaults, full resolution) on all of them,
             keep up to 20 detections, embed with the same backbone and average
 and projects the wall-clock for all 13,708 MELD utterances on an 8-core machine, assuming utterances
@@ -175,7 +176,8 @@ def main() -> None:
     print(f"\nvisual speed-up over the original: {original_s / visual_s:.1f}x")
     print(
         f"projected audio + visual (ours) for all {MELD_UTTERANCES:,} MELD utterances on {CORES} cores: "
-        f"{total / 3600:.2f} h ({total / 60:.0f} min), assuming independent single-threaded shards (~{CORES}x)."
+        f"{total / 3600:.2f} h ({total / 60:.0f} min), assuming independent single-threaded shards "
+        f"(~{CORES}x)."
     )
 
 

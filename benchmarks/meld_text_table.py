@@ -40,8 +40,8 @@ def score_rows(results: Path, dataset: str, labels: list[str]) -> list[str]:
             for label in labels
         )
         rows.append(
-            f"| {dataset} | {summary_path.parent.name} | **{_pm(test['weighted_f1'])}** | {_pm(test['accuracy'])} "
-            f"| {per_class} | {_pm(summary['validation']['weighted_f1'])} "
+            f"| {dataset} | {summary_path.parent.name} | **{_pm(test['weighted_f1'])}** | "
+            f"{_pm(test['accuracy'])} | {per_class} | {_pm(summary['validation']['weighted_f1'])} "
             f"| {','.join(map(str, summary['best_epoch']))} | {_pm(summary['oracle_test_weighted_f1'])} |"
         )
     return rows

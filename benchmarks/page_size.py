@@ -2,9 +2,9 @@
 
 The page depends only on the predictions table, not on the model: this makes the table of an hour of
 conversation (``--utterances`` utterances evenly spread over ``--minutes``, three speakers, random
-probabilities, transcript lines of 60 characters), writes the page with :func:`multiemo.predict.page.write_page`
-beside a referenced (not created) video, and, when Debian's Chromium and Playwright are installed, loads it
-headless and times until every mark is drawn.
+probabilities, transcript lines of 60 characters), writes the page with
+:func:`multiemo.predict.page.write_page` beside a referenced (not created) video, and, when Debian's Chromium
+and Playwright are installed, loads it headless and times until every mark is drawn.
 
     python -m benchmarks.page_size --minutes 60 --utterances 1800
 """
@@ -62,9 +62,9 @@ def main() -> None:
         seconds = time.perf_counter() - tic
         traced = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
-        report = {"minutes": args.minutes, "utterances": args.utterances, "page_kib": round(page.stat().st_size / 1024, 1),
-                  "write_seconds": round(seconds, 3), "traced_peak_mib_while_writing": round(traced, 1),
-                  "machine": platform.platform()}
+        report = {"minutes": args.minutes, "utterances": args.utterances,
+                  "page_kib": round(page.stat().st_size / 1024, 1), "write_seconds": round(seconds, 3),
+                  "traced_peak_mib_while_writing": round(traced, 1), "machine": platform.platform()}
         report.update(browser_load(page, args.utterances))
     print(json.dumps(report, indent=2))
 

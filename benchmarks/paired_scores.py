@@ -5,7 +5,8 @@ the runs by seed and prints each side's mean ± std, the per-seed differences (a
 and its standard error. A redesign that must not change what the model learns is judged by whether that
 mean is within about two standard errors of zero.
 
-    python benchmarks/precision_parity.py --dataset demo --store S --seeds 1,2,3,4,5 --precisions fp32 > a.json
+    python benchmarks/precision_parity.py --dataset demo --store S --seeds 1,2,3,4,5 \\
+        --precisions fp32 > a.json
     (same command at the other commit) > b.json
     python benchmarks/paired_scores.py a.json b.json
 """

@@ -43,7 +43,8 @@ def read_rttm(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     return np.asarray(turns, dtype=float).reshape(-1, 2), speakers
 
 
-def activity(turns: np.ndarray, speakers: list[str], frames: int, frame: float) -> tuple[np.ndarray, list[str]]:
+def activity(turns: np.ndarray, speakers: list[str], frames: int,
+             frame: float) -> tuple[np.ndarray, list[str]]:
     """(F, S) bool: speaker s talks in frame f (frame centre inside one of its turns); speaker names."""
     names = sorted(set(speakers))
     grid = np.zeros((frames, len(names)), bool)
@@ -54,7 +55,8 @@ def activity(turns: np.ndarray, speakers: list[str], frames: int, frame: float) 
 
 
 def speech_f1(reference: np.ndarray, hypothesis: np.ndarray, duration: float, frame: float = 0.01) -> dict:
-    """Speech/non-speech scores of ``hypothesis`` (K, 2) speech segments against ``reference`` (T, 2) turns."""
+    """Speech/non-speech scores of ``hypothesis`` (K, 2) speech segments against ``reference`` (T, 2)
+    turns."""
     frames = round(duration / frame)
     ref = activity(reference, ["s"] * len(reference), frames, frame)[0].any(1)
     hyp = activity(hypothesis, ["s"] * len(hypothesis), frames, frame)[0].any(1)

@@ -76,8 +76,8 @@ def check_output_dir(path: str | os.PathLike, kind: OutputKind,
                             f"{kind.name}")
     if path.is_dir() and not kind.owns(path):
         article = "an" if kind.name[0] in "aeiou" else "a"
-        raise OutputRefused(f"{path} exists and is not {article} {kind.name} (it holds files this command did "
-                            f"not write); choose a new or empty folder, or move those files away")
+        raise OutputRefused(f"{path} exists and is not {article} {kind.name} (it holds files this command "
+                            "did not write); choose a new or empty folder, or move those files away")
     return path
 
 
@@ -164,7 +164,8 @@ def read_json(path: str | os.PathLike, *, error: type[Exception] = InputError, h
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented UTF-8 JSON, atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n",
+                       encoding="utf-8")
 
 
 def write_npy(path: str | os.PathLike, array: np.ndarray) -> None:
@@ -225,13 +226,13 @@ def lock_directory(directory: str | os.PathLike, purpose: str = "in use", *,
             if err.errno in NO_FLOCK:
                 path.unlink(missing_ok=True)
                 raise LockUnsupported(
-                    f"{directory} cannot be locked: its filesystem does not support flock ({err.strerror}), as "
-                    "some Lustre and NFS mounts do not; use a folder on a local disk"
+                    f"{directory} cannot be locked: its filesystem does not support flock ({err.strerror}), "
+                    "as some Lustre and NFS mounts do not; use a folder on a local disk"
                     + (f", or {unlocked}" if unlocked else "")) from None
             if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
-            raise DirectoryInUse(f"{directory} is {purpose} by another process ({_holder(path)}); wait for it "
-                                 "to finish or choose another directory") from None
+            raise DirectoryInUse(f"{directory} is {purpose} by another process ({_holder(path)}); wait for "
+                                 "it to finish or choose another directory") from None
         try:
             same = os.stat(path).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:

@@ -64,11 +64,13 @@ class StageOutcomes:
         self.messages.update(other.messages)
 
     def to_dict(self) -> dict:
-        return {"stage": self.stage, "counts": self.counts(), "statuses": self.statuses, "messages": self.messages}
+        return {"stage": self.stage, "counts": self.counts(), "statuses": self.statuses,
+                "messages": self.messages}
 
     @classmethod
     def from_dict(cls, data: dict) -> StageOutcomes:
-        return cls(stage=data["stage"], statuses=dict(data["statuses"]), messages=dict(data.get("messages", {})))
+        return cls(stage=data["stage"], statuses=dict(data["statuses"]),
+                   messages=dict(data.get("messages", {})))
 
     def write(self, path: str | os.PathLike) -> None:
         write_json(path, self.to_dict())

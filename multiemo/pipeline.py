@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 
 def read_corpus(entry: Mapping, out_dir: str | os.PathLike) -> Corpus:
-    """Read the corpus a config ``datasets`` entry describes (:func:`load_corpus`) and save it to ``out_dir``."""
+    """Read the corpus a config ``datasets`` entry describes (:func:`load_corpus`) and save it to
+    ``out_dir``."""
     corpus = load_corpus(entry)
     corpus.save(out_dir)
     log.info("%s", corpus.outcomes.summary())

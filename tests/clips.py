@@ -1,7 +1,8 @@
 """Writing small media files (H.264 video + AAC audio in mp4, or PCM wav) with PyAV.
 
 A test and benchmark helper, not part of the library: tests and benchmarks make their clips in code with
-this one writer instead of shipping binaries (benchmarks run as `python -m benchmarks.NAME` from the repo root).
+this one writer instead of shipping binaries (benchmarks run as `python -m benchmarks.NAME` from the repo
+root).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-# ../shared/data beside the clone (as in CI); MULTIEMO_SHARED_DATA points elsewhere (a worktree in another folder).
+# ../shared/data beside the clone (as in CI); MULTIEMO_SHARED_DATA points elsewhere (a worktree in another
+# folder).
 SHARED_DATA = Path(os.environ.get("MULTIEMO_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 

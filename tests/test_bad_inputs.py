@@ -69,7 +69,8 @@ def test_values_beyond_float32_are_called_that_not_nan(tmp_path, capsys):
     np.save(source, values)
     assert import_features(tmp_path, source) == EXIT_ERROR
     message = one_error(capsys)
-    assert f"{source}: value 1e+300 at index (2, 1) is beyond float32's range" in message and "NaN" not in message
+    assert f"{source}: value 1e+300 at index (2, 1) is beyond float32's range" in message
+    assert "NaN" not in message
 
 
 def test_a_label_given_twice_is_refused(tmp_path, capsys):
@@ -165,8 +166,8 @@ def test_a_yaml_syntax_error_names_its_line(tmp_path, capsys):
     config.write_text("datasets:\n  demo:\n    reader: meld\n   root: x\n", encoding="utf-8")
     assert main(["train", "--config", str(config), "--dataset", "demo", "--features", str(tmp_path),
                  "--out", str(tmp_path / "run")]) == EXIT_ERROR
-    assert f"{config}, line 4, column 4 is not valid YAML: while parsing a block mapping (started at line 2)" \
-        in one_error(capsys)
+    assert (f"{config}, line 4, column 4 is not valid YAML: while parsing a block mapping "
+            "(started at line 2)" in one_error(capsys))
 
 
 def test_a_schema_error_names_the_key_in_one_line_not_the_schema():

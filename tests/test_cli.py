@@ -1,5 +1,5 @@
-"""Conventions of the multiemo command: --version, clean help, overrides anywhere, packaged presets, exit codes
-(0 ok, 1 handled error, 2 usage, 3 internal), a claimed run directory and a full disk."""
+"""Conventions of the multiemo command: --version, clean help, overrides anywhere, packaged presets, exit
+codes (0 ok, 1 handled error, 2 usage, 3 internal), a claimed run directory and a full disk."""
 
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ def test_usage_errors_exit_2(argv, capsys):
 def test_a_repeated_seed_is_refused_with_one_message(capsys, tmp_path):
     """`--seeds 1,1` would train one run and count it twice (n = 2, std 0.00): refused before any work."""
     with pytest.raises(SystemExit) as stop:
-        main(["train", "--dataset", "meld", "--features", "S", "--out", str(tmp_path / "R"), "--seeds", "1,2,1"])
+        main(["train", "--dataset", "meld", "--features", "S", "--out", str(tmp_path / "R"), "--seeds",
+              "1,2,1"])
     err = capsys.readouterr().err.strip().splitlines()
     assert stop.value.code == EXIT_USAGE and "--seeds [1, 2, 1] repeats seed 1" in err[-1]
     assert not (tmp_path / "R").exists()
@@ -74,8 +75,8 @@ def test_packaged_presets_train_from_any_folder(tmp_path, monkeypatch):
     """No config.yaml in the working folder: --dataset names a packaged preset."""
     monkeypatch.chdir(tmp_path)
     store = make_learnable_store(tmp_path / "store")
-    code = main(["--quiet", "train", "--dataset", "small_corpus", "--features", str(store.root), "--out", "run",
-                 *SMALL, "train.epochs=1"])
+    code = main(["--quiet", "train", "--dataset", "small_corpus", "--features", str(store.root), "--out",
+                 "run", *SMALL, "train.epochs=1"])
     assert code == 0
     recorded = json.loads((tmp_path / "run" / "settings.json").read_text())
     assert recorded["model"]["dropout"] == 0.3 and recorded["train"]["epochs"] == 1
@@ -117,7 +118,8 @@ def test_an_internal_error_exits_3_with_the_traceback(tmp_path, capsys, monkeypa
 
 
 _HOLD = ("import sys, time\nfrom multiemo.io import lock_directory\n"
-         "with lock_directory(sys.argv[1], 'being trained'):\n    print('held', flush=True)\n    time.sleep(120)\n")
+         "with lock_directory(sys.argv[1], 'being trained'):\n    print('held', flush=True)\n    "
+         "time.sleep(120)\n")
 
 
 def test_a_run_directory_held_by_another_process_is_refused_until_that_process_dies(tmp_path, capsys):
@@ -156,8 +158,8 @@ def test_two_trainings_into_one_folder_one_refused_and_a_killed_one_leaves_it_us
         while not (run / "history.jsonl").exists():  # the first holds the lock and trains
             assert first.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
-        second = subprocess.run([*cmd, "train.epochs=500"], check=False, cwd=REPO, env=env, capture_output=True, text=True,
-                                timeout=300)
+        second = subprocess.run([*cmd, "train.epochs=500"], check=False, cwd=REPO, env=env,
+                                capture_output=True, text=True, timeout=300)
         assert second.returncode == EXIT_ERROR, second.stderr
         assert f"pid {first.pid} on host" in second.stderr and str(run) in second.stderr
         assert first.poll() is None
@@ -190,7 +192,8 @@ def test_a_full_disk_during_train_is_one_message_naming_the_file(tmp_path, capsy
     assert code == EXIT_ERROR and len(err) == 1
     assert f"{tmp_path / 'run' / 'best.pt'}: No space left on device (ENOSPC)" in err[0]
     left = sorted(p.name for p in (tmp_path / "run").iterdir())
-    assert left == ["history.jsonl", "provenance.json", "settings.json"]  # no checkpoint, temporary file or metrics
+    # no checkpoint, temporary file or metrics
+    assert left == ["history.jsonl", "provenance.json", "settings.json"]
     assert (tmp_path / "run" / "history.jsonl").read_text() == ""  # no epoch recorded as finished
 
 
@@ -211,8 +214,10 @@ def test_a_really_full_disk_during_train(tmp_path):
                str(store.root), "--out", str(disk / "run"), *SMALL, "train.epochs=1"]
         proc = subprocess.run(cmd, check=False, cwd=REPO, capture_output=True, text=True, timeout=300)
         assert proc.returncode == EXIT_ERROR and "Traceback" not in proc.stderr
-        assert f"{disk / 'run' / 'best.pt'}: No space left on device (ENOSPC)" in proc.stderr.strip().splitlines()[-1]
-        assert sorted(p.name for p in (disk / "run").iterdir()) == ["history.jsonl", "provenance.json", "settings.json"]
+        last = proc.stderr.strip().splitlines()[-1]
+        assert f"{disk / 'run' / 'best.pt'}: No space left on device (ENOSPC)" in last
+        assert sorted(p.name for p in (disk / "run").iterdir()) == ["history.jsonl", "provenance.json",
+                                                                    "settings.json"]
         assert (disk / "run" / "history.jsonl").read_text() == ""
     finally:
         subprocess.run(["umount", str(disk)], check=True)

@@ -58,7 +58,8 @@ def test_gpu_out_of_memory_names_the_settings_to_lower(tmp_path, capsys, monkeyp
     err = capsys.readouterr().err.strip().splitlines()
     assert code == EXIT_ERROR and len(err) == 1, err
     assert "the GPU ran out of memory (CUDA out of memory. Tried to allocate 2.00 GiB" in err[0]
-    for setting in ("train.batch_size", "train.checkpoint_fusion=true", "train.precision=bf16", "train.device=cpu"):
+    for setting in ("train.batch_size", "train.checkpoint_fusion=true", "train.precision=bf16",
+                    "train.device=cpu"):
         assert setting in err[0]
 
 
@@ -108,7 +109,8 @@ def test_a_filesystem_without_flock_names_the_run_directory_and_the_way_out(tmp_
     code = _train(store.root, run)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == EXIT_ERROR and len(err) == 1, err
-    assert f"{run} cannot be locked: its filesystem does not support flock (Function not implemented)" in err[0]
+    assert (f"{run} cannot be locked: its filesystem does not support flock (Function not implemented)"
+            in err[0])
     assert "use a folder on a local disk" in err[0] and "train.lock=false" in err[0]
     assert not (run / multiemo.io.LOCK_NAME).exists()
 

@@ -47,7 +47,8 @@ def test_rejects_out_of_range_indices():
 
 
 def test_calibration_scores_by_hand():
-    # Four utterances, two bins of [0, 0.5] and (0.5, 1]; top probabilities 0.9, 0.8 (right), 0.6 (wrong), 0.4.
+    # Four utterances, two bins of [0, 0.5] and (0.5, 1]; top probabilities 0.9, 0.8 (right), 0.6 (wrong),
+    # 0.4.
     probs = np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0], [0.6, 0.4, 0.0], [0.4, 0.3, 0.3]])
     y_true = np.array([0, 1, 1, 0])
     scores = calibration_scores(probs, y_true, bins=2)

@@ -1,4 +1,5 @@
-"""Bounds on oneDNN's kernel caches (multiemo._onednn): set by the entry points, never by importing multiemo."""
+"""Bounds on oneDNN's kernel caches (multiemo._onednn): set by the entry points, never by importing
+multiemo."""
 
 import ast
 import os
@@ -39,7 +40,8 @@ def test_the_older_dnnl_spelling_counts_as_set():
 
 def _run(code: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout
 
 
 def test_importing_multiemo_leaves_the_environment_alone():

@@ -129,11 +129,12 @@ def test_train_refuses_a_users_folder_and_the_stores_folder(tmp_path, capsys):
     store = import_features(manifest, {"text": text}, tmp_path / "data" / "store").root
     mine = _user_folder(tmp_path)
     for extra in ([], ["--seeds", "1,2"]):
-        code = main(["train", "--dataset", "small_corpus", "--features", str(store), "--out", str(mine), *extra])
+        code = main(["train", "--dataset", "small_corpus", "--features", str(store), "--out", str(mine),
+                     *extra])
         _refused(capsys, "train", code, "mine exists and is not a")
         _untouched(mine, {"notes.txt"})
-        code = main(["train", "--dataset", "small_corpus", "--features", str(store), "--out", str(store.parent),
-                     *extra])
+        code = main(["train", "--dataset", "small_corpus", "--features", str(store), "--out",
+                     str(store.parent), *extra])
         _refused(capsys, "train", code, "holds the input", "store")
         _untouched(store.parent, {"store"})
 
@@ -146,10 +147,12 @@ def test_predict_refuses_a_users_folder_and_the_videos_folder(tmp_path, capsys):
     talk.mkdir()
     (talk / "talk.mp4").write_bytes(b"not read")
     mine = _user_folder(tmp_path)
-    code = main(["predict", "--run", str(tmp_path / "run"), "--video", str(talk / "talk.mp4"), "--out", str(mine)])
+    code = main(["predict", "--run", str(tmp_path / "run"), "--video", str(talk / "talk.mp4"), "--out",
+                 str(mine)])
     _refused(capsys, "predict", code, "mine exists and is not a prediction folder")
     _untouched(mine, {"notes.txt"})
-    code = main(["predict", "--run", str(tmp_path / "run"), "--video", str(talk / "talk.mp4"), "--out", str(talk)])
+    code = main(["predict", "--run", str(tmp_path / "run"), "--video", str(talk / "talk.mp4"), "--out",
+                 str(talk)])
     _refused(capsys, "predict", code, "holds the input", "talk.mp4")
     _untouched(talk, {"talk.mp4"})
 

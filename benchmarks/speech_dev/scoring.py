@@ -1,4 +1,5 @@
-"""Scores of a diarization against reference turns, per recording and summed over a set, with pyannote.metrics.
+"""Scores of a diarization against reference turns, per recording and summed over a set, with
+pyannote.metrics.
 
 For each recording: DER with overlapping speech scored and not scored (``skip_overlap``), its missed / false
 alarm / confusion seconds, the speakers found against the reference's, and beside each DER the one-speaker
@@ -65,7 +66,8 @@ def score_set(recordings: Iterable[Recording], *, collar: float = COLLAR) -> dic
         guesses = {"system": hypothesis, "baseline": one_speaker(reference)}
         with warnings.catch_warnings():  # "uem approximated by the extents": what is meant here
             warnings.simplefilter("ignore", UserWarning)
-            parts = {key: metric(reference, guesses[key[0]], detailed=True) for key, metric in metrics.items()}
+            parts = {key: metric(reference, guesses[key[0]], detailed=True)
+                     for key, metric in metrics.items()}
         row = _row(parts)
         row["speakers"] = len(hypothesis.labels())
         row["reference_speakers"] = len(reference.labels())
@@ -89,5 +91,6 @@ def _row(parts: dict) -> dict:
     row = {"der": der(("system", False)), "der_no_overlap": der(("system", True)),
            "baseline": der(("baseline", False)), "baseline_no_overlap": der(("baseline", True))}
     for skip, name in ((False, "overlap"), (True, "no_overlap")):
-        row[name] = {part.split()[0]: round(float(parts[("system", skip)].get(part, 0.0)), 3) for part in PARTS}
+        row[name] = {part.split()[0]: round(float(parts[("system", skip)].get(part, 0.0)), 3)
+                     for part in PARTS}
     return row

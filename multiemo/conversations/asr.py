@@ -60,7 +60,8 @@ def load_asr(config: AsrConfig, device: str = "cpu"):
     """transformers' speech-recognition pipeline for ``config.model``.
 
     Raises:
-        AsrUnavailable: transformers is missing or the model cannot be loaded (not cached offline, bad folder).
+        AsrUnavailable: transformers is missing or the model cannot be loaded (not cached offline, bad
+            folder).
     """
     try:
         from transformers import pipeline

@@ -92,7 +92,8 @@ class DiarizationConfig:
         if self.max_speakers < 1:
             raise ValueError(f"diarization max_speakers must be >= 1, got {self.max_speakers}")
         if not 0 < self.threshold < 2:
-            raise ValueError(f"diarization threshold (cosine distance) must be in (0, 2), got {self.threshold}")
+            raise ValueError("diarization threshold (cosine distance) must be in (0, 2), got "
+                             f"{self.threshold}")
         if not 0 < self.one_speaker_similarity <= 1:
             raise ValueError("diarization one_speaker_similarity must be in (0, 1], got "
                              f"{self.one_speaker_similarity}")
@@ -175,7 +176,8 @@ def grid_windows(step: float, duration: float) -> np.ndarray:
     return np.stack([starts, starts + PARTIAL_SECONDS], axis=1)
 
 
-def embedding_windows(regions: np.ndarray, step: float, duration: float | None) -> tuple[np.ndarray, np.ndarray]:
+def embedding_windows(regions: np.ndarray, step: float,
+                      duration: float | None) -> tuple[np.ndarray, np.ndarray]:
     """The grid windows (:func:`grid_windows`) that embed each speech region (module rule 1).
 
     Returns:
@@ -239,7 +241,8 @@ def cut_windows(path: str | os.PathLike, windows: np.ndarray, sample_rate: int, 
             i = order[next_up]
             yield int(i), buffer[max(0, bounds[i, 0] - offset) : bounds[i, 1] - offset]
             next_up += 1
-        keep_from = min(bounds[order[next_up], 0] - offset, len(buffer)) if next_up < len(order) else len(buffer)
+        keep_from = (min(bounds[order[next_up], 0] - offset, len(buffer)) if next_up < len(order)
+                     else len(buffer))
         if keep_from > 0:
             buffer, offset = buffer[keep_from:], offset + int(keep_from)
     for i in order[next_up:]:  # past the end of the audio
@@ -251,8 +254,8 @@ def check_speaker_counts(config: DiarizationConfig) -> None:
     cannot state): it would find more speakers than the limit allows."""
     if config.num_speakers is not None and config.num_speakers > config.max_speakers:
         raise ConfigError(f"diarization num_speakers={config.num_speakers} is above max_speakers="
-                          f"{config.max_speakers}, the most speakers it may find: lower num_speakers or raise "
-                          "max_speakers with it")
+                          f"{config.max_speakers}, the most speakers it may find: lower num_speakers or "
+                          "raise max_speakers with it")
 
 
 def cluster(embeddings: np.ndarray, config: DiarizationConfig) -> np.ndarray:
@@ -280,7 +283,8 @@ def turns_from_windows(regions: np.ndarray, windows: np.ndarray, labels: np.ndar
     centres = windows.mean(1)
     turns: list[tuple[float, float, int]] = []
     for start, end in np.asarray(regions, dtype=float).reshape(-1, 2):
-        inside = np.flatnonzero((centres >= start - PARTIAL_SECONDS / 2) & (centres <= end + PARTIAL_SECONDS / 2))
+        inside = np.flatnonzero((centres >= start - PARTIAL_SECONDS / 2)
+                                & (centres <= end + PARTIAL_SECONDS / 2))
         if len(inside) == 0:
             continue
         inside = inside[np.argsort(centres[inside], kind="stable")]

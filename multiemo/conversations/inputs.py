@@ -108,8 +108,9 @@ def from_video(
         found = segment_media(info, config, progress=progress)
         speech = found.method == "vad"
         segment_status, segment_reason = _segment_status(found, info.has_audio)
-        notes["segmentation"] = {"method": found.method, "reason": found.reason, "split_long": found.split_long,
-                                 "vad": found.vad, "vad_fallback": found.vad_fallback, "settings": asdict(config)}
+        notes["segmentation"] = {"method": found.method, "reason": found.reason,
+                                 "split_long": found.split_long, "vad": found.vad,
+                                 "vad_fallback": found.vad_fallback, "settings": asdict(config)}
         rows = pd.DataFrame({
             "utterance_id": [str(i) for i in range(len(found.segments))],
             "speaker": UNKNOWN_SPEAKER,
@@ -133,7 +134,8 @@ def from_video(
     rows = rows.assign(dialogue_id=dialogue, label="", split="test", media=str(Path(video).resolve()),
                        face_side="")
     table = build_table(rows, order_by="start")
-    log.info("%s: %d utterances; input %s; speakers %s", video, len(table), outcomes.counts(), speakers.counts())
+    log.info("%s: %d utterances; input %s; speakers %s", video, len(table), outcomes.counts(),
+             speakers.counts())
     return Conversation(table=table, has_text=has_text, outcomes=outcomes, notes=notes, speakers=speakers,
                         text_status=text_status)
 

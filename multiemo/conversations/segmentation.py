@@ -18,7 +18,8 @@ segment is one utterance (its speaker comes from diarization, :mod:`multiemo.con
 Fallbacks, recorded in :attr:`Segmentation.method` and ``reason`` and counted per utterance by the caller:
 silero-vad not installed -> the energy detector (``vad_fallback``); a recording without an audio stream,
 or one where no frame is voiced, is cut into fixed ``window``-second segments (``method="fixed"``) so that
-faces are still classified; a remainder shorter than ``min_speech`` at the end joins the last window. ``method="fixed"`` asks for fixed windows directly.
+faces are still classified; a remainder shorter than ``min_speech`` at the end joins the last window.
+``method="fixed"`` asks for fixed windows directly.
 """
 
 from __future__ import annotations
@@ -88,14 +89,16 @@ class SegmentationConfig:
         if not 0 < self.silero_threshold < 1:
             raise ValueError(f"segmentation silero_threshold must be in (0, 1), got {self.silero_threshold}")
         if self.silero_off_threshold is not None and not 0 < self.silero_off_threshold < 1:
-            raise ValueError(f"segmentation silero_off_threshold must be in (0, 1), got {self.silero_off_threshold}")
+            raise ValueError("segmentation silero_off_threshold must be in (0, 1), got "
+                             f"{self.silero_off_threshold}")
         for name in ("frame", "min_speech", "max_utterance", "window"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"segmentation {name} must be > 0 s, got {getattr(self, name)}")
         if self.min_silence < 0 or self.threshold_db < 0 or self.speech_pad < 0:
             raise ValueError("segmentation min_silence, speech_pad and threshold_db must be >= 0")
         if self.max_utterance < self.min_speech:
-            raise ValueError(f"max_utterance {self.max_utterance} s is shorter than min_speech {self.min_speech} s")
+            raise ValueError(f"max_utterance {self.max_utterance} s is shorter than min_speech "
+                             f"{self.min_speech} s")
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,8 @@ def frame_levels(
     return energy_levels(path, sample_rate=sample_rate, frame=frame, progress=progress), audio_origin(path)
 
 
-def voiced_segments(levels: np.ndarray, config: SegmentationConfig, origin: float = 0.0) -> tuple[np.ndarray, int]:
+def voiced_segments(levels: np.ndarray, config: SegmentationConfig,
+                    origin: float = 0.0) -> tuple[np.ndarray, int]:
     """Apply the module's rule to frame levels.
 
     Args:
@@ -232,7 +236,9 @@ def voiced_runs(voiced: np.ndarray, frame: float, config: SegmentationConfig, or
 
 def silero_voiced(probs: np.ndarray, config: SegmentationConfig) -> np.ndarray:
     """(F,) silero speech probabilities -> (F,) voiced flags, with the config's hysteresis."""
-    off = config.silero_threshold - 0.15 if config.silero_off_threshold is None else config.silero_off_threshold
+    off = config.silero_off_threshold
+    if off is None:
+        off = config.silero_threshold - 0.15
     return hysteresis(probs, config.silero_threshold, min(max(off, 0.01), config.silero_threshold))
 
 
@@ -251,7 +257,8 @@ def segment_media(info: MediaInfo, config: SegmentationConfig, *, progress: bool
     if config.method == "vad" and info.has_audio:
         segments, split, detector, fallback = _voice_activity(info, config, progress)
         if len(segments):
-            log.info("voice activity (%s): %d utterances (%d long runs split)", detector, len(segments), split)
+            log.info("voice activity (%s): %d utterances (%d long runs split)", detector, len(segments),
+                     split)
             return Segmentation(segments, "vad", "voice activity in the audio", split, detector, fallback)
         reason = "no speech found in the audio"
     elif config.method == "vad":
@@ -277,8 +284,10 @@ def _voice_activity(info: MediaInfo, config: SegmentationConfig, progress: bool
             fallback = str(error)
             log.warning("%s; using the energy detector instead", error)
         else:
-            segments, split = voiced_runs(silero_voiced(probs, config), frame, config, audio_origin(info.path))
+            segments, split = voiced_runs(silero_voiced(probs, config), frame, config,
+                                          audio_origin(info.path))
             return segments, split, "silero", None
-    levels, origin = frame_levels(info.path, sample_rate=config.sample_rate, frame=config.frame, progress=progress)
+    levels, origin = frame_levels(info.path, sample_rate=config.sample_rate, frame=config.frame,
+                                  progress=progress)
     segments, split = voiced_segments(levels, config, origin)
     return segments, split, "energy", fallback

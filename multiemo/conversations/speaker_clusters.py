@@ -17,7 +17,8 @@ from scipy.cluster.hierarchy import fcluster, linkage
 
 
 def centred(embeddings: np.ndarray) -> np.ndarray:
-    """(N, D) embeddings less their mean (what every window of a recording shares: channel, room), unit norm."""
+    """(N, D) embeddings less their mean (what every window of a recording shares: channel, room), unit
+    norm."""
     out = embeddings - embeddings.mean(0)
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 

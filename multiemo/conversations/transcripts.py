@@ -122,7 +122,8 @@ def read_subtitles(path: str | os.PathLike) -> Transcript:
         raise InputError(f"{path}: {len(timing_lines)} timing lines but {len(raw)} cues could be read; check "
                          "the blank lines between cues")
     fallback = ENCODING_FALLBACK if "encoding_fallback" in notes else OK
-    # Rolling captions (word timings such as <00:00:01.500><c> word</c>): each cue repeats the lines before it.
+    # Rolling captions (word timings such as <00:00:01.500><c> word</c>): each cue repeats the lines before
+    # it.
     rolling = is_vtt and _WORD_TIMING.search(text) is not None
     cues: list[Cue] = []
     shown: list[str] = []  # the previous cue's lines, as displayed
@@ -160,7 +161,8 @@ def _timing_lines(lines: list[str], path: Path, is_vtt: bool) -> list[int]:
                                           and _looks_like_timing(block[1])) else 0
             raise InputError(
                 f"{path}, line {first + at}: expected a timing line like '00:00:01,000 --> 00:00:02,500' "
-                f"{'after an optional cue identifier' if is_vtt else 'after the cue number'}, got {block[at]!r}"
+                f"{'after an optional cue identifier' if is_vtt else 'after the cue number'}, got "
+                f"{block[at]!r}"
             )
         _parse_timing(block[timing], path, first + timing)
         numbers.append(first + timing)
@@ -177,7 +179,8 @@ def _parse_srt(text: str, path: Path) -> list[tuple[float, float, list[str]]]:
                 for s in srt.parse(text)]
     except srt.SRTParseError as error:
         line = text.count("\n", 0, error.expected_start) + 1
-        raise InputError(f"{path}, line {line}: not a subtitle cue: {text.split(chr(10))[line - 1]!r}") from None
+        raise InputError(f"{path}, line {line}: not a subtitle cue: "
+                         f"{text.split(chr(10))[line - 1]!r}") from None
 
 
 def _parse_vtt(text: str, path: Path) -> list[tuple[float, float, list[str]]]:
@@ -185,7 +188,8 @@ def _parse_vtt(text: str, path: Path) -> list[tuple[float, float, list[str]]]:
         captions = webvtt.from_string(text).captions
     except (MalformedFileError, MalformedCaptionError) as error:
         raise InputError(f"{path}: not a WebVTT file ({error})") from None
-    return [(c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000, c.raw_text.split("\n"))
+    return [(c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000,
+             c.raw_text.split("\n"))
             for c in captions]
 
 
@@ -252,7 +256,8 @@ def _decode(path: Path) -> tuple[str, dict]:
         notes["encoding"] = "utf-16"
         return data.decode("utf-16"), notes
     if b"\x00" in data:
-        raise InputError(f"{path} is not a text file (it holds NUL bytes); give an SRT or WebVTT subtitle file")
+        raise InputError(f"{path} is not a text file (it holds NUL bytes); give an SRT or WebVTT subtitle "
+                         "file")
     try:
         notes["encoding"] = "utf-8"
         return data.decode("utf-8-sig"), notes

@@ -113,7 +113,8 @@ def load_silero():
     try:
         from silero_vad import load_silero_vad
     except ImportError as error:
-        raise VadUnavailable(f"silero-vad is not installed ({error}); pip install 'multiemo[speech]'") from None
+        raise VadUnavailable(f"silero-vad is not installed ({error}); pip install "
+                             "'multiemo[speech]'") from None
     return load_silero_vad(onnx=False)
 
 

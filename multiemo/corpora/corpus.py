@@ -54,7 +54,8 @@ class Corpus:
         return np.array([index.get(label, -1) for label in self.table["label"]], dtype=np.int64)
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write ``utterances.csv`` (UTF-8) and ``corpus.json`` (labels, outcomes) into a new directory, atomically."""
+        """Write ``utterances.csv`` (UTF-8) and ``corpus.json`` (labels, outcomes) into a new directory,
+        atomically."""
         directory = Path(directory)
         with atomic_path(directory, CORPUS_FOLDER) as tmp:
             tmp.mkdir()

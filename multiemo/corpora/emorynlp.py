@@ -54,7 +54,8 @@ def read_emorynlp(root: str | os.PathLike) -> Corpus:
     csvs = {split: root / name for split, (_, name) in EMORYNLP_PARTS.items()}
     absent = [str(p) for p in csvs.values() if not p.is_file()]
     if absent:
-        raise InputError(f"EmoryNLP annotation files not found: {absent}; point root at the folder holding them")
+        raise InputError(f"EmoryNLP annotation files not found: {absent}; point root at the folder holding "
+                         "them")
     outcomes = StageOutcomes(stage="corpus")
     parts = [_read_part(path, split, outcomes) for split, path in csvs.items()]
     table = build_table(pd.concat(parts, ignore_index=True), order_by="_utterance_number")
@@ -77,10 +78,11 @@ def _read_part(path: Path, split: str, outcomes: StageOutcomes) -> pd.DataFrame:
     bad = ~emotion.isin(EMORYNLP_LABELS)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"{path}, line {lines[i]}: unknown emotion {raw['Emotion'].iat[i]!r}; EmoryNLP labels "
-                         f"are {list(EMORYNLP_LABELS)}")
+        raise InputError(f"{path}, line {lines[i]}: unknown emotion {raw['Emotion'].iat[i]!r}; EmoryNLP "
+                         f"labels are {list(EMORYNLP_LABELS)}")
     part = EMORYNLP_PARTS[split][0]
-    dialogue_ids = [f"{part}_s{s}_e{e}_c{c}" for s, e, c in zip(ids["Season"], ids["Episode"], ids["Scene_ID"])]
+    dialogue_ids = [f"{part}_s{s}_e{e}_c{c}" for s, e, c in zip(ids["Season"], ids["Episode"],
+                                                                ids["Scene_ID"])]
     frame = pd.DataFrame({
         "dialogue_id": dialogue_ids,
         "utterance_id": [str(u) for u in ids["Utterance_ID"]],
@@ -112,6 +114,7 @@ def _speaker(cell: str, path: Path, line: int) -> str:
     except (ValueError, SyntaxError):
         names = None
     if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
-        raise InputError(f"{path}, line {line}: Speaker {cell!r} is not a list of names like ['Monica Geller']")
+        raise InputError(f"{path}, line {line}: Speaker {cell!r} is not a list of names like ['Monica "
+                         "Geller']")
     names = [clean_text(n) for n in names if n.strip()]
     return " & ".join(names) if names else "unknown"

@@ -18,7 +18,8 @@ _TIMESTAMP = re.compile(r"^\s*(\d{1,2}):(\d{2}):(\d{2})(?:[,.](\d{1,3}))?\s*$")
 
 
 def read_text_file(path: str | Path) -> str:
-    """Read an annotation file as text: UTF-8 (a BOM is dropped), else cp1252, the encoding of older releases."""
+    """Read an annotation file as text: UTF-8 (a BOM is dropped), else cp1252, the encoding of older
+    releases."""
     data = Path(path).read_bytes()
     try:
         return data.decode("utf-8-sig")

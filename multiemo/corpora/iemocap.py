@@ -2,7 +2,8 @@
 
 Layout under ``root`` (``N`` = 1..5)::
 
-    SessionN/dialog/EmoEvaluation/<dialog>.txt    "[6.2901 - 8.2357]\\tSes01F_impro01_F000\\tneu\\t[2.5, 2.5, 2.5]"
+    SessionN/dialog/EmoEvaluation/<dialog>.txt
+        "[6.2901 - 8.2357]\\tSes01F_impro01_F000\\tneu\\t[2.5, 2.5, 2.5]"
     SessionN/dialog/transcriptions/<dialog>.txt   "Ses01F_impro01_F000 [006.2901-008.2357]: Excuse me."
     SessionN/dialog/avi/DivX/<dialog>.avi         the dialogue video (both actors, with sound)
 
@@ -10,17 +11,19 @@ Choices, all documented in the table:
 
 * ``dialogue_id`` = the dialog name (``Ses01F_impro01``), ``utterance_id`` = the full turn name
   (``Ses01F_impro01_F000``, as in the release's sentence wav files), ordered by start time.
-* ``speaker`` = the turn's gender letter (``F``/``M``, after the last underscore); each dialogue has two parties.
-* ``media`` = the dialogue avi with ``start``/``end`` from EmoEvaluation, so audio and faces come from one file
-  (the sentence wavs are the same audio cut by the release). Missing avi → status ``missing_file``, kept.
+* ``speaker`` = the turn's gender letter (``F``/``M``, after the last underscore); each dialogue has two
+  parties.
+* ``media`` = the dialogue avi with ``start``/``end`` from EmoEvaluation, so audio and faces come from one
+  file (the sentence wavs are the same audio cut by the release). Missing avi → status ``missing_file``, kept.
 * ``face_side``: the avi shows the two actors side by side. In dialog ``SesNNX_...`` the actor of gender ``X``
-  wears the motion-capture markers ("marked"); by default the marked actor is taken to sit on the left half and
-  the other on the right (``{"marked": "left", "unmarked": "right"}``). This could not be checked against the
-  videos here: look at one frame and pass ``face_sides`` if your copy differs ("" disables the crop).
-* Labels: EmoEvaluation's majority code; utterances whose code is not in ``labels`` (``xxx``, ``oth``, ``sur``,
-  ``fea``, ``dis`` by default) are dropped from the table and counted as ``label_excluded``.
-* Splits: dialogues of ``test_sessions`` → test; of the rest, ``round(validation_fraction · n)`` (at least one) chosen
-  by :func:`~multiemo.corpora.table.seeded_validation` (sorted names, seeded) → validation; others → train.
+  wears the motion-capture markers ("marked"); by default the marked actor is taken to sit on the left half
+  and the other on the right (``{"marked": "left", "unmarked": "right"}``). This could not be checked against
+  the videos here: look at one frame and pass ``face_sides`` if your copy differs ("" disables the crop).
+* Labels: EmoEvaluation's majority code; utterances whose code is not in ``labels`` (``xxx``, ``oth``,
+  ``sur``, ``fea``, ``dis`` by default) are dropped from the table and counted as ``label_excluded``.
+* Splits: dialogues of ``test_sessions`` → test; of the rest, ``round(validation_fraction · n)`` (at least
+  one) chosen by :func:`~multiemo.corpora.table.seeded_validation` (sorted names, seeded) → validation; others
+  → train.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ CSV and folder); ``utterance_id`` is MELD's ``Utterance_ID`` as a string (``"3"`
 ``"train_dia12/3"``. ``position`` renumbers utterances 0..n-1 because MELD's ids have gaps (``dia1`` jumps
 from utterance 5 to 8). The dev part becomes split ``"validation"``.
 
-Every clip is a whole utterance, so ``start``/``end`` are NaN; the CSV's time stamps (seconds into the episode)
-are kept as ``clip_start``/``clip_end`` beside ``season``, ``episode`` and ``sentiment``.
+Every clip is a whole utterance, so ``start``/``end`` are NaN; the CSV's time stamps (seconds into the
+episode) are kept as ``clip_start``/``clip_end`` beside ``season``, ``episode`` and ``sentiment``.
 Text goes through :func:`~multiemo.corpora.fields.clean_text` (encoding damage repaired, typographic
 quotes kept). Clips are only checked for existence and non-zero size here (status ``missing_file`` /
 ``empty_file``); decoding a corrupt clip is the media stage's job, which counts it as ``corrupt``.

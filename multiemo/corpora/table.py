@@ -90,7 +90,8 @@ def build_table(rows: pd.DataFrame, *, order_by: str | list[str]) -> pd.DataFram
     Args:
         rows: every column of :data:`COLUMNS` except ``position`` and ``party`` (extra columns are kept
             after them). Dialogues are ordered by their first row here.
-        order_by: column(s) giving the conversation order inside a dialogue (stable sort, ties keep row order).
+        order_by: column(s) giving the conversation order inside a dialogue (stable sort, ties keep row
+            order).
 
     Returns:
         The table, index 0..N-1, columns :data:`COLUMNS` followed by the extra columns.
@@ -111,7 +112,8 @@ def build_table(rows: pd.DataFrame, *, order_by: str | list[str]) -> pd.DataFram
 
 
 def validate_table(df: pd.DataFrame, *, source: str, labels: list[str] | None = None) -> None:
-    """Check that ``df`` is a valid utterance table; raise one ``ValueError`` naming ``source`` and the problem.
+    """Check that ``df`` is a valid utterance table; raise one ``ValueError`` naming ``source`` and the
+    problem.
 
     Args:
         df: the table (N rows).

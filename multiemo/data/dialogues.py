@@ -83,7 +83,8 @@ class DialogueSet:
         self._rows = torch.from_numpy(np.append(split_rows, PAD))
 
         def padded(values: np.ndarray, fill) -> torch.Tensor:
-            return torch.from_numpy(np.concatenate([values, np.full((1,) + values.shape[1:], fill, values.dtype)]))
+            return torch.from_numpy(np.concatenate([values,
+                                                    np.full((1,) + values.shape[1:], fill, values.dtype)]))
 
         self._features = {}
         self._present = {}

@@ -7,8 +7,8 @@ may also carry ``position`` (0-based order inside the dialogue; rows are then or
 Array sources, chosen by the file's suffix:
 
 * ``.npy``: (N, d), row i belongs to the manifest's i-th data row (file order).
-* ``.npz`` / ``.pkl`` / ``.pickle``: dialogue id → (n_utterances, d) array in position order. Pickles go through
-  the restricted unpickler (:mod:`multiemo.data.pickles`).
+* ``.npz`` / ``.pkl`` / ``.pickle``: dialogue id → (n_utterances, d) array in position order. Pickles go
+  through the restricted unpickler (:mod:`multiemo.data.pickles`).
 * ``.csv``: one row per utterance with ``dialogue_id`` and ``utterance_id`` columns (or ``utterance_id`` alone
   when it is unique over the corpus); every other column is a feature.
 
@@ -72,9 +72,11 @@ def import_features(
     corpus = read_manifest(manifest, labels=labels)
     raw, lines = read_manifest_rows(manifest)
     table = corpus.table.reset_index(drop=True)
-    row_of_key = {utterance_key(d, u): i for i, (d, u) in enumerate(zip(raw["dialogue_id"], raw["utterance_id"]))}
+    row_of_key = {utterance_key(d, u): i for i, (d, u) in enumerate(zip(raw["dialogue_id"],
+                                                                        raw["utterance_id"]))}
     # table row → manifest data row
-    raw_rows = np.array([row_of_key[utterance_key(d, u)] for d, u in zip(table["dialogue_id"], table["utterance_id"])])
+    raw_rows = np.array([row_of_key[utterance_key(d, u)]
+                         for d, u in zip(table["dialogue_id"], table["utterance_id"])])
     table, raw_rows = _apply_positions(manifest, raw, lines, table, raw_rows)
     _check_parties(manifest, raw, lines, table, raw_rows)
     how = _validation(table, validation_fraction, seed)
@@ -84,8 +86,9 @@ def import_features(
         values, mask = _load_source(Path(source), table, raw_rows)
         if values.shape[1] == 0 or not mask.any():
             raise InputError(f"{source}: gives {modality} no usable feature ("
-                             + ("0 columns" if values.shape[1] == 0 else "none of its rows or dialogues is one "
-                                "of the manifest's") + "); a modality without features cannot be trained on")
+                             + ("0 columns" if values.shape[1] == 0
+                                else "none of its rows or dialogues is one of the manifest's")
+                             + "); a modality without features cannot be trained on")
         features[modality], present[modality] = values, mask
         missing[modality] = int((~mask).sum())
         provenance[modality] = {"extractor": "imported", "file": str(Path(source).resolve())}
@@ -122,8 +125,9 @@ def _apply_positions(manifest: Path, raw: pd.DataFrame, lines: np.ndarray, table
         absent = sorted(set(range(len(rows))) - positions)
         if absent:
             extra = sorted(positions - set(range(len(rows))))
-            raise InputError(f"{manifest}, line {lines[rows[0]]}: dialogue {dialogue!r} has {len(rows)} rows but "
-                             f"no position {absent[0]} (positions run 0..{len(rows) - 1}; found {extra[0]})")
+            raise InputError(f"{manifest}, line {lines[rows[0]]}: dialogue {dialogue!r} has {len(rows)} rows "
+                             f"but no position {absent[0]} (positions run 0..{len(rows) - 1}; found "
+                             f"{extra[0]})")
     order = np.lexsort((given[raw_rows], pd.factorize(table["dialogue_id"], sort=False)[0]))
     table, raw_rows = table.iloc[order].reset_index(drop=True), raw_rows[order]
     table["position"] = given[raw_rows]
@@ -140,13 +144,14 @@ def _check_parties(manifest: Path, raw: pd.DataFrame, lines: np.ndarray, table: 
     by_party: dict[tuple[str, str], tuple[str, int]] = {}
     for i in raw_rows:
         dialogue, speaker, party = raw["dialogue_id"].iat[i], raw["speaker"].iat[i], raw["party"].iat[i]
-        for index, key, value, what in ((by_speaker, speaker, party, "speaker"), (by_party, party, speaker, "party")):
+        for index, key, value, what in ((by_speaker, speaker, party, "speaker"),
+                                        (by_party, party, speaker, "party")):
             earlier = index.setdefault((dialogue, key), (value, i))
             if earlier[0] != value:
                 raise InputError(
                     f"{manifest}, line {lines[i]}: in dialogue {dialogue!r} {what} {key!r} is "
-                    f"{'party' if what == 'speaker' else 'speaker'} {value!r} here but {earlier[0]!r} on line "
-                    f"{lines[earlier[1]]}; inside a dialogue one speaker is one party"
+                    f"{'party' if what == 'speaker' else 'speaker'} {value!r} here but {earlier[0]!r} on "
+                    f"line {lines[earlier[1]]}; inside a dialogue one speaker is one party"
                 )
 
 
@@ -156,7 +161,8 @@ def _validation(table: pd.DataFrame, fraction: float, seed: int) -> str:
     train = table.loc[table["split"] == "train", "dialogue_id"].unique()
     if fraction <= 0 or len(train) < 2:
         raise InputError("the manifest has no validation rows and no validation fraction can be drawn; give "
-                         "split=validation rows or a validation fraction > 0 with two or more training dialogues")
+                         "split=validation rows or a validation fraction > 0 with two or more training "
+                         "dialogues")
     chosen = seeded_validation(train, fraction, seed)
     table.loc[table["dialogue_id"].isin(chosen), "split"] = "validation"
     return f"seeded {fraction:.0%} of training dialogues (seed {seed}): {len(chosen)} of {len(train)}"
@@ -192,8 +198,8 @@ def _from_rows(path: Path, table: pd.DataFrame, raw_rows: np.ndarray) -> tuple[n
     except (ValueError, OSError) as err:
         raise InputError(f"{path} is not a readable .npy of numbers: {err}") from None
     if values.ndim != 2 or values.shape[0] != len(table):
-        raise InputError(f"{path}: shape {values.shape}, expected ({len(table)}, d): one row per manifest row, "
-                         "in the manifest's order")
+        raise InputError(f"{path}: shape {values.shape}, expected ({len(table)}, d): one row per manifest "
+                         "row, in the manifest's order")
     values = _numeric(path, values)
     _check_finite(path, values[raw_rows], table, lambda row: f"array row {raw_rows[row]}")
     return values[raw_rows], np.ones(len(table), dtype=bool)
@@ -219,8 +225,9 @@ def _from_dialogues(path: Path, mapping: dict, table: pd.DataFrame) -> tuple[np.
             continue
         block = blocks[dialogue]
         if block.shape != (len(rows), values.shape[1]):
-            raise InputError(f"{path}: dialogue {dialogue!r} has features of shape {block.shape}; the manifest "
-                             f"has {len(rows)} utterances, so ({len(rows)}, {values.shape[1]}) is expected")
+            raise InputError(f"{path}: dialogue {dialogue!r} has features of shape {block.shape}; the "
+                             f"manifest has {len(rows)} utterances, so ({len(rows)}, {values.shape[1]}) is "
+                             "expected")
         values[rows], present[rows] = block, True
     _check_finite(path, values, table, lambda row: f"utterance {table['position'].iat[row]} of the dialogue")
     return values, present
@@ -236,15 +243,16 @@ def _from_csv(path: Path, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     except (ValueError, UnicodeDecodeError) as err:  # pandas' ParserError is a ValueError
         raise InputError(f"{path} is not a readable CSV ({' '.join(str(err).split())[:200]})") from None
     if "utterance_id" not in frame.columns:
-        raise InputError(f"{path}: needs an utterance_id column (and dialogue_id unless utterance ids are unique)")
+        raise InputError(f"{path}: needs an utterance_id column (and dialogue_id unless utterance ids are "
+                         "unique)")
     if "dialogue_id" in frame.columns:
         keys, ours = list(zip(frame["dialogue_id"], frame["utterance_id"])), list(zip(table["dialogue_id"],
                                                                                      table["utterance_id"]))
         id_columns = ["dialogue_id", "utterance_id"]
     else:
         if table["utterance_id"].duplicated().any():
-            raise InputError(f"{path}: has no dialogue_id column, but utterance ids repeat across the manifest's "
-                             "dialogues; add a dialogue_id column")
+            raise InputError(f"{path}: has no dialogue_id column, but utterance ids repeat across the "
+                             "manifest's dialogues; add a dialogue_id column")
         keys, ours, id_columns = list(frame["utterance_id"]), list(table["utterance_id"]), ["utterance_id"]
     line: dict = {}
     for i, key in enumerate(keys):
@@ -259,8 +267,8 @@ def _from_csv(path: Path, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
             bad = pd.to_numeric(frame[column], errors="coerce").isna() & (frame[column] != "nan")
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
-                raise InputError(f"{path}, line {i + 2}, column {column!r}: {frame[column].iat[i]!r} is not a "
-                                 "number") from None
+                raise InputError(f"{path}, line {i + 2}, column {column!r}: {frame[column].iat[i]!r} is not "
+                                 "a number") from None
         raise
     values = np.zeros((len(table), len(columns)), dtype=np.float32)
     present = np.zeros(len(table), dtype=bool)
@@ -281,8 +289,8 @@ def _numeric(path: Path, value, *, where: str = "") -> np.ndarray:
     try:
         array = np.asarray(value)
         if np.iscomplexobj(array):
-            raise InputError(f"{place}: complex numbers (dtype {array.dtype}); features must be real: give the "
-                             "real part, the magnitude or both as columns")
+            raise InputError(f"{place}: complex numbers (dtype {array.dtype}); features must be real: give "
+                             "the real part, the magnitude or both as columns")
         wide = array.astype(np.float64)
     except (TypeError, ValueError) as err:  # ragged lists, strings, objects
         if isinstance(err, InputError):

@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 
 IEMOCAP_LABELS = ("happiness", "sadness", "neutral", "anger", "excitement", "frustration")
 MELD_LABELS = ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger")
-#: COSMIC's EmoryNLP loader states {'Joyful': 0, 'Mad': 1, 'Peaceful': 2, 'Neutral': 3, 'Sad': 4, 'Powerful': 5,
-#: 'Scared': 6}.
+#: COSMIC's EmoryNLP loader states {'Joyful': 0, 'Mad': 1, 'Peaceful': 2, 'Neutral': 3, 'Sad': 4, 'Powerful':
+#: 5, 'Scared': 6}.
 COSMIC_EMORYNLP_LABELS = ("Joyful", "Mad", "Peaceful", "Neutral", "Sad", "Powerful", "Scared")
 
 
@@ -55,12 +55,14 @@ class LegacyLayout:
     modalities: dict[str, int | tuple[int, ...]] = field(default_factory=dict)
 
 
-_IEMOCAP_9 = LegacyLayout(9, 1, 2, 7, 8, IEMOCAP_LABELS, sentences=6, modalities={"text": 3, "audio": 4, "visual": 5})
+_IEMOCAP_9 = LegacyLayout(9, 1, 2, 7, 8, IEMOCAP_LABELS, sentences=6,
+                          modalities={"text": 3, "audio": 4, "visual": 5})
 _MELD_9 = LegacyLayout(9, 1, 2, 6, 7, MELD_LABELS, sentences=5, modalities={"text": 3, "audio": 4})
-_MELD_10 = LegacyLayout(10, 1, 2, 7, 8, MELD_LABELS, sentences=6, modalities={"text": 3, "audio": 4, "visual": 5})
+_MELD_10 = LegacyLayout(10, 1, 2, 7, 8, MELD_LABELS, sentences=6,
+                        modalities={"text": 3, "audio": 4, "visual": 5})
 LAYOUTS: dict[str, dict[str, LegacyLayout]] = {
-    # MultiEMO's Speakers.pkl equals DialogueRNN's IEMOCAP_features_raw.pkl and MMGCN's MELD_features_raw1.pkl;
-    # the features come from the per-modality files.
+    # MultiEMO's Speakers.pkl equals DialogueRNN's IEMOCAP_features_raw.pkl and MMGCN's
+    # MELD_features_raw1.pkl; the features come from the per-modality files.
     "multiemo": {"iemocap": LegacyLayout(9, 1, 2, 7, 8, IEMOCAP_LABELS, sentences=6),
                  "meld": LegacyLayout(10, 1, 2, 7, 8, MELD_LABELS, sentences=6)},
     "dialoguernn": {"iemocap": _IEMOCAP_9, "meld": _MELD_9},
@@ -110,7 +112,8 @@ def import_legacy(
     check_output_dir(out_dir, STORE_FOLDER, inputs=[source])
     path = source / "Speakers.pkl" if format == "multiemo" else source
     if format == "multiemo" and source.is_file():
-        raise NotADirectoryError(f"{source}: the multiemo format is a folder holding Speakers.pkl and *Features.pkl")
+        raise NotADirectoryError(f"{source}: the multiemo format is a folder holding Speakers.pkl and "
+                                 "*Features.pkl")
     hint = ("point SOURCE at the folder holding the released pickles" if format == "multiemo"
             else f"give the {format} pickle of {dataset}")
     fields = load_pickle(path, hint=hint)
@@ -122,7 +125,8 @@ def import_legacy(
         )
     speakers, labels = (_mapping(path, fields, i, name) for i, name in
                         ((layout.speakers, "speakers"), (layout.labels, "labels")))
-    train_ids, test_ids = _ids(path, fields, layout.train_ids, "train"), _ids(path, fields, layout.test_ids, "test")
+    train_ids, test_ids = (_ids(path, fields, layout.train_ids, "train"),
+                           _ids(path, fields, layout.test_ids, "test"))
     if layout.validation is not None:
         validation_ids = set(_ids(path, fields, layout.validation, "validation"))
         train_ids = [v for v in train_ids if v not in validation_ids] + [v for v in validation_ids
@@ -154,8 +158,8 @@ def import_legacy(
             layers = [_stack(path, f"tuple field {i}", _mapping(path, fields, i, modality), order, lengths)
                       for i in indices]
             features[modality] = np.mean(layers, axis=0) if len(layers) > 1 else layers[0]
-            provenance[modality] = {"extractor": f"legacy-{format}", "file": path.name, "fields": list(indices),
-                                    "dataset": dataset}
+            provenance[modality] = {"extractor": f"legacy-{format}", "file": path.name,
+                                    "fields": list(indices), "dataset": dataset}
             if len(layers) > 1:
                 provenance[modality]["combined"] = "mean of the fields"
                 for k, layer in enumerate(layers, start=1):
@@ -165,7 +169,8 @@ def import_legacy(
     return write_store(
         out_dir, name=dataset, table=table, labels=list(layout.label_names), features=features,
         provenance=provenance,
-        metadata={"source": f"legacy-{format}", "source_path": str(source.resolve()), "validation_split": how},
+        metadata={"source": f"legacy-{format}", "source_path": str(source.resolve()),
+                  "validation_split": how},
     )
 
 
@@ -217,7 +222,8 @@ def _table(path: Path, layout: LegacyLayout, order: list, test: set, validation:
 
 def _choose_validation(dataset: str, train_ids: list, seed: int, fraction: float) -> tuple[set, str]:
     if dataset == "meld":
-        dev = {v for v in train_ids if _as_int(v) is not None and MELD_DEV_OFFSET <= _as_int(v) < MELD_TEST_OFFSET}
+        dev = {v for v in train_ids if _as_int(v) is not None
+               and MELD_DEV_OFFSET <= _as_int(v) < MELD_TEST_OFFSET}
         if dev:
             return dev, f"MELD dev dialogues (release ids {MELD_DEV_OFFSET}-{MELD_TEST_OFFSET - 1})"
     chosen = seeded_validation(train_ids, fraction, seed)
@@ -225,7 +231,8 @@ def _choose_validation(dataset: str, train_ids: list, seed: int, fraction: float
 
 
 def _stack(path: Path | str, what: str, mapping, order: list, lengths: dict) -> np.ndarray:
-    """(N, d) float32 rows of ``order``'s dialogues; each problem names the file, the field and the dialogue."""
+    """(N, d) float32 rows of ``order``'s dialogues; each problem names the file, the field and the
+    dialogue."""
     path = f"{path} ({what})" if what else str(path)
     if not isinstance(mapping, dict):
         raise LegacyFormatError(f"{path}: expected a dict of dialogue id to array, got "

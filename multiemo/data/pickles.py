@@ -25,7 +25,8 @@ class UnsafePickleError(InputError):
 
 
 def _bytes_from_latin1(text: str, encoding: str = "latin1") -> bytes:
-    """Python 3 writes ``bytes`` at protocol 2 as ``_codecs.encode(text, 'latin1')``; only that form is allowed."""
+    """Python 3 writes ``bytes`` at protocol 2 as ``_codecs.encode(text, 'latin1')``; only that form is
+    allowed."""
     if not isinstance(text, str) or encoding != "latin1":
         raise pickle.UnpicklingError(f"_codecs.encode is allowed for latin1 text only, got {encoding!r}")
     return codecs.encode(text, "latin1")
@@ -36,7 +37,8 @@ _SCALAR = np.float64(0).__reduce__()[0]  # numpy's scalar rebuilder
 #: (module, name) → object. numpy moved ``core`` to ``_core`` in 2.0; pickles name either. Python 2 pickles
 #: name ``__builtin__``, read as ``builtins``.
 ALLOWED: dict[tuple[str, str], object] = {
-    **{(module, "_reconstruct"): _RECONSTRUCT for module in ("numpy.core.multiarray", "numpy._core.multiarray")},
+    **{(module, "_reconstruct"): _RECONSTRUCT for module in ("numpy.core.multiarray",
+                                                             "numpy._core.multiarray")},
     **{(module, "scalar"): _SCALAR for module in ("numpy.core.multiarray", "numpy._core.multiarray")},
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
@@ -48,7 +50,8 @@ ALLOWED: dict[tuple[str, str], object] = {
 
 class _RestrictedUnpickler(pickle._Unpickler):  # the Python one: it reads a counted item before making it
     def find_class(self, module: str, name: str):
-        module = "builtins" if module == "__builtin__" else module  # what fix_imports does for Python 2 pickles
+        # what fix_imports does for Python 2 pickles
+        module = "builtins" if module == "__builtin__" else module
         try:
             return ALLOWED[(module, name)]
         except KeyError:
@@ -72,13 +75,13 @@ def load_pickle(path: str | os.PathLike, *, hint: str = "") -> object:
         with open(path, "rb") as handle:
             return _RestrictedUnpickler(_BoundedFile(handle, path.stat().st_size), encoding="latin1").load()
     except _AsksTooMuch as err:
-        raise InputError(f"{path} asks for {gib(err.size)} in one piece but holds only {gib(err.held)}: it is "
-                         "truncated or crafted, not a feature file; nothing from it was run") from None
+        raise InputError(f"{path} asks for {gib(err.size)} in one piece but holds only {gib(err.held)}: it "
+                         "is truncated or crafted, not a feature file; nothing from it was run") from None
     except MemoryError as err:  # numpy asked for an array larger than this machine has
         size = _requested(err)
         raise InputError(f"{path} asks for {gib(size) if size else 'more memory than this machine has'}"
-                         f"{' for one array' if size else ''}, more than this machine can give: it is corrupt "
-                         "or crafted, or needs a larger machine; nothing from it was run") from None
+                         f"{' for one array' if size else ''}, more than this machine can give: it is "
+                         "corrupt or crafted, or needs a larger machine; nothing from it was run") from None
     except UnsafePickleError as err:
         raise UnsafePickleError(
             f"{path}: refused to load: the pickle asks for {err}, which is not part of a feature file "

@@ -65,8 +65,10 @@ class FeatureStore:
                 f"{self.root} is not a feature store (no store.json); build one with the workflow's "
                 "'features_*' targets or 'multiemo import-legacy'"
             )
-        meta = read_json(meta_path, error=StoreError, hint="rebuild the store (or restore it from its origin)")
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME or meta.get("version") != FORMAT_VERSION:
+        meta = read_json(meta_path, error=StoreError,
+                         hint="rebuild the store (or restore it from its origin)")
+        if (not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME
+                or meta.get("version") != FORMAT_VERSION):
             raise StoreError(
                 f"{meta_path}: unsupported store format "
                 + (f"{meta.get('format')!r} version {meta.get('version')!r}" if isinstance(meta, dict) else
@@ -107,16 +109,17 @@ class FeatureStore:
         return self._array(f"{modality}.present.npy", (len(self),))
 
     def _array(self, name: str, shape: tuple[int, ...], mmap_mode: str | None = None) -> np.ndarray:
-        """One array file of the store, checked to hold ``shape`` (a truncated or swapped file names itself)."""
+        """One array file of the store, checked to hold ``shape`` (a truncated or swapped file names
+        itself)."""
         path = self.root / name
         try:
             array = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
         except (ValueError, EOFError) as err:  # a header or body cut short, a pickled object array
-            raise StoreError(f"{path} is not a readable array ({' '.join(str(err).split())[:200]}); it may be "
-                             "truncated: rebuild the store") from None
+            raise StoreError(f"{path} is not a readable array ({' '.join(str(err).split())[:200]}); it may "
+                             "be truncated: rebuild the store") from None
         if array.shape != shape:
-            raise StoreError(f"{path} holds an array of shape {array.shape}, but store.json and utterances.csv "
-                             f"describe {shape}: the store was altered; rebuild it")
+            raise StoreError(f"{path} holds an array of shape {array.shape}, but store.json and "
+                             f"utterances.csv describe {shape}: the store was altered; rebuild it")
         return array
 
     def label_ids(self) -> np.ndarray:
@@ -162,9 +165,9 @@ def write_store(
 
     Raises:
         StoreError: naming the row and dialogue: a missing column, unknown label or split, a repeated
-            utterance, a position given twice or missing (each dialogue's rows hold 0..n-1 in order), a speaker
-            with two parties or a party with two speakers inside a dialogue, a dialogue in two splits, a
-            feature array of the wrong shape, or a NaN/infinite feature (naming the utterance). Nothing is
+            utterance, a position given twice or missing (each dialogue's rows hold 0..n-1 in order), a
+            speaker with two parties or a party with two speakers inside a dialogue, a dialogue in two splits,
+            a feature array of the wrong shape, or a NaN/infinite feature (naming the utterance). Nothing is
             written then.
     """
     table = table.reset_index(drop=True)
@@ -214,7 +217,8 @@ def write_store(
             },
             "metadata": metadata or {},
         }
-        (tmp / "store.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (tmp / "store.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
+                                        encoding="utf-8")
     return FeatureStore(path)
 
 
@@ -240,7 +244,8 @@ def _check_table(table: pd.DataFrame, labels: list[str], *, source: str) -> None
 
 
 def _check_positions(table: pd.DataFrame, source: str) -> None:
-    """Each dialogue's rows are contiguous and hold positions 0..n-1 in row order, none twice, none missing."""
+    """Each dialogue's rows are contiguous and hold positions 0..n-1 in row order, none twice, none
+    missing."""
 
     def where(row: int) -> str:
         return f"{source}, row {row} (dialogue {table['dialogue_id'].iat[row]!r})"
@@ -251,14 +256,16 @@ def _check_positions(table: pd.DataFrame, source: str) -> None:
     codes = pd.factorize(table["dialogue_id"], sort=False)[0]
     if len(codes) and (np.diff(codes) < 0).any():
         row = int(np.flatnonzero(np.diff(codes) < 0)[0]) + 1
-        raise StoreError(f"{where(row)}: the dialogue's rows are not contiguous; sort by dialogue then position")
+        raise StoreError(f"{where(row)}: the dialogue's rows are not contiguous; sort by dialogue then "
+                         "position")
     expected = table.groupby("dialogue_id", sort=False).cumcount().to_numpy()
     position = table["position"].to_numpy()
     if not np.array_equal(position, expected):
         row = int(np.flatnonzero(position != expected)[0])
         missing = expected[row] not in set(position[codes == codes[row]])
         what = f"position {expected[row]} is missing" if missing else "rows are not in position order"
-        raise StoreError(f"{where(row)}: {what} (this row has position {position[row]}); positions run 0..n-1")
+        raise StoreError(f"{where(row)}: {what} (this row has position {position[row]}); positions run "
+                         "0..n-1")
 
 
 def _check_parties(table: pd.DataFrame, source: str) -> None:
@@ -271,8 +278,9 @@ def _check_parties(table: pd.DataFrame, source: str) -> None:
             dialogue, value = table["dialogue_id"].iat[row], table[key].iat[row]
             seen = triples[(triples["dialogue_id"] == dialogue) & (triples[key] == value)][other].tolist()
             raise StoreError(
-                f"{source}, row {row} (dialogue {dialogue!r}): {key} {_show(value)} is {other} {_show(seen[0])} "
-                f"earlier and {other} {_show(table[other].iat[row])} here; inside a dialogue one speaker is one party"
+                f"{source}, row {row} (dialogue {dialogue!r}): {key} {_show(value)} is {other} "
+                f"{_show(seen[0])} earlier and {other} {_show(table[other].iat[row])} here; inside a "
+                "dialogue one speaker is one party"
             )
 
 

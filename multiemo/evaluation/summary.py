@@ -35,7 +35,8 @@ def summarise_runs(run_dirs: Sequence[str | os.PathLike]) -> dict:
         "oracle_test_weighted_f1": summarise([m["oracle_test_weighted_f1"] for m in metrics]),
         # None for runs made before the figure was recorded
         "oracle_test_accuracy": summarise(accuracies) if (accuracies := [
-            m["oracle_test_accuracy"] for m in metrics if m.get("oracle_test_accuracy") is not None]) else None,
+            m["oracle_test_accuracy"] for m in metrics
+            if m.get("oracle_test_accuracy") is not None]) else None,
         "oracle_note": metrics[0]["oracle_note"],
     }
     calibration = _calibration(metrics)

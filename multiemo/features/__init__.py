@@ -1,4 +1,6 @@
-"""Feature extraction from raw conversations: media decoding, openSMILE audio, face crops and embeddings, text.
+"""Feature extraction from raw conversations: media decoding, openSMILE audio, face crops and embeddings,
+text.
 
-Which extractors exist, and how each one is configured and run, is stated once in :mod:`multiemo.features.registry`.
+Which extractors exist, and how each one is configured and run, is stated once in
+:mod:`multiemo.features.registry`.
 """

@@ -162,5 +162,6 @@ def extract_audio(
             present[row] = True
     log.info("%s", outcomes.summary())
     return ModalityFeatures(
-        keys=table_keys(table), values=values, present=present, provenance=extractor.provenance, outcomes=outcomes
+        keys=table_keys(table), values=values, present=present, provenance=extractor.provenance,
+        outcomes=outcomes
     )

@@ -50,9 +50,11 @@ class TextConfig:
             raise ValueError(f"pooling must be 'cls' or 'mean', got {self.pooling!r}")
         for name in ("past", "future"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0 utterances (or null for as many as fit), got {getattr(self, name)}")
+                raise ValueError(f"{name} must be >= 0 utterances (or null for as many as fit), got "
+                                 f"{getattr(self, name)}")
         if self.max_length is not None and self.max_length < 8:
-            raise ValueError(f"max_length must be >= 8 tokens (or null for the encoder's limit), got {self.max_length}")
+            raise ValueError("max_length must be >= 8 tokens (or null for the encoder's limit), got "
+                             f"{self.max_length}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
 
@@ -64,7 +66,8 @@ def build_text(settings: TextConfig, context: ExtractionContext) -> Extract:
     tuned = context.inputs.get("encoder")
     encoder = TextEncoder(str(tuned or settings.model), revision=None if tuned else settings.revision,
                           pooling=None if tuned else settings.pooling,
-                          max_length=settings.max_length, batch_size=settings.batch_size, device=context.device)
+                          max_length=settings.max_length, batch_size=settings.batch_size,
+                          device=context.device)
 
     def extract(table: pd.DataFrame, *, progress: bool) -> ModalityFeatures:
         return extract_text(table, encoder, past=settings.past, future=settings.future,
@@ -110,6 +113,7 @@ def visual_settings(recorded: Mapping[str, Any]) -> dict:
 
 
 def visual_version_keys(recorded: Mapping[str, Any]) -> frozenset[str]:
-    """The bundled ONet's ``weights`` description names the facenet-pytorch version: a version, not a setting."""
+    """The bundled ONet's ``weights`` description names the facenet-pytorch version: a version, not a
+    setting."""
     bundled = {"weights"} if recorded.get("backbone") == "mtcnn_onet" else set()
     return frozenset({"facenet_pytorch_version", *bundled})

@@ -75,7 +75,8 @@ class FaceCropper:
         return np.stack(out) if out else np.zeros((0, size, size, 3), dtype=np.uint8)
 
     def boxes(self, frames: np.ndarray, face_side: str = "") -> np.ndarray:
-        """(T, 4) boxes ``x1, y1, x2, y2`` in pixels of ``frames`` chosen by the module's rule, NaN if none."""
+        """(T, 4) boxes ``x1, y1, x2, y2`` in pixels of ``frames`` chosen by the module's rule, NaN if
+        none."""
         height, width = frames.shape[1:3]
         scale = min(1.0, self.config.detect_side / max(height, width))
         small = frames

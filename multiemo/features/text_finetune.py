@@ -74,17 +74,18 @@ def finetune_text_encoder(
             not trained on (they still serve as context).
         encoder_name: anything :class:`~multiemo.features.text.TextEncoder` loads.
         labels: label names in index order; every non-empty label of the used rows must be one of them.
-        out_dir: folder for the best encoder + tokenizer (+ ``classifier_head.pt`` and ``multiemo_finetune.json``).
-        head_lr: learning rate of the new classifier head (default ``lr``). A small encoder's pooled outputs are
-            small (all-MiniLM-L6-v2: about 0.2 per dimension), so at an encoder-sized rate the randomly initialised
-            head barely moves in the first epoch and the encoder gets little useful gradient; a larger head rate
-            fixes that.
+        out_dir: folder for the best encoder + tokenizer (+ ``classifier_head.pt`` and
+            ``multiemo_finetune.json``).
+        head_lr: learning rate of the new classifier head (default ``lr``). A small encoder's pooled outputs
+            are small (all-MiniLM-L6-v2: about 0.2 per dimension), so at an encoder-sized rate the randomly
+            initialised head barely moves in the first epoch and the encoder gets little useful gradient; a
+            larger head rate fixes that.
         epochs, lr, batch_size, weight_decay: AdamW training; the learning rate warms up linearly over
             ``warmup_ratio`` of the steps, then decays linearly to 0.
         patience: stop after this many epochs without a better validation weighted F1.
         seed: seeds head initialisation, dropout and shuffling (deterministic on CPU).
-        past, future, speaker_names, max_length: input format, see :func:`~multiemo.features.text.format_inputs`;
-            extract features later with the same values.
+        past, future, speaker_names, max_length: input format, see
+            :func:`~multiemo.features.text.format_inputs`; extract features later with the same values.
         pooling: ``"cls"`` or ``"mean"``, also used when extracting.
         class_weighted: weight the cross-entropy by inverse class frequency of the training rows.
 

@@ -54,7 +54,8 @@ class VisualConfig:
         detection: face detection and cropping settings.
         backbone: one of ``mtcnn_onet`` (offline default, 256-d), ``inception_resnet_v1`` (512-d),
             ``resnet101`` (2048-d or its head's size; needs ``weights``).
-        weights: local weights file for the backbone (see :func:`~multiemo.features.face_backbones.build_backbone`).
+        weights: local weights file for the backbone (see
+            :func:`~multiemo.features.face_backbones.build_backbone`).
         resnet101_output: ``penultimate`` or ``logits``.
         batch_size: crops per backbone forward pass (speed and memory only, not results).
     """
@@ -218,5 +219,6 @@ def extract_visual(
         flush()
     log.info("%s", outcomes.summary())
     return ModalityFeatures(
-        keys=table_keys(table), values=values, present=present, provenance=extractor.provenance, outcomes=outcomes
+        keys=table_keys(table), values=values, present=present, provenance=extractor.provenance,
+        outcomes=outcomes
     )

@@ -124,7 +124,8 @@ class DialogueRNNCore(nn.Module):
             g, e, q = g[:, :n], e[:, :n], q[:, :n]  # dialogues that ended leave the (longest-first) batch
             index = speaker[t].view(k, n, 1, 1).expand(k, n, 1, dim)
             q_s = q.gather(2, index).squeeze(2)  # (K, n, dim) speaker's party state
-            g = update(pre_g[t] + torch.bmm(q_s, self.gq_weight), torch.bmm(g, self.g_weight) + self.g_bias, g)
+            g = update(pre_g[t] + torch.bmm(q_s, self.gq_weight), torch.bmm(g, self.g_weight) + self.g_bias,
+                       g)
 
             gi_party = pre_party[t]  # (K, n, gates * cells)
             # w . g_t as a sum, not a bmm: autocast leaves it (and so the softmax pool) in float32

@@ -17,7 +17,8 @@ from torch.autograd import Function
 
 
 class GRUUpdate(Function):
-    """``GRUUpdate.apply(gi, gh, h)``: the arguments and result of :func:`~multiemo.models.dialogue_rnn.gru`."""
+    """``GRUUpdate.apply(gi, gh, h)``: the arguments and result of
+    :func:`~multiemo.models.dialogue_rnn.gru`."""
 
     @staticmethod
     def forward(ctx, gi: Tensor, gh: Tensor, h: Tensor) -> Tensor:

@@ -51,7 +51,8 @@ def plan_bundle(settings: Mapping[str, Mapping], revisions: Mapping[str, str | N
     """The files to copy and the pins to record for an export.
 
     Args:
-        settings: modality -> extractor settings as recorded (:class:`~multiemo.predict.settings.ExtractionPlan`).
+        settings: modality -> extractor settings as recorded
+            (:class:`~multiemo.predict.settings.ExtractionPlan`).
         revisions: hub name -> commit as the run recorded it (provenance.json ``text_models``).
         origin: the file the settings were read from (named in the error).
 
@@ -80,14 +81,14 @@ def plan_bundle(settings: Mapping[str, Mapping], revisions: Mapping[str, str | N
             else:
                 commit = values.get(spec.revision_key) or revisions.get(value) or hub_revision(value)
                 if commit in (None, LOCAL):
-                    missing.append(f"{modality}.{key} = {value} (a hub model whose revision is not recorded and "
-                                   f"not in this machine's Hugging Face cache: `hf download {value}`)")
+                    missing.append(f"{modality}.{key} = {value} (a hub model whose revision is not recorded "
+                                   f"and not in this machine's Hugging Face cache: `hf download {value}`)")
                 else:
                     pinned.setdefault(modality, {})[key] = {"hub": value, "revision": commit}
     if missing:
-        raise ExportError(f"the export would not carry what prediction needs ({origin}): {'; '.join(missing)}. "
-                          "Run export where these files are (relative paths are read from the folder the "
-                          "workflow ran in), or retrain with files that exist")
+        raise ExportError(f"the export would not carry what prediction needs ({origin}): "
+                          f"{'; '.join(missing)}. Run export where these files are (relative paths are read "
+                          "from the folder the workflow ran in), or retrain with files that exist")
     return carried, pinned
 
 
@@ -119,14 +120,16 @@ def read_bundle(directory: Path, config: Mapping, config_path: Path) -> dict[str
     local: dict[str, dict[str, str]] = {}
     for modality, keys in dict(config.get("files") or {}).items():
         for key, entry in dict(keys).items():
-            local.setdefault(modality, {})[key] = str(_checked_copy(directory, modality, key, entry, config_path))
+            local.setdefault(modality, {})[key] = str(_checked_copy(directory, modality, key, entry,
+                                                                    config_path))
     for modality, keys in dict(config.get("pinned") or {}).items():
         revision_key = extractor(modality).revision_key
         for key, pin in dict(keys).items():
             if isinstance(pin, Mapping) and "revision" in pin and revision_key:
                 local.setdefault(modality, {})[revision_key] = str(pin["revision"])
             elif not isinstance(pin, Mapping):
-                raise ExportError(f"{config_path}: pinned.{modality}.{key} must be a mapping, got {pin!r:.80}")
+                raise ExportError(f"{config_path}: pinned.{modality}.{key} must be a mapping, got "
+                                  f"{pin!r:.80}")
     return local
 
 

@@ -29,8 +29,8 @@ def model_card(config: dict) -> str:
         "import multiemo",
         "",
         'model = multiemo.load("path/to/this/folder")',
-        *(['result = model.predict_video("talk.mp4", "talk.srt")  # or model.predict_features(...)', "```", "",
-           "or `multiemo predict --model path/to/this/folder --video talk.mp4 --out predictions/`.", ""]
+        *(['result = model.predict_video("talk.mp4", "talk.srt")  # or model.predict_features(...)', "```",
+           "", "or `multiemo predict --model path/to/this/folder --video talk.mp4 --out predictions/`.", ""]
           if config.get("video_prediction", True) else
           ["probabilities = model.predict_features(features, dialogue_ids, speakers)", "```", "",
            ("**Video prediction is not available**: the model was trained on imported features, which record "
@@ -43,8 +43,9 @@ def model_card(config: dict) -> str:
     for split, counts in (store.get("splits") or {}).items():
         lines.append(f"- {split}: {counts['dialogues']} dialogues, {counts['utterances']} utterances.")
     lines += [
-        (f"- Seed {train.get('seed')}; {train.get('epochs')} epochs; the epoch kept ({training.get('best_epoch')}) "
-        "was chosen on the validation split; the test split was scored once, on that epoch."),
+        (f"- Seed {train.get('seed')}; {train.get('epochs')} epochs; the epoch kept "
+        f"({training.get('best_epoch')}) was chosen on the validation split; the test split was scored once, "
+        "on that epoch."),
         (f"- Precision: {config.get('precision')}; model.modality_dropout: "
         f"{(config.get('architecture') or {}).get('modality_dropout', 0.0)}."),
         ("- Features are made by the extractors recorded in config.json (`extraction`); prediction rebuilds "
@@ -53,7 +54,8 @@ def model_card(config: dict) -> str:
           f"`{entry['source']}`." for modality, keys in (config.get("files") or {}).items()
           for key, entry in keys.items()],
         *[f"- {modality}.{key}: hub model `{pin['hub']}` pinned to revision `{pin['revision']}`."
-          for modality, keys in (config.get("pinned") or {}).items() for key, pin in keys.items() if "hub" in pin],
+          for modality, keys in (config.get("pinned") or {}).items() for key, pin in keys.items()
+          if "hub" in pin],
         "",
         "## Scores",
         "",
@@ -70,9 +72,10 @@ def model_card(config: dict) -> str:
         ]
         if "oracle_test_weighted_f1" in scores:
             lines += [
-                (f"ORACLE figure, not an estimate of performance: the best test weighted-F1 over all epochs was "
-                f"{scores['oracle_test_weighted_f1']:.2f} (epoch {scores.get('oracle_epoch')}). It is chosen "
-                "on the test set and reported only for comparison with papers that selected epochs that way."),
+                ("ORACLE figure, not an estimate of performance: the best test weighted-F1 over all epochs "
+                f"was {scores['oracle_test_weighted_f1']:.2f} (epoch {scores.get('oracle_epoch')}). It is "
+                "chosen on the test set and reported only for comparison with papers that selected epochs "
+                "that way."),
                 "",
             ]
     else:

@@ -71,7 +71,9 @@ def to_json(predictions: Predictions) -> dict:
 
 
 def _seconds(value: float) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(float(value), 3)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return round(float(value), 3)
 
 
 def plot_timeline(predictions: Predictions, path: str | os.PathLike) -> None:
@@ -109,7 +111,8 @@ def plot_timeline(predictions: Predictions, path: str | os.PathLike) -> None:
     handles = [Patch(color=colours[label], label=label) for label in predictions.labels]
     fig.legend(handles=handles, loc="upper right", ncol=min(len(handles), 7), fontsize=8, frameon=False)
     note = f" (first {MAX_PANELS} of {len(dialogues)} dialogues)" if len(dialogues) > MAX_PANELS else ""
-    fig.suptitle(f"Predicted emotions per speaker{note}; opacity = confidence", x=0.01, ha="left", fontsize=10)
+    fig.suptitle(f"Predicted emotions per speaker{note}; opacity = confidence", x=0.01, ha="left",
+                 fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

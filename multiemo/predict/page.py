@@ -32,7 +32,8 @@ PAGE = "predictions.html"
 
 
 def write_page(path: str | os.PathLike, predictions: Predictions) -> None:
-    """Write the page for ``predictions`` to ``path`` (atomically); its media is ``predictions.info["video"]``."""
+    """Write the page for ``predictions`` to ``path`` (atomically); its media is
+    ``predictions.info["video"]``."""
     path = Path(path)
     data = page_data(predictions, path.parent)
     script = _SCRIPT.strip()
@@ -63,8 +64,9 @@ def page_data(predictions: Predictions, page_dir: Path) -> dict:
     colours = {label: to_hex(palette[i % len(palette)]) for i, label in enumerate(predictions.labels)}
     media = None
     if info.get("video"):
-        media = {"src": _relative_url(Path(info["video"]), page_dir), "kind": "video" if info.get("has_video", True)
-                 else "audio", "name": Path(info["video"]).name}
+        media = {"src": _relative_url(Path(info["video"]), page_dir),
+                 "kind": "video" if info.get("has_video", True) else "audio",
+                 "name": Path(info["video"]).name}
     table = predictions.table
     probabilities = table[[f"p_{label}" for label in predictions.labels]].to_numpy(dtype=float)
     utterances = [
@@ -90,7 +92,8 @@ def page_data(predictions: Predictions, page_dir: Path) -> dict:
         "colours": colours,
         "media": media,
         "duration": _number(info.get("duration")),
-        "calibration": (f"temperature {calibration['temperature']:.3f}" if calibration.get("method") == "temperature"
+        "calibration": (f"temperature {calibration['temperature']:.3f}"
+                        if calibration.get("method") == "temperature"
                         else "none (uncalibrated softmax)"),
         "threshold": low.get("threshold"),
         "utterances": utterances,
@@ -125,16 +128,20 @@ h1 { font-size: 18px; margin: 0 0 4px; }
 #summary { color: #555; margin-bottom: 10px; }
 video, audio { max-width: 100%; max-height: 45vh; display: block; background: #000; }
 audio { width: 100%; background: none; }
-#now { min-height: 2.8em; margin: 8px 0; padding: 6px 10px; border-left: 6px solid #ccc; background: #f6f6f6; }
+#now { min-height: 2.8em; margin: 8px 0; padding: 6px 10px; border-left: 6px solid #ccc;
+       background: #f6f6f6; }
 #legend span { display: inline-block; margin: 0 12px 4px 0; }
 #legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; }
 .dialogue { margin: 10px 0 16px; }
 .dialogue h2 { font-size: 14px; margin: 6px 0; }
 .row { display: flex; align-items: center; height: 26px; }
-.speaker { width: 140px; flex: none; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; padding-right: 8px; }
+.speaker { width: 140px; flex: none; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+           padding-right: 8px; }
 .track { position: relative; flex: 1; height: 20px; background: #f0f0f0; }
 .mark { position: absolute; top: 1px; height: 18px; min-width: 3px; box-sizing: border-box; cursor: pointer; }
-.mark.low { background-image: repeating-linear-gradient(45deg, transparent 0 4px, rgba(255,255,255,.6) 4px 7px); }
+.mark.low {
+  background-image: repeating-linear-gradient(45deg, transparent 0 4px, rgba(255,255,255,.6) 4px 7px);
+}
 .mark.active { outline: 2px solid #000; z-index: 1; }
 .playhead { position: absolute; top: 0; bottom: 0; width: 2px; margin-left: -1px; background: #d00;
             pointer-events: none; z-index: 2; }

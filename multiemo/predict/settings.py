@@ -108,7 +108,8 @@ class ExtractionPlan:
         for modality, values in (overrides or {}).items():
             if modality not in registered_modalities():
                 raise ConfigError(
-                    f"unknown modality {modality!r} in overrides; use one of {sorted(registered_modalities())}"
+                    f"unknown modality {modality!r} in overrides; use one of "
+                    f"{sorted(registered_modalities())}"
                 )
             if modality not in settings:
                 log.warning("override for %s ignored: the run does not use %s", modality, modality)
@@ -156,8 +157,8 @@ def _apply_override(settings: dict, modality: str, key: str, value: Any) -> None
     if isinstance(settings[key], dict) and isinstance(value, Mapping):
         for inner, inner_value in value.items():
             if settings[key].get(inner) != inner_value:
-                raise ProvenanceMismatch(_override_message(f"{modality}.{key}.{inner}", settings[key].get(inner),
-                                                           inner_value))
+                raise ProvenanceMismatch(_override_message(f"{modality}.{key}.{inner}",
+                                                           settings[key].get(inner), inner_value))
         return
     if settings[key] != value:
         raise ProvenanceMismatch(_override_message(f"{modality}.{key}", settings[key], value))
@@ -167,5 +168,6 @@ def _override_message(name: str, recorded: Any, wanted: Any) -> str:
     return (
         f"{name}: the run was trained on features made with {recorded!r}, the override asks for {wanted!r}; "
         "predictions are only consistent with training when features are made the same way (only "
-        "speed settings such as batch_size may change). Drop the override, or extract and train a new run with it"
+        "speed settings such as batch_size may change). Drop the override, or extract and train a new run "
+        "with it"
     )

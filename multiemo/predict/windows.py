@@ -30,7 +30,8 @@ def window_spans(length: int, window: int, context: int) -> list[tuple[int, int,
         exactly ``window`` rows.
     """
     if window < 1 or context < 0 or window - 2 * context < 1:
-        raise ValueError(f"need window >= 1, context >= 0 and window - 2 * context >= 1, got {window}, {context}")
+        raise ValueError(f"need window >= 1, context >= 0 and window - 2 * context >= 1, got {window}, "
+                         f"{context}")
     if length <= window:
         return [(0, length, 0, length)]
     core = window - 2 * context
@@ -82,9 +83,11 @@ def classify_windows(
     spans = [(a + lo, a + hi, a + c_lo, a + c_hi) for a, b in zip(starts, ends)
              for lo, hi, c_lo, c_hi in window_spans(int(b - a), window, context)]
     # Row n is an all-zero padding row, so a (B, T) index matrix gathers padded batches in one call.
-    padded = {m: torch.from_numpy(np.concatenate([np.asarray(v, np.float32), np.zeros((1, v.shape[1]), np.float32)]))
+    padded = {m: torch.from_numpy(np.concatenate([np.asarray(v, np.float32),
+                                                  np.zeros((1, v.shape[1]), np.float32)]))
               .to(device) for m, v in features.items()}
-    shown = {m: torch.from_numpy(np.append(np.asarray(p, bool), False)).to(device) for m, p in present.items()}
+    shown = {m: torch.from_numpy(np.append(np.asarray(p, bool), False)).to(device)
+             for m, p in present.items()}
     probs = np.zeros((n, 0), dtype=np.float32)
     folded = 0
     for begin in tqdm(range(0, len(spans), batch_size), desc="emotions", unit="batch", disable=not progress):

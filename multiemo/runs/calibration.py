@@ -108,7 +108,8 @@ def load_calibration(run_dir: str | os.PathLike) -> dict | None:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"{path}: unreadable calibration ({err}); delete it to predict uncalibrated") from err
+        raise InputError(f"{path}: unreadable calibration ({err}); delete it to predict "
+                         "uncalibrated") from err
     return check_calibration(record, source=str(path))
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import torch
 
 
-def resume_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler, shuffle: torch.Generator,
-                 device: torch.device, state: dict) -> dict:
-    """The content of ``last.pt`` after an epoch: weights, optimiser, scheduler, loop ``state`` and the RNGs."""
+def resume_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler,
+                 shuffle: torch.Generator, device: torch.device, state: dict) -> dict:
+    """The content of ``last.pt`` after an epoch: weights, optimiser, scheduler, loop ``state`` and the
+    RNGs."""
     return {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),

@@ -32,7 +32,8 @@ def train_run(
     restart_if_changed: bool = False,
     on_epoch: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Train one seed, calibrate and evaluate its best-on-validation checkpoint; resume if ``out_dir`` holds a run.
+    """Train one seed, calibrate and evaluate its best-on-validation checkpoint; resume if ``out_dir`` holds a
+    run.
 
     With ``train.calibration: temperature`` (the default) a temperature is fitted on the checkpoint's
     validation logits and written to ``calibration.json`` before the evaluation, which then reports
@@ -95,8 +96,8 @@ def train_run(
             oracle_epoch=oracle["epoch"],
             oracle_test_accuracy=oracle_accuracy["test_accuracy"] if oracle_accuracy else None,
             oracle_accuracy_epoch=oracle_accuracy["epoch"] if oracle_accuracy else None,
-            oracle_note="best test scores over all epochs (each on its own epoch): chosen on the test set, NOT "
-            "a valid estimate; reported only for comparison with papers that selected epochs this way",
+            oracle_note="best test scores over all epochs (each on its own epoch): chosen on the test set, "
+            "NOT a valid estimate; reported only for comparison with papers that selected epochs this way",
         )
         write_json(out / METRICS, metrics)
     return metrics
@@ -117,7 +118,8 @@ def train_seeds(
     (ConfigError).
     """
     seeds = check_seeds(seeds, "seeds")
-    seeded = {seed: {"model": dict(settings.get("model", {})), "train": {**settings.get("train", {}), "seed": seed}}
+    seeded = {seed: {"model": dict(settings.get("model", {})),
+                     "train": {**settings.get("train", {}), "seed": seed}}
               for seed in seeds}
     for each in seeded.values():
         from_mapping(TrainConfig, each["train"], section="train")

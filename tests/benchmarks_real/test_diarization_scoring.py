@@ -21,12 +21,14 @@ def test_a_perfect_hypothesis_under_other_names_scores_zero_and_the_baseline_hal
     row = scored["recordings"]["two"]
     assert row["der"] == pytest.approx(0) and row["der_no_overlap"] == pytest.approx(0)
     # One speaker for everything: the 9.5 s of one of them are confused.
-    assert row["baseline"] == pytest.approx(9.5 / 19) and row["baseline_no_overlap"] == pytest.approx(9.5 / 19)
+    assert row["baseline"] == pytest.approx(9.5 / 19)
+    assert row["baseline_no_overlap"] == pytest.approx(9.5 / 19)
     assert (row["speakers"], row["reference_speakers"]) == (2, 2)
 
 
 def test_missed_false_alarm_and_confusion_in_seconds():
-    hypothesis = turns((0, 10, "x"), (10, 15, "x"), (22, 25, "y"))  # B's first half confused, its second missed
+    # B's first half confused, its second missed
+    hypothesis = turns((0, 10, "x"), (10, 15, "x"), (22, 25, "y"))
     row = score_set([Recording("two", TWO, hypothesis)])["recordings"]["two"]
     parts = row["overlap"]
     assert parts["confusion"] == pytest.approx(4.75)  # 10.25-15

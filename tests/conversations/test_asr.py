@@ -1,4 +1,5 @@
-"""Speech recognition fills the text of a recording without transcript (a tiny random Whisper built offline)."""
+"""Speech recognition fills the text of a recording without transcript (a tiny random Whisper built
+offline)."""
 
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ def test_recognised_text_fills_the_conversation_with_status(tiny_whisper, shared
     assert talk.has_text and talk.text_status == "asr" and talk.notes["asr"]["model"] == str(tiny_whisper)
     assert (talk.table["text"] != "").any()
     missing = from_video(wav, asr=AsrConfig(model=str(wav.parent / "absent")), progress=False)
-    assert not missing.has_text and missing.text_status == "asr_unavailable" and "absent" in missing.notes["asr"][
-        "unavailable"]
+    assert not missing.has_text and missing.text_status == "asr_unavailable"
+    assert "absent" in missing.notes["asr"]["unavailable"]
     plain = from_video(wav, progress=False)  # no ASR model: text stays missing as before
     assert not plain.has_text and plain.text_status is None
     # every setting of the no-transcript path is recorded (the output JSON holds these notes)

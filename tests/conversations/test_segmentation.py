@@ -41,7 +41,8 @@ def test_rule_joins_short_pauses_drops_blips_and_splits_long_runs():
 def test_hysteresis_starts_at_the_on_threshold_and_ends_below_the_off_threshold():
     probs = np.array([0.4, 0.6, 0.4, 0.36, 0.3, 0.4, 0.5, 0.2, 0.49])
     # on at 0.6, held through 0.4 and 0.36, off at 0.3 (< 0.35); 0.4 alone does not start speech; on at 0.5.
-    assert hysteresis(probs, 0.5, 0.35).tolist() == [False, True, True, True, False, False, True, False, False]
+    assert hysteresis(probs, 0.5, 0.35).tolist() == [False, True, True, True, False, False, True, False,
+                                                     False]
     assert silero_voiced(probs, SegmentationConfig(silero_threshold=0.5)).tolist() == \
         hysteresis(probs, 0.5, 0.35).tolist()  # silero's own rule: 0.15 below
     plain = SegmentationConfig(silero_threshold=0.5, silero_off_threshold=0.5)  # no hysteresis
@@ -52,7 +53,8 @@ def test_padding_widens_runs_before_they_are_joined_and_stays_inside_the_recordi
     voiced = np.array([1, 1, 0, 0, 0, 0, 1, 1, 0, 0], bool)  # 0.0-0.2 and 0.6-0.8 s, in 0.1 s frames
     config = SegmentationConfig(min_speech=0.1, min_silence=0.2, speech_pad=0.0)
     np.testing.assert_allclose(voiced_runs(voiced, 0.1, config)[0], [[0.0, 0.2], [0.6, 0.8]], atol=1e-9)
-    padded = SegmentationConfig(min_speech=0.1, min_silence=0.2, speech_pad=0.1)  # gap 0.4 - 0.2 = 0.2: kept apart
+    # gap 0.4 - 0.2 = 0.2: kept apart
+    padded = SegmentationConfig(min_speech=0.1, min_silence=0.2, speech_pad=0.1)
     np.testing.assert_allclose(voiced_runs(voiced, 0.1, padded)[0], [[0.0, 0.3], [0.5, 0.9]], atol=1e-9)
     joined = SegmentationConfig(min_speech=0.1, min_silence=0.25, speech_pad=0.1)
     np.testing.assert_allclose(voiced_runs(voiced, 0.1, joined)[0], [[0.0, 0.9]], atol=1e-9)

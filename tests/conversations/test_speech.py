@@ -51,8 +51,10 @@ def test_der_collar_is_the_total_width_around_each_reference_boundary():
     ref = (np.array([[1.0, 3.0]]), ["A"])
     hyp = (np.array([[1.1, 2.9]]), ["x"])  # 0.1 s missed at each end
     assert diarization_error_rate(ref, hyp, 4.0, collar=0.0)["der"] == pytest.approx(0.1)
-    assert diarization_error_rate(ref, hyp, 4.0, collar=0.25)["der"] == pytest.approx(0.0)  # 0.125 s each side
-    assert diarization_error_rate(ref, hyp, 4.0, collar=0.25)["total"] == pytest.approx(1.75, abs=0.011)  # 10 ms grid
+    # 0.125 s each side
+    assert diarization_error_rate(ref, hyp, 4.0, collar=0.25)["der"] == pytest.approx(0.0)
+    # 10 ms grid
+    assert diarization_error_rate(ref, hyp, 4.0, collar=0.25)["total"] == pytest.approx(1.75, abs=0.011)
 
 
 def test_embedding_windows_are_the_grid_windows_centred_in_each_region():
@@ -82,7 +84,8 @@ def test_cut_windows_equals_slicing_the_whole_track(tmp_path):
     signal = (0.1 * rng.standard_normal(16000 * 7)).astype(np.float32)
     path = write_clip(tmp_path / "noise.wav", audio=signal, sample_rate=16000)
     whole = np.concatenate(list(stream_audio(path, 16000)))
-    windows = np.array([[3.0, 4.6], [0.2, 1.8], [0.5, 2.1], [6.0, 7.6]])  # unordered, overlapping, past the end
+    # unordered, overlapping, past the end
+    windows = np.array([[3.0, 4.6], [0.2, 1.8], [0.5, 2.1], [6.0, 7.6]])
     cut = dict(cut_windows(path, windows, 16000))
     for i, (a, b) in enumerate(np.round(windows * 16000).astype(int)):
         np.testing.assert_array_equal(cut[i], whole[a:b])
@@ -133,8 +136,8 @@ def test_pyannote_backend_without_pyannote_is_a_clear_counted_fallback(tmp_path)
     assert named["speaker_status"].tolist() == ["diarization_unavailable", "ok"]
     assert named["speaker_source"].tolist() == ["none", "transcript"]
     assert outcomes.counts() == {"diarization_unavailable": 1, "ok": 1} and "pyannote" in notes["unavailable"]
-    off, outcomes, _ = attribute_speakers(rows, probe_media(path), DiarizationConfig(enabled=False), speech=True,
-                                          dialogue="d")
+    off, outcomes, _ = attribute_speakers(rows, probe_media(path), DiarizationConfig(enabled=False),
+                                          speech=True, dialogue="d")
     assert off["speaker_status"].tolist() == ["diarization_off", "ok"]
 
 
@@ -173,10 +176,12 @@ def test_diarization_of_the_real_conversation_with_two_speakers_given(conversati
 
 
 def test_an_audio_only_recording_is_predicted_with_diarized_speakers(conversation):
-    talk = from_video(conversation / "sample.wav", diarization=DiarizationConfig(num_speakers=2), progress=False)
+    talk = from_video(conversation / "sample.wav", diarization=DiarizationConfig(num_speakers=2),
+                      progress=False)
     table = talk.table
     assert talk.notes["has_video"] is False and talk.notes["segmentation"]["vad"] == "silero"
-    assert set(table["speaker"]) == {"SPEAKER_1", "SPEAKER_2"} and (table["speaker_source"] == "diarization").all()
+    assert set(table["speaker"]) == {"SPEAKER_1", "SPEAKER_2"}
+    assert (table["speaker_source"] == "diarization").all()
     assert sorted(table["party"].unique()) == [0, 1]  # the party index follows the voices
     assert talk.speakers.counts() == {"ok": len(table)}
 

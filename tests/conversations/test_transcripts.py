@@ -91,8 +91,10 @@ def test_utf16_with_bom_and_crlf(tmp_path):
         (b"", "holds no subtitle cues"),
         (b"\n\n", "holds no subtitle cues"),
         # the message quotes the timing line (line 2), not the cue number's line above it
-        (b"1\n00:00:01,000 -> 00:00:02,000\nHi\n", "line 2: expected a timing line .* got '00:00:01,000 -> 00:00:02,000'"),
-        (b"1\n00:00:01,000 --> 00:00:02,000\nHi\n\n2\n00:00:03 --> 00:00:x4,000\nYo\n", "line 6: malformed timing"),
+        (b"1\n00:00:01,000 -> 00:00:02,000\nHi\n", "line 2: expected a timing line .* got '00:00:01,000 -> "
+                                                   "00:00:02,000'"),
+        (b"1\n00:00:01,000 --> 00:00:02,000\nHi\n\n2\n00:00:03 --> 00:00:x4,000\nYo\n",
+         "line 6: malformed timing"),
         (b"1\n00:00:61,000 --> 00:01:02,000\nHi\n", "seconds >= 60"),
         (b"\x00\x00\x01\x02ftypmp42" * 10, "not a text file"),
     ],
@@ -138,8 +140,9 @@ def test_transcript_of_another_video_is_an_error():
 
 def test_webvtt_header_metadata_as_youtube_writes_it(tmp_path):
     path = tmp_path / "yt.vtt"
-    path.write_text("WEBVTT\nKind: captions\nLanguage: en\n\n00:00:01.000 --> 00:00:02.500 align:start position:0%\n"
-                    "Ross: hello there\n\n00:00:03.000 --> 00:00:04.000\n<v Rachel>hi</v>\n", encoding="utf-8")
+    path.write_text("WEBVTT\nKind: captions\nLanguage: en\n\n00:00:01.000 --> 00:00:02.500 align:start "
+                    "position:0%\nRoss: hello there\n\n00:00:03.000 --> 00:00:04.000\n<v Rachel>hi</v>\n",
+                    encoding="utf-8")
     read = read_subtitles(path)
     assert [(c.speaker, c.text, c.start, c.end, c.line) for c in read.cues] == [
         ("Ross", "hello there", 1.0, 2.5, 5), ("Rachel", "hi", 3.0, 4.0, 8)]
@@ -148,13 +151,15 @@ def test_webvtt_header_metadata_as_youtube_writes_it(tmp_path):
 def test_malformed_webvtt_timing_quotes_the_timing_line_after_an_identifier(tmp_path):
     path = tmp_path / "bad.vtt"
     path.write_text("WEBVTT\n\nintro\n00:00:01.000 -> 00:00:02.000\nHi\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="line 4: expected a timing line .* got '00:00:01.000 -> 00:00:02.000'"):
+    with pytest.raises(ValueError, match="line 4: expected a timing line .* got '00:00:01.000 -> "
+                                         "00:00:02.000'"):
         read_subtitles(path)
 
 
 def test_a_name_with_nothing_after_it_is_the_speaker_of_an_empty_cue(tmp_path):
     path = tmp_path / "empty.srt"
-    path.write_text("1\n00:00:01,000 --> 00:00:02,000\nPhoebe:\n\n2\n00:00:03,000 --> 00:00:04,000\nJoey: ok\n",
+    path.write_text("1\n00:00:01,000 --> 00:00:02,000\nPhoebe:\n\n2\n00:00:03,000 --> 00:00:04,000\nJoey: "
+                    "ok\n",
                     encoding="utf-8")
     first, second = read_subtitles(path).cues
     assert (first.speaker, first.text, first.status) == ("Phoebe", "", "empty_text")
@@ -163,8 +168,8 @@ def test_a_name_with_nothing_after_it_is_the_speaker_of_an_empty_cue(tmp_path):
 
 def test_cp1252_fallback_is_a_status_of_every_cue(tmp_path):
     path = tmp_path / "win.srt"
-    path.write_bytes("1\n00:00:01,000 --> 00:00:02,000\nMonica: caf\u00e9 \u2019s\n\n2\n00:00:01,500 --> 00:00:03,000\n"
-                     "Ross: hi\n".encode("cp1252"))
+    path.write_bytes("1\n00:00:01,000 --> 00:00:02,000\nMonica: caf\u00e9 \u2019s\n\n2\n00:00:01,500 --> "
+                     "00:00:03,000\nRoss: hi\n".encode("cp1252"))
     read = read_subtitles(path)
     assert read.notes["encoding"] == "cp1252"
     assert [c.status for c in read.cues] == ["encoding_fallback", "encoding_fallback"]

@@ -14,8 +14,8 @@ from multiemo.conversations.vad import load_silero
 from tests.conversations.conftest import TALK
 
 NO_DIARIZATION = DiarizationConfig(enabled=False)  # segmentation is under test, not speakers
-# The generated talk's spans are 0.6 s apart: the default pause bridging (1.0 s, chosen on real meetings) would
-# join them, so pauses of 0.4 s split here, without padding.
+# The generated talk's spans are 0.6 s apart: the default pause bridging (1.0 s, chosen on real meetings)
+# would join them, so pauses of 0.4 s split here, without padding.
 SPLIT_PAUSES = SegmentationConfig(min_silence=0.4, speech_pad=0.0)
 
 

@@ -45,9 +45,9 @@ def build_tiny_whisper(folder: Path) -> Path:
     ids = {s: tokenizer.convert_tokens_to_ids(s) for s in SPECIALS}
     config = WhisperConfig(vocab_size=len(tokenizer), d_model=16, encoder_layers=1, decoder_layers=1,
                            encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
-                           decoder_ffn_dim=32, num_mel_bins=80, max_source_positions=1500, max_target_positions=64,
-                           decoder_start_token_id=ids["<|startoftranscript|>"], bos_token_id=ids[end],
-                           eos_token_id=ids[end], pad_token_id=ids[end])
+                           decoder_ffn_dim=32, num_mel_bins=80, max_source_positions=1500,
+                           max_target_positions=64, decoder_start_token_id=ids["<|startoftranscript|>"],
+                           bos_token_id=ids[end], eos_token_id=ids[end], pad_token_id=ids[end])
     torch.manual_seed(0)
     model = WhisperForConditionalGeneration(config)
     model.generation_config = GenerationConfig(

@@ -1,4 +1,5 @@
-"""EmoryNLP reader: small CSVs in the release's exact columns, and the real release when ../shared is present."""
+"""EmoryNLP reader: small CSVs in the release's exact columns, and the real release when ../shared is
+present."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def test_scenes_become_dialogues_in_utterance_order(tmp_path):
     corpus = read_emorynlp(_release(tmp_path / "e", GOOD))
     table = corpus.table
     assert corpus.labels == list(EMORYNLP_LABELS)
-    assert list(table.dialogue_id) == ["train_s1_e2_c1"] * 3 + ["train_s1_e2_c2", "dev_s3_e4_c1", "test_s9_e10_c1"]
+    assert list(table.dialogue_id) == ["train_s1_e2_c1"] * 3 + ["train_s1_e2_c2", "dev_s3_e4_c1",
+                                                                "test_s9_e10_c1"]
     assert list(table.utterance_id[:3]) == ["1", "2", "3"] and list(table.position[:3]) == [0, 1, 2]
     assert list(table.speaker) == ["Joey Tribbiani", "Monica Geller", "Chandler Bing & Ross Geller",
                                    "Amanda (Ross' date)", "Rachel Green", "unknown"]
@@ -76,4 +78,5 @@ def test_real_release_sizes_and_label_counts(shared_data):
              for s in ("train", "validation", "test")}
     assert sizes == {"train": (7551, 659), "validation": (954, 89), "test": (984, 79)}
     assert table[table.split == "train"].label.value_counts().to_dict() == {
-        "Neutral": 2485, "Joyful": 1677, "Scared": 941, "Mad": 785, "Peaceful": 638, "Powerful": 551, "Sad": 474}
+        "Neutral": 2485, "Joyful": 1677, "Scared": 941, "Mad": 785, "Peaceful": 638, "Powerful": 551,
+        "Sad": 474}

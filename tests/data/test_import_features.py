@@ -1,4 +1,5 @@
-"""multiemo import-features: a manifest plus one array source per modality; every check names file and place."""
+"""multiemo import-features: a manifest plus one array source per modality; every check names file and
+place."""
 
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ def test_npy_npz_pickle_and_csv_sources_land_on_the_right_utterances(tmp_path):
                  "d": np.array([[6.0]]), "e": np.array([[7.0]])}
     np.savez(tmp_path / "audio.npz", **dialogues)
     (tmp_path / "visual.pkl").write_bytes(pickle.dumps({k: v for k, v in dialogues.items() if k != "e"}))
-    pd.DataFrame({"dialogue_id": ["a", "b", "a", "b", "a", "c", "d"], "utterance_id": ["0", "0", "1", "1", "2", "0",
-                  "0"], "f1": range(7), "f2": range(7)}).to_csv(tmp_path / "other.csv", index=False)
+    pd.DataFrame({"dialogue_id": ["a", "b", "a", "b", "a", "c", "d"],
+                  "utterance_id": ["0", "0", "1", "1", "2", "0", "0"], "f1": range(7),
+                  "f2": range(7)}).to_csv(tmp_path / "other.csv", index=False)
     store = import_features(manifest, {"text": tmp_path / "text.npy", "audio": tmp_path / "audio.npz",
                                        "visual": tmp_path / "visual.pkl", "other": tmp_path / "other.csv"},
                             tmp_path / "store", validation_fraction=0.25, seed=1)
@@ -54,8 +56,8 @@ def test_npy_npz_pickle_and_csv_sources_land_on_the_right_utterances(tmp_path):
     validation = set(store.table[store.table.split == "validation"].dialogue_id)
     assert len(validation) == 1 and validation <= {"a", "b", "d", "e"}
     assert "seeded 25% of training dialogues (seed 1)" in store.metadata["validation_split"]
-    again = import_features(manifest, {"text": tmp_path / "text.npy"}, tmp_path / "again", validation_fraction=0.25,
-                            seed=1)
+    again = import_features(manifest, {"text": tmp_path / "text.npy"}, tmp_path / "again",
+                            validation_fraction=0.25, seed=1)
     assert set(again.table[again.table.split == "validation"].dialogue_id) == validation
 
 
@@ -108,7 +110,8 @@ def test_source_checks_name_file_dialogue_and_row(tmp_path):
           r"short.npy: shape \(7, 3\), expected \(8, d\): one row per manifest row")
     nan = _file_order_features()
     nan[3, 1] = np.inf
-    fails("nan.npy", lambda p: np.save(p, nan), r"nan.npy, array row 3: NaN or infinite value in utterance b/1")
+    fails("nan.npy", lambda p: np.save(p, nan), r"nan.npy, array row 3: NaN or infinite value in utterance "
+                                                r"b/1")
     fails("len.npz", lambda p: np.savez(p, a=np.zeros((2, 4)), b=np.zeros((2, 4))),
           r"len.npz: dialogue 'a' has features of shape \(2, 4\); the manifest has 3 utterances")
     fails("width.npz", lambda p: np.savez(p, a=np.zeros((3, 4)), b=np.zeros((2, 5))),
@@ -134,8 +137,9 @@ def test_cli_imports_and_reports_missing_features(tmp_path, capsys):
     manifest = _manifest(tmp_path)
     np.save(tmp_path / "t.npy", _file_order_features())
     np.savez(tmp_path / "a.npz", a=np.ones((3, 2)), b=np.ones((2, 2)))
-    code = main(["import-features", str(manifest), str(tmp_path / "s"), "--features", f"text={tmp_path / 't.npy'}",
-                 "--features", f"audio={tmp_path / 'a.npz'}", "--labels", "joy,anger", "--seed", "2"])
+    code = main(["import-features", str(manifest), str(tmp_path / "s"), "--features",
+                 f"text={tmp_path / 't.npy'}", "--features", f"audio={tmp_path / 'a.npz'}", "--labels",
+                 "joy,anger", "--seed", "2"])
     out = capsys.readouterr().out
     assert code == 0 and "present = False): {'audio': 3}" in out and "seed 2" in out
     code = main(["import-features", str(manifest), str(tmp_path / "t"), "--features", "text"])

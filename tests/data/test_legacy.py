@@ -73,7 +73,8 @@ def test_malformed_releases_name_file_and_dialogue(tmp_path):
     with pytest.raises(LegacyFormatError, match=r"AudioFeatures.pkl: dialogue 1 is missing"):
         import_legacy("meld", tmp_path, tmp_path / "s")
     _write_release(tmp_path, "meld", train, test, lengths, short=("VisualFeatures.pkl", 0))
-    with pytest.raises(LegacyFormatError, match=r"VisualFeatures.pkl: dialogue 0 has features of shape \(2, 1000\)"):
+    with pytest.raises(LegacyFormatError, match=r"VisualFeatures.pkl: dialogue 0 has features of shape \(2, "
+                                                r"1000\)"):
         import_legacy("meld", tmp_path, tmp_path / "s")
     with pytest.raises(LegacyFormatError, match="expected a 9-tuple for multiemo iemocap, got a 10-tuple"):
         import_legacy("iemocap", tmp_path, tmp_path / "s")
@@ -124,7 +125,8 @@ def test_dialoguernn_iemocap_pickle(tmp_path):
         store = import_legacy("iemocap", path, tmp_path / fmt, format=fmt)
         assert {m: i.dim for m, i in store.modalities.items()} == {"text": 100, "audio": 100, "visual": 512}
     table = store.table
-    assert table.split.value_counts().to_dict() == {"train": 28, "validation": 4, "test": 4}  # 1 of 8 dialogues
+    # 1 of 8 dialogues
+    assert table.split.value_counts().to_dict() == {"train": 28, "validation": 4, "test": 4}
     row = table.index[(table.dialogue_id == "Ses05M_script01_1") & (table.position == 2)][0]
     np.testing.assert_array_equal(store.features("visual")[row], d["v"]["Ses05M_script01_1"][2])
     assert table.text[row] == "utterance 2 of Ses05M_script01_1" and table.speaker[row] == "F"
@@ -139,7 +141,8 @@ def test_dialoguegcn_and_mmgcn_meld_pickles(tmp_path):
     d = _dialogues(rng, train + test, 3, {"t": 600, "a": 300, "v": 342}, speakers=_one_hot)
     sentiment = {v: [0] * 3 for v in train + test}
     gcn = (d["ids"], d["speakers"], d["labels"], d["t"], d["a"], d["sentences"], train, test, sentiment)
-    mmgcn = (d["ids"], d["speakers"], d["labels"], d["t"], d["a"], d["v"], d["sentences"], train, test, sentiment)
+    mmgcn = (d["ids"], d["speakers"], d["labels"], d["t"], d["a"], d["v"], d["sentences"], train, test,
+             sentiment)
     (tmp_path / "gcn.pkl").write_bytes(pickle.dumps(gcn, protocol=2))
     (tmp_path / "mmgcn.pkl").write_bytes(pickle.dumps(mmgcn, protocol=2))
     a = import_legacy("meld", tmp_path / "gcn.pkl", tmp_path / "a", format="dialoguegcn")
@@ -147,15 +150,16 @@ def test_dialoguegcn_and_mmgcn_meld_pickles(tmp_path):
     assert sorted(a.modalities) == ["audio", "text"] and sorted(b.modalities) == ["audio", "text", "visual"]
     assert set(b.table[b.table.split == "validation"].dialogue_id) == {"1039"}
     assert list(b.table.party[:3]) == [0, 1, 0] and b.table.speaker[0] == "party0"
-    with pytest.raises(LegacyFormatError, match=r"gcn.pkl: expected a 10-tuple for mmgcn meld, got a 9-tuple"):
+    with pytest.raises(LegacyFormatError, match=r"gcn.pkl: expected a 10-tuple for mmgcn meld, got a "
+                                                r"9-tuple"):
         import_legacy("meld", tmp_path / "gcn.pkl", tmp_path / "c", format="mmgcn")
     assert not (tmp_path / "c").exists()
 
 
 def test_cosmic_roberta_pickles_keep_their_validation_split_and_four_layers(tmp_path):
     """iemocap_features_roberta.pkl: speakers, labels, roberta1-4, sentences, trainIds, testIds, validIds;
-    meld_features_roberta.pkl has sentiment labels after the emotion labels (COSMIC erc-training/dataloader.py).
-    Features are lists of per-utterance vectors."""
+    meld_features_roberta.pkl has sentiment labels after the emotion labels (COSMIC
+    erc-training/dataloader.py). Features are lists of per-utterance vectors."""
     rng = np.random.default_rng(2)
     train, test, valid = ["a", "b", "c"], ["t"], ["v"]
     d = _dialogues(rng, train + test + valid, 2, {f"r{k}": 1024 for k in range(1, 5)}, speakers=_mf)
@@ -182,7 +186,8 @@ def test_nan_in_a_pickle_names_file_dialogue_and_utterance(tmp_path):
     d["a"]["S1"][2, 1] = np.nan
     fields = (d["ids"], d["speakers"], d["labels"], d["t"], d["a"], d["v"], d["sentences"], train, test)
     (tmp_path / "f.pkl").write_bytes(pickle.dumps(fields, protocol=2))
-    with pytest.raises(LegacyFormatError, match=r"f.pkl \(tuple field 4\): dialogue 'S1', utterance 2 has NaN"):
+    with pytest.raises(LegacyFormatError, match=r"f.pkl \(tuple field 4\): dialogue 'S1', utterance 2 has "
+                                                r"NaN"):
         import_legacy("iemocap", tmp_path / "f.pkl", tmp_path / "s", format="dialoguernn")
 
 

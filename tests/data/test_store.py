@@ -91,7 +91,8 @@ def test_duplicate_and_missing_positions_and_party_clashes_name_the_row(tmp_path
     refused(table, r"row 1 \(dialogue 'train_0'\): speaker 'spk\d' is party 0 earlier and party 1 here")
     table = make_table({"train": [3, 2]}, LABELS, parties=1)
     table.loc[1, "speaker"] = "someone"
-    refused(table, r"row 1 \(dialogue 'train_0'\): party 0 is speaker 'spk\d' earlier and speaker 'someone' here")
+    refused(table, r"row 1 \(dialogue 'train_0'\): party 0 is speaker 'spk\d' earlier and speaker 'someone' "
+                   r"here")
 
 
 def test_seeded_validation_is_reproducible_and_never_empty_or_total():

@@ -1,4 +1,5 @@
-"""Deployment tests run the reduced demo the way users deploy it; they are slow, so only `make test-deploy` runs them."""
+"""Deployment tests run the reduced demo the way users deploy it; they are slow, so only `make test-deploy`
+runs them."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def reduced_demo(workdir, corpus=None):
 
 @pytest.fixture(scope="session")
 def slurm_cluster():
-    """The one-node cluster of .ci/slurm-cluster, brought up (installed first when root); skips without root."""
+    """The one-node cluster of .ci/slurm-cluster, brought up (installed first when root); skips without
+    root."""
     proc = subprocess.run([str(CLUSTER), "up"], capture_output=True, text=True, timeout=600, check=False)
     if proc.returncode == 3:
         pytest.skip(f"no SLURM cluster: {proc.stderr.strip()}")

@@ -3,8 +3,8 @@
 tests/deploy/conda/bin/conda creates each env as conda does from Snakemake's copy of envs/*.yaml (a venv, then
 the file's pip section run from the copy's folder). Snakemake appends the host's sys.path to every script
 as a fallback, so a library missing from an env would be found silently in the test venv: a hook in each job
-keeps only the host's Snakemake (needed to unpickle its `snakemake` object) and records where every module came
-from.
+keeps only the host's Snakemake (needed to unpickle its `snakemake` object) and records where every module
+came from.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ if ".snakemake/scripts/" in (sys.argv[0] if sys.argv else ""):  # a job: Snakema
 
 # script -> the envs its jobs ran in (extract_features serves every modality, each in its registry's env)
 EXPECTED_ENVS = {"read_corpus": {"train"}, "extract_features": {"audio", "visual", "text"},
-                 "assemble_store": {"train"}, "train": {"train"}, "aggregate_seeds": {"train"}, "report": {"train"}}
+                 "assemble_store": {"train"}, "train": {"train"}, "aggregate_seeds": {"train"},
+                 "report": {"train"}}
 
 
 def _host_view(folder: Path, modules: set[str]) -> Path:

@@ -1,6 +1,6 @@
 """The lock is what gets installed: every package pinned and hashed, wheels only (pure-Python exceptions
-named), the venv equal to it, a supported interpreter or one clear message; and (make test-deploy) a fresh venv
-built from it through the Makefile takes the locked versions even when a newer release is on offer."""
+named), the venv equal to it, a supported interpreter or one clear message; and (make test-deploy) a fresh
+venv built from it through the Makefile takes the locked versions even when a newer release is on offer."""
 
 from __future__ import annotations
 
@@ -135,7 +135,8 @@ def _fake_wheel(folder: Path, name: str, version: str) -> Path:
         whl.writestr(f"{dist_info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
         whl.writestr(f"{dist_info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
                                             "Tag: py3-none-any\n")
-        whl.writestr(f"{dist_info}/RECORD", "".join(f"{dist_info}/{f},,\n" for f in ("METADATA", "WHEEL", "RECORD")))
+        whl.writestr(f"{dist_info}/RECORD", "".join(f"{dist_info}/{f},,\n"
+                                                    for f in ("METADATA", "WHEEL", "RECORD")))
     return path
 
 

@@ -18,15 +18,18 @@ TEST_CLUSTER_ARGS = ("--slurm-status-command", "squeue", "--slurm-init-seconds-b
 
 
 def _submitted(output: str) -> dict[str, list[str]]:
-    """Rule -> SLURM job ids, from Snakemake's log of the run (the plugin logs to slurm_logs/rule_NAME/...)."""
+    """Rule -> SLURM job ids, from Snakemake's log of the run (the plugin logs to
+    slurm_logs/rule_NAME/...)."""
     jobs: dict[str, list[str]] = {}
-    for job_id, rule in re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/slurm_logs/rule_(\w+)/", output):
+    for job_id, rule in re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/slurm_logs/rule_(\w+)/",
+                                   output):
         jobs.setdefault(rule, []).append(job_id)
     return jobs
 
 
 def _slurm_record(job_id: str) -> dict[str, str]:
-    text = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True,
+                          check=True).stdout
     return dict(item.split("=", 1) for item in text.split() if "=" in item)
 
 
@@ -55,4 +58,5 @@ def test_reduced_demo_on_slurm_gives_the_local_report(slurm_cluster, tmp_path):
             if rule == "train":
                 assert record["Partition"] == "gpu" and record.get("TresPerJob") == "gres:gpu:1", record
             else:
-                assert record["Partition"] == "cpu" and "gpu" not in record.get("TresPerJob", ""), (rule, record)
+                assert record["Partition"] == "cpu" and "gpu" not in record.get("TresPerJob", ""), (rule,
+                                                                                                    record)

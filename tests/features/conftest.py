@@ -1,4 +1,5 @@
-"""Real media for extractor tests, made in code with PyAV: real speech from the telephone call, the astronaut's face.
+"""Real media for extractor tests, made in code with PyAV: real speech from the telephone call, the
+astronaut's face.
 
 Clips are written once per session into a temporary folder. Speech is 3 s of one speaker of the real call in
 ``../shared/data/conversation`` (``sample.wav``, 11.1-14.1 s: speaker90 alone); where that folder is absent,

@@ -1,4 +1,5 @@
-"""Fine-tuning on a tiny random RoBERTa (byte-level BPE tokenizer, loaded by path) and a slice of real MELD."""
+"""Fine-tuning on a tiny random RoBERTa (byte-level BPE tokenizer, loaded by path) and a slice of real
+MELD."""
 
 import json
 import os
@@ -35,7 +36,8 @@ def meld_slice():
 
 @pytest.fixture(scope="module")
 def tiny_roberta(tmp_path_factory, meld_slice) -> Path:
-    """A 2-layer, 32-d RoBERTa with random weights and a byte-level BPE trained on the slice, saved to a folder."""
+    """A 2-layer, 32-d RoBERTa with random weights and a byte-level BPE trained on the slice, saved to a
+    folder."""
     folder = tmp_path_factory.mktemp("tiny-roberta")
     bpe = ByteLevelBPETokenizer()
     corpus = [f"{s}: {t}" for s, t in zip(meld_slice["speaker"], meld_slice["text"])]

@@ -70,7 +70,8 @@ def test_bfloat16_keeps_its_dtype_also_under_autocast():
 def test_checkpoint_replays_the_same_masks():
     """torch.utils.checkpoint restores the default generator: recomputed layers draw the same fast masks."""
     mods, mask = ("text", "audio"), torch.tensor([[True] * 6, [True] * 4 + [False] * 2])
-    features = {m: torch.randn(2, 6, 16, generator=torch.Generator().manual_seed(i)) for i, m in enumerate(mods)}
+    features = {m: torch.randn(2, 6, 16, generator=torch.Generator().manual_seed(i))
+                for i, m in enumerate(mods)}
     grads = []
     for checkpoint in (False, True):
         torch.manual_seed(0)

@@ -89,7 +89,8 @@ def test_checkpointing_changes_neither_outputs_nor_gradients(make_batch):
 
 
 def test_fast_path_equals_plain_attention_outputs_and_gradients(make_batch):
-    """attend_by_length (the default) against the plain padded attention, on lengths that form several blocks."""
+    """attend_by_length (the default) against the plain padded attention, on lengths that form several
+    blocks."""
     mods = ("text", "audio", "visual")
     features, _, mask = make_batch([9, 2, 5, 8, 1, 3], dict.fromkeys(mods, DIM), garbage=5.0)
     results = []

@@ -1,4 +1,5 @@
-"""``multiemo predict``: files and a one-line summary on success, one clear line and exit 1 on a user error."""
+"""``multiemo predict``: files and a one-line summary on success, one clear line and exit 1 on a user
+error."""
 
 from __future__ import annotations
 
@@ -42,6 +43,6 @@ def test_user_errors_are_one_line_and_exit_1(trained_run, talk, tmp_path, capsys
 
 
 def test_transcript_needs_a_video(trained_run, talk, tmp_path, capsys):
-    code = main(["predict", "--run", str(trained_run), "--manifest", "m.csv", "--transcript", str(talk["srt"]),
-                 "--out", str(tmp_path)])
+    code = main(["predict", "--run", str(trained_run), "--manifest", "m.csv", "--transcript",
+                 str(talk["srt"]), "--out", str(tmp_path)])
     assert code == 1 and "--transcript goes with --video" in capsys.readouterr().err

@@ -51,7 +51,8 @@ SCRIPT = textwrap.dedent(f"""
     table = pd.DataFrame({{"dialogue_id": ["d"], "utterance_id": ["0"], "speaker": ["A"], "text": ["hello"]}})
     newest = extract_text(table, TextEncoder("{REPO_ID}"), show_progress=False)
     old = extract_text(table, TextEncoder("{REPO_ID}", revision="{OLD}"), show_progress=False)
-    recorded = {{k: v for k, v in newest.provenance.items() if k != "revision"}}  # as a store made before revisions
+    # as a store made before revisions
+    recorded = {{k: v for k, v in newest.provenance.items() if k != "revision"}}
     pins = {{
         "recorded": plan_bundle({{"text": newest.provenance}}, {{}}, origin="test")[1],
         "from_run": plan_bundle({{"text": recorded}}, {{"{REPO_ID}": "{OLD}"}}, origin="test")[1],
@@ -63,10 +64,12 @@ SCRIPT = textwrap.dedent(f"""
         pins["absent"] = str(err)
     plan = ExtractionPlan.from_recorded({{"text": {{**old.provenance}}}}, ("text",), source="config.json",
                                         local={{"text": {{"revision": "{OLD}"}}}})
-    rebuilt = extractor("text").make(plan.settings["text"], ExtractionContext(device="cpu"))(table, progress=False)
+    rebuilt = extractor("text").make(plan.settings["text"], ExtractionContext(device="cpu"))(table,
+                                                                                           progress=False)
     plan.check("text", rebuilt.provenance)
     print(json.dumps({{
-        "revisions": [newest.provenance["revision"], old.provenance["revision"], rebuilt.provenance["revision"]],
+        "revisions": [newest.provenance["revision"], old.provenance["revision"],
+                      rebuilt.provenance["revision"]],
         "differ": bool(np.abs(newest.values - old.values).max() > 1e-4),
         "rebuilt_is_old": bool(np.abs(rebuilt.values - old.values).max() < 1e-6),
         "pins": pins,
@@ -76,8 +79,8 @@ SCRIPT = textwrap.dedent(f"""
 
 def test_a_hub_model_is_recorded_pinned_and_loaded_at_its_revision(hub_cache):
     env = {**os.environ, "HF_HUB_CACHE": str(hub_cache), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300,
-                          check=False)
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["revisions"] == [NEW, OLD, OLD]  # newest by default; the pinned one when asked, as recorded
@@ -85,4 +88,5 @@ def test_a_hub_model_is_recorded_pinned_and_loaded_at_its_revision(hub_cache):
     assert out["pins"]["recorded"] == {"text": {"model": {"hub": REPO_ID, "revision": NEW}}}
     assert out["pins"]["from_run"] == {"text": {"model": {"hub": REPO_ID, "revision": OLD}}}
     assert out["pins"]["from_cache"] == {"text": {"model": {"hub": REPO_ID, "revision": NEW}}}
-    assert "text.model = someone/absent" in out["pins"]["absent"] and "hf download someone/absent" in out["pins"]["absent"]
+    assert "text.model = someone/absent" in out["pins"]["absent"]
+    assert "hf download someone/absent" in out["pins"]["absent"]

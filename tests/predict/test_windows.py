@@ -12,7 +12,8 @@ from multiemo.predict.windows import classify_windows, window_spans
 DIMS = {"text": 6, "audio": 5, "visual": 4}
 
 
-@pytest.mark.parametrize("length, window, context", [(5, 8, 2), (8, 8, 2), (9, 8, 2), (100, 16, 4), (37, 5, 0)])
+@pytest.mark.parametrize("length, window, context", [(5, 8, 2), (8, 8, 2), (9, 8, 2), (100, 16, 4),
+                                                     (37, 5, 0)])
 def test_cores_tile_the_dialogue_and_windows_contain_their_core(length, window, context):
     spans = window_spans(length, window, context)
     cores = np.concatenate([np.arange(c_lo, c_hi) for _, _, c_lo, c_hi in spans])

@@ -20,8 +20,9 @@ def write_predict_config(workdir, **predict):
 
 def test_predict_target_writes_predictions_once(trained_run, talk, tmp_path):
     out = tmp_path / "predictions"
-    write_predict_config(tmp_path, run=str(trained_run), video=str(talk["video"]), transcript=str(talk["srt"]),
-                         out=str(out), device="cpu", extraction={"visual": {"batch_size": 8}})
+    write_predict_config(tmp_path, run=str(trained_run), video=str(talk["video"]),
+                         transcript=str(talk["srt"]), out=str(out), device="cpu",
+                         extraction={"visual": {"batch_size": 8}})
     snakemake(tmp_path, "predict", "--set-threads", "predict=1")  # the test machine's cores are shared
     table = pd.read_csv(out / "predictions.csv")
     assert len(table) == 3 and (table["modalities"] == "text+audio+visual").all()
@@ -34,7 +35,8 @@ def test_predict_target_explains_what_to_configure(tmp_path):
     write_predict_config(tmp_path)
     proc = snakemake(tmp_path, "predict", "--dry-run", check=False)
     assert proc.returncode != 0
-    assert "needs predict.video (optionally with predict.transcript) or predict.manifest" in proc.stdout + proc.stderr
+    assert ("needs predict.video (optionally with predict.transcript) or predict.manifest"
+            in proc.stdout + proc.stderr)
     write_predict_config(tmp_path, video="talk.mp4", speed=2)
     proc = snakemake(tmp_path, "predict", "--dry-run", check=False)
     assert proc.returncode != 0 and "'speed' was unexpected" in proc.stdout + proc.stderr

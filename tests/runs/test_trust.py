@@ -22,8 +22,8 @@ from tests.training.test_trainer import SMALL
 def train_args(store: str, out: Path, epochs: int) -> list[str]:
     overrides = [f"model.{k}={json.dumps(v)}" for k, v in SMALL["model"].items()]
     overrides += [f"train.{k}={v}" for k, v in {**SMALL["train"], "epochs": epochs}.items()]
-    return ["--quiet", "train", "--config", str(REPO / "config.yaml"), "--dataset", "meld", "--features", store,
-            "--out", str(out), *overrides]
+    return ["--quiet", "train", "--config", str(REPO / "config.yaml"), "--dataset", "meld", "--features",
+            store, "--out", str(out), *overrides]
 
 
 class Payload:
@@ -98,7 +98,8 @@ def test_commands_refuse_a_crafted_checkpoint_and_nothing_runs(run, tmp_path, ca
         craft(run / "best.pt", marker)
         crafted = "best.pt"
         args = (["evaluate", str(run)] if command == "evaluate" else
-                ["predict", "--run", str(run), "--video", str(tmp_path / "talk.mp4"), "--out", str(tmp_path / "o")])
+                ["predict", "--run", str(run), "--video", str(tmp_path / "talk.mp4"), "--out",
+                 str(tmp_path / "o")])
     code = main(args if command == "train" else ["--quiet", *args])
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and not marker.exists()

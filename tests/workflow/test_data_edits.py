@@ -1,5 +1,5 @@
-"""The DAG sees the data: on one finished run of the real workflow, each edit a user makes to the corpus reruns
-exactly the jobs it changes (Snakemake's own dry run says which), and the results follow the edit.
+"""The DAG sees the data: on one finished run of the real workflow, each edit a user makes to the corpus
+reruns exactly the jobs it changes (Snakemake's own dry run says which), and the results follow the edit.
 
 The tests share one finished run and edit it in turn; each leaves it finished again.
 """
@@ -58,7 +58,8 @@ def _report_made_after(workdir: Path, edited: Path) -> None:
 
 
 def test_touching_every_corpus_file_reruns_nothing(finished):
-    """New time stamps on the same content (a copy, a fresh clone of the data): Snakemake compares checksums."""
+    """New time stamps on the same content (a copy, a fresh clone of the data): Snakemake compares
+    checksums."""
     for path in (finished / "corpus").rglob("*"):
         os.utime(path)  # now: newer than every output
     jobs, _ = _plan(finished)
@@ -101,7 +102,8 @@ def test_an_edited_transcript_reruns_text_features_not_audio_or_faces(finished):
 def test_a_replaced_clip_reruns_its_own_shard_only(finished):
     results = finished / "results" / "mini"
     corpus = Corpus.load(results / "corpus")
-    # dia3_utt0 is a neutral clip (dia3_utt2 is an angry one, byte for byte dia2_utt0: that copy reruns nothing)
+    # dia3_utt0 is a neutral clip (dia3_utt2 is an angry one, byte for byte dia2_utt0: that copy reruns
+    # nothing)
     key, source = "train_dia2/0", finished / "corpus" / "train_splits" / "dia3_utt0.mp4"
     shard = next(s for s in range(2) if "train_dia2" in set(shard_table(corpus.table, s, 2)["dialogue_id"]))
     before = _store_row(finished, key, "audio")
@@ -111,8 +113,8 @@ def test_a_replaced_clip_reruns_its_own_shard_only(finished):
     rerun = set(re.findall(r"output: \S*features/(audio|visual)/shard_(\d)\.npz", text))  # the jobs' outputs
     assert rerun == {("audio", str(shard)), ("visual", str(shard))}
     snakemake(finished)
-    np.testing.assert_allclose(_store_row(finished, key, "audio"), _store_row(finished, "train_dia3/0", "audio"),
-                               rtol=1e-5)
+    np.testing.assert_allclose(_store_row(finished, key, "audio"),
+                               _store_row(finished, "train_dia3/0", "audio"), rtol=1e-5)
     assert not np.allclose(_store_row(finished, key, "audio"), before)
     _report_made_after(finished, finished / "corpus" / "train_splits" / "dia2_utt0.mp4")
     assert _plan(finished)[0] == {}

@@ -18,8 +18,8 @@ from tests.workflow.conftest import item_bytes, planned_jobs, report_items, snak
 def test_end_to_end_outputs(mini_run):
     results = mini_run / "results" / "mini"
     report = results / "report"
-    for name in ("results.md", "summary.json", "ablation.csv", "confusion_matrix.png", "curves.png", "results.html",
-                 "ablation.html", "extraction.html", "reliability.png"):
+    for name in ("results.md", "summary.json", "ablation.csv", "confusion_matrix.png", "curves.png",
+                 "results.html", "ablation.html", "extraction.html", "reliability.png"):
         assert (report / name).stat().st_size > 0, name
     assert (report / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
     summary = json.loads((report / "summary.json").read_text())
@@ -32,7 +32,8 @@ def test_end_to_end_outputs(mini_run):
     assert summary["extraction"]["corpus"]["counts"].get("missing_file") == 1
     assert "| full |" in (report / "results.md").read_text()
     metrics = json.loads((results / "runs" / "full" / "seed_1" / "metrics.json").read_text())
-    assert {"test", "validation", "best_epoch", "seed", "oracle_test_weighted_f1", "oracle_test_accuracy"} <= set(metrics)
+    assert {"test", "validation", "best_epoch", "seed", "oracle_test_weighted_f1",
+            "oracle_test_accuracy"} <= set(metrics)
     # each train job locked its own run directory (in parallel: --cores 2) and released it
     assert len(list(results.glob("runs/*/seed_*/metrics.json"))) == 2
     assert not list(results.glob("runs/*/seed_*/.multiemo.lock"))
@@ -53,7 +54,8 @@ def test_end_to_end_outputs(mini_run):
 def _dry_run_after(workdir, corpus_root, **dataset_changes):
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     mini = config["datasets"]["mini"]
-    write_config(workdir, corpus_root, **{k: v for k, v in mini.items() if k not in ("reader", "root")} | dataset_changes)
+    write_config(workdir, corpus_root, **{k: v for k, v in mini.items()
+                                          if k not in ("reader", "root")} | dataset_changes)
     try:
         return planned_jobs(snakemake(workdir, "--dry-run"))
     finally:
@@ -68,7 +70,8 @@ def test_training_setting_reruns_training_only(mini_run):
     mini = yaml.safe_load((mini_run / "config.yaml").read_text())["datasets"]["mini"]
     jobs = _dry_run_after(mini_run, mini_run / "corpus", train={**mini["train"], "lr": 5e-4})
     assert jobs.get("train") == 2 and jobs.get("make_report") == 1
-    assert not {"read_corpus", "audio_features", "visual_features", "text_features", "assemble_store"} & set(jobs)
+    assert not {"read_corpus", "audio_features", "visual_features", "text_features",
+                "assemble_store"} & set(jobs)
 
 
 def test_opensmile_setting_reruns_audio_not_faces_or_text(mini_run):
@@ -99,13 +102,15 @@ def test_a_repeated_seed_fails_the_dry_run_with_one_message(tmp_path):
 
 
 def test_workflow_runs_record_what_multiemo_train_records(mini_run, tmp_path):
-    """Each workflow run's settings.json equals that of `multiemo train` on the same dataset entry and store."""
+    """Each workflow run's settings.json equals that of `multiemo train` on the same dataset entry and
+    store."""
     config = yaml.safe_load((mini_run / "config.yaml").read_text())
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     for variant in config["datasets"]["mini"]["variants"]:
         out = tmp_path / variant
-        cmd = [sys.executable, "-m", "multiemo.cli", "--quiet", "train", "--config", "config.yaml", "--dataset", "mini",
-               "--features", "results/mini/store", "--out", str(out), *config["variants"][variant], "train.seed=1"]
+        cmd = [sys.executable, "-m", "multiemo.cli", "--quiet", "train", "--config", "config.yaml",
+               "--dataset", "mini", "--features", "results/mini/store", "--out", str(out),
+               *config["variants"][variant], "train.seed=1"]
         subprocess.run(cmd, cwd=mini_run, env=env, check=True, capture_output=True, timeout=600)
         workflow_run = mini_run / "results" / "mini" / "runs" / variant / "seed_1"
         assert json.loads((out / "settings.json").read_text()) == json.loads(
@@ -113,15 +118,21 @@ def test_workflow_runs_record_what_multiemo_train_records(mini_run, tmp_path):
 
 
 def test_snakemakes_html_report_has_captions_tables_and_stage_categories(mini_run):
-    """`snakemake --report`: every item captioned and filed under its stage; the tables are HTML, not downloads."""
+    """`snakemake --report`: every item captioned and filed under its stage; the tables are HTML, not
+    downloads."""
     snakemake(mini_run, "--report", "report.html")
     items = report_items(mini_run / "report.html")
     by_name = {Path(item["filename"]).name: item for item in items}
-    assert {"results.html", "ablation.html", "extraction.html", "confusion_matrix.png", "curves.png"} <= set(by_name)
-    assert all(item["caption"].strip() for item in items), [i["filename"] for i in items if not i["caption"].strip()]
-    assert {by_name[n]["category"] for n in ("results.html", "ablation.html", "confusion_matrix.png")} == {"Evaluation"}
-    assert by_name["curves.png"]["category"] == "Training" and by_name["extraction.html"]["category"] == "Extraction"
-    assert "main variant (<strong>full</strong>)" in by_name["confusion_matrix.png"]["caption"]  # captions are filled in
+    assert {"results.html", "ablation.html", "extraction.html", "confusion_matrix.png",
+            "curves.png"} <= set(by_name)
+    assert all(item["caption"].strip() for item in items), [i["filename"] for i in items
+                                                            if not i["caption"].strip()]
+    assert {by_name[n]["category"] for n in ("results.html", "ablation.html",
+                                             "confusion_matrix.png")} == {"Evaluation"}
+    assert by_name["curves.png"]["category"] == "Training"
+    assert by_name["extraction.html"]["category"] == "Extraction"
+    # captions are filled in
+    assert "main variant (<strong>full</strong>)" in by_name["confusion_matrix.png"]["caption"]
     ablation = item_bytes(by_name["ablation.html"]).decode()
     assert by_name["ablation.html"]["mime_type"] == "text/html"
     rows = re.findall(r"<tr>\s*<td>(\w+)</td>", ablation)
@@ -133,7 +144,8 @@ def test_snakemakes_html_report_has_captions_tables_and_stage_categories(mini_ru
 
 
 def test_snakemakes_linter_finds_nothing(tmp_path):
-    """`snakemake --lint`: logs, conda envs, no absolute paths, params instead of config in scripts, and so on."""
+    """`snakemake --lint`: logs, conda envs, no absolute paths, params instead of config in scripts, and so
+    on."""
     (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
     proc = snakemake(tmp_path, "--lint")
     assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr
@@ -144,7 +156,8 @@ def test_a_manifest_without_media_plans_text_jobs_only(tmp_path):
     manifest = tmp_path / "own" / "manifest.csv"
     manifest.parent.mkdir()
     manifest.write_text("dialogue_id,utterance_id,speaker,text,label,split\n"
-                        "a,0,X,Hello,joy,train\nb,0,Y,No,anger,validation\nc,0,X,Hm,joy,test\n", encoding="utf-8")
+                        "a,0,X,Hello,joy,train\nb,0,Y,No,anger,validation\nc,0,X,Hm,joy,test\n",
+                        encoding="utf-8")
     write_config(tmp_path, tmp_path)
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     config["datasets"]["mini"] = {"reader": "manifest", "manifest": str(manifest), "labels": ["joy", "anger"],

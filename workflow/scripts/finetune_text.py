@@ -6,4 +6,5 @@ from multiemo.pipeline import finetune_text
 
 bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
 with log_to_file(snakemake.log[0]):
-    finetune_text(snakemake.input.corpus, snakemake.output[0], settings=snakemake.params.settings, progress=False)
+    finetune_text(snakemake.input.corpus, snakemake.output[0], settings=snakemake.params.settings,
+                  progress=False)

@@ -37,7 +37,8 @@ def corpus_readme(spec: CorpusSpec, table: pd.DataFrame, *, espeak: str) -> str:
         "# Demo corpus in MELD's raw-release layout",
         "",
         "Synthetic, small and committed, so that `make demo` runs the whole pipeline offline in minutes.",
-        "Nothing here is real conversation: every label was drawn by a seeded plan and every clip rendered from it.",
+        "Nothing here is real conversation: every label was drawn by a seeded plan and every clip rendered "
+        "from it.",
         "Do not edit by hand; regenerate (needs espeak-ng, `apt-get install espeak-ng`):",
         "",
         "```",
@@ -59,10 +60,12 @@ def corpus_readme(spec: CorpusSpec, table: pd.DataFrame, *, espeak: str) -> str:
         "- `demo_cues.csv`: the full plan, one row per utterance: true emotion, the emotion whose cue each",
         "  channel shows (`text_cue`, `audio_cue`, `visual_cue`), voice and face parameters, clip fate.",
         "- `demo_check.json` (written by `check.py`, not by the generator): test accuracy and",
-        "  weighted F1 of a logistic regression per modality and on their concatenation, face detection rate.",
+        "  weighted F1 of a logistic regression per modality and on their concatenation, face detection "
+        "rate.",
         "",
         "## Layout and size",
-        "Same files as MELD: `{train,dev,test}_sent_emo.csv` (MELD's eleven columns, CRLF, UTF-8, typographic",
+        "Same files as MELD: `{train,dev,test}_sent_emo.csv` (MELD's eleven columns, CRLF, UTF-8, "
+        "typographic",
         "apostrophes) and clips `dia{Dialogue_ID}_utt{Utterance_ID}.mp4` in `train_splits/`,",
         "`dev_splits_complete/`, `output_repeated_splits_test/`.",
         "",
@@ -90,8 +93,10 @@ def corpus_readme(spec: CorpusSpec, table: pd.DataFrame, *, espeak: str) -> str:
         "## Cue design: partial, complementary evidence",
         "For every utterance and every channel independently, the plan draws whether the channel is on:",
         "it shows the true emotion's cue with probability p_true. When off, it shows the neutral cue (an",
-        "everyday sentence, a plain voice, an untouched face: nothing given away) or, less often, a misleading",
-        "cue of another non-neutral emotion. One channel alone misses most emotions it is not on for; channels",
+        "everyday sentence, a plain voice, an untouched face: nothing given away) or, less often, a "
+        "misleading",
+        "cue of another non-neutral emotion. One channel alone misses most emotions it is not on for; "
+        "channels",
         "are on independently, so a model that fuses them recovers much of what each one misses.",
         "",
         "| channel | p_true | P(neutral cue given off) | P(misleading cue given off) |",
@@ -103,14 +108,16 @@ def corpus_readme(spec: CorpusSpec, table: pd.DataFrame, *, espeak: str) -> str:
         )
     lines += [
         "",
-        f"- Dialogue context: a speaker keeps their previous emotion with probability {spec.mood_persistence},",
+        "- Dialogue context: a speaker keeps their previous emotion with probability "
+        f"{spec.mood_persistence},",
         "  else redraws it from the prior " + ", ".join(f"{e} {p}" for e, p in EMOTION_PRIOR.items()) + ".",
         "- Text: short sentences that give away joy, sadness or anger, and neutral everyday ones that",
         "  non-neutral speakers also say (see `REVEALING` in `cues.py`).",
         (
-            f"- Audio (espeak-ng, then a spectral tilt and soft clipping; jitter ± pitch {VOICE_JITTER.pitch:g},"
-            f" speed {VOICE_JITTER.speed:g}, amplitude {VOICE_JITTER.amplitude:g}, gap {VOICE_JITTER.word_gap},"
-            f" range {VOICE_JITTER.pitch_range:g}%, tilt {VOICE_JITTER.tilt:g}, drive {VOICE_JITTER.drive:g}):"
+            "- Audio (espeak-ng, then a spectral tilt and soft clipping; jitter ± pitch "
+            f"{VOICE_JITTER.pitch:g}, speed {VOICE_JITTER.speed:g}, amplitude {VOICE_JITTER.amplitude:g}, "
+            f"gap {VOICE_JITTER.word_gap}, range {VOICE_JITTER.pitch_range:g}%, tilt {VOICE_JITTER.tilt:g}, "
+            f"drive {VOICE_JITTER.drive:g}):"
         ),
     ]
     for emotion, v in VOICE_CUES.items():
@@ -121,8 +128,8 @@ def corpus_readme(spec: CorpusSpec, table: pd.DataFrame, *, espeak: str) -> str:
     lines += [
         "  Each speaker has an espeak-ng voice variant and a pitch offset: identity is a nuisance factor.",
         (
-            f"- Face (strength drawn in [{FACE_STRENGTH_MIN}, {FACE_STRENGTH_MAX}] per utterance, lighting noise"
-            f" ± {FACE_LIGHT_JITTER}):"
+            f"- Face (strength drawn in [{FACE_STRENGTH_MIN}, {FACE_STRENGTH_MAX}] per utterance, lighting "
+            f"noise ± {FACE_LIGHT_JITTER}):"
         ),
     ]
     for emotion, f in FACE_CUES.items():
@@ -140,7 +147,8 @@ def corpus_readme(spec: CorpusSpec, table: pd.DataFrame, *, espeak: str) -> str:
     lines += [
         "",
         "- `astronaut`: `skimage.data.astronaut()`, Eileen Collins, NASA photograph, public domain.",
-        "- `lfw:<i>`: `skimage.data.lfw_subset()`, faces from Labeled Faces in the Wild (Huang et al., 2007),",
+        "- `lfw:<i>`: `skimage.data.lfw_subset()`, faces from Labeled Faces in the Wild (Huang et al., "
+        "2007),",
         "  distributed with scikit-image for research use; upscaled from 25x25 grey and tinted.",
         "- Speech is synthetic (espeak-ng, GPL-3.0 program; its output is not covered by that licence).",
         "- The names are character names of the sitcom MELD is drawn from; no other material of it is used.",
