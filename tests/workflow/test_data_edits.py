@@ -120,6 +120,33 @@ def test_a_replaced_clip_reruns_its_own_shard_only(finished):
     assert _plan(finished)[0] == {}
 
 
+def test_a_clip_added_where_one_was_missing_reruns_read_corpus_and_its_shard(finished):
+    """The mini corpus lists train dia0 utt1 without its clip; adding it, then taking it away again."""
+    results = finished / "results" / "mini"
+    clip = finished / "corpus" / "train_splits" / "dia0_utt1.mp4"
+    corpus = Corpus.load(results / "corpus")
+    shard = next(s for s in range(2) if "train_dia0" in set(shard_table(corpus.table, s, 2)["dialogue_id"]))
+    expected = {"read_corpus": 1, "audio_features": 1, "visual_features": 1, **AFTER_STORE}
+    for step in ("added", "removed"):
+        if step == "added":
+            shutil.copyfile(finished / "corpus" / "train_splits" / "dia1_utt1.mp4", clip)
+        else:
+            clip.unlink()
+        jobs, text = _plan(finished)
+        assert jobs == expected, step
+        rerun = set(re.findall(r"output: \S*features/(audio|visual)/shard_(\d)\.npz", text))
+        assert rerun == {("audio", str(shard)), ("visual", str(shard))}, step
+        snakemake(finished)
+        statuses = Corpus.load(results / "corpus").outcomes.counts()
+        if step == "added":
+            assert statuses.get("missing_file", 0) == 0, statuses
+            np.testing.assert_allclose(_store_row(finished, "train_dia0/1", "audio"),
+                                       _store_row(finished, "train_dia1/1", "audio"), rtol=1e-5)
+        else:
+            assert statuses.get("missing_file", 0) == 1, statuses
+        assert _plan(finished)[0] == {}, step
+
+
 @pytest.mark.parametrize("dataset, message", [
     ({"reader": "meld", "root": "nowhere/MELD.Raw"}, "nowhere/MELD.Raw does not exist"),
     ({"reader": "manifest", "manifest": "nowhere/manifest.csv", "labels": ["joy"]}, "nowhere/manifest.csv"),
