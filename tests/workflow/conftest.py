@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.clips import write_clip
-from tests.conftest import REPO
+from tests.conftest import REPO, local_snakemake_env
 from tests.features.conftest import _speech, astronaut_frame
 
 MELD_COLUMNS = ["Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID",
@@ -90,11 +90,13 @@ def write_config(workdir: Path, corpus: Path, **dataset) -> Path:
     return path
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the repository's workflow with ``workdir`` as working directory (its config.yaml is used)."""
+def snakemake(workdir: Path, *args: str, check: bool = True, cluster: bool = False) -> subprocess.CompletedProcess:
+    """Run the repository's workflow with ``workdir`` as working directory (its config.yaml is used);
+    ``cluster``: the run submits to SLURM, so it sees the real `scontrol` (tests.conftest.local_snakemake_env)."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "-d", str(workdir),
            "--cores", "2", *args]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    env = env if cluster else local_snakemake_env(env)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, check=False)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
