@@ -33,7 +33,7 @@ $(BIN)/multiemo: $(VENV)/lock.txt pyproject.toml
 
 install: $(BIN)/multiemo
 
-# Every test but those marked deploy: 6.9 minutes at load about 1.2 on a 2-core machine (README "Deployment tests").
+# Every test but those marked deploy: 6.9 to 8.0 minutes at load 1.2 to 3 on a 2-core machine (README "Deployment tests").
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
