@@ -33,18 +33,20 @@ $(BIN)/multiemo: $(VENV)/lock.txt pyproject.toml
 
 install: $(BIN)/multiemo
 
+# Every test but those marked deploy: 6.9 to 8.0 minutes at load 1.2 to 3 on a 2-core machine (README "Deployment tests").
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
-# The deployment tests (tests/deploy, about 11 minutes, see README "Deployment tests"): the reduced demo with
+# The deployment tests (tests/deploy; README "Deployment tests" has the measured times): the reduced demo with
 # --use-conda through a stand-in conda, and through the SLURM profile on a one-node cluster (.ci/slurm-cluster; as
 # root it installs and starts one, otherwise they skip), every command of the README on the demo, a fresh
 # venv from the lock, and the longest end-to-end tests marked deploy elsewhere (data edits rerunning the
-# finished workflow, a fine-tuned model exported and predicted from a copy).
+# finished workflow, a fine-tuned model exported and predicted from a copy, the 8-minute streaming-memory test,
+# the workflow's predict target on a video).
 test-deploy: install
 	MULTIEMO_TEST_DEPLOY=1 HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m deploy
 
-# Every package area, without the tests marked slow (end-to-end runs, real training); under 2 minutes.
+# Every package area, without the tests marked slow (end-to-end runs, real training); 2.4 minutes at load about 1.5.
 test-fast: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow"
 

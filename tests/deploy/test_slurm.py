@@ -39,7 +39,8 @@ def test_reduced_demo_on_slurm_gives_the_local_report(slurm_cluster, tmp_path):
     local = reduced_demo(tmp_path / "local")
     cluster = reduced_demo(tmp_path / "cluster", corpus=local / "corpus")
     snakemake(local)
-    proc = snakemake(cluster, "--profile", str(REPO / "workflow" / "profiles" / "slurm"), *TEST_CLUSTER_ARGS)
+    proc = snakemake(cluster, "--profile", str(REPO / "workflow" / "profiles" / "slurm"), *TEST_CLUSTER_ARGS,
+                     cluster=True)
     output = proc.stdout + proc.stderr
 
     report = "results/mini/report"

@@ -22,7 +22,7 @@ from multiemo.features.registry import extractor, register_extractor, unregister
 from multiemo.pipeline import assemble_store, extract_features, extract_shard, read_corpus
 from multiemo.predict import predict
 from multiemo.predict.settings import ProvenanceMismatch
-from tests.conftest import REPO
+from tests.conftest import REPO, local_snakemake_env
 
 PLUGIN = "tests.features.toy_length"
 SPLITS = {"train": 4, "validation": 2, "test": 2}
@@ -122,7 +122,7 @@ def toy_workflow(tmp_path_factory) -> Path:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "-d", str(workdir),
            "--cores", "2", "predict"]
     # The plugin is a module of this repository: the workflow and its jobs import it from PYTHONPATH.
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    env = local_snakemake_env({**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)})
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert proc.returncode == 0, f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     return workdir

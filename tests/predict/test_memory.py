@@ -69,7 +69,10 @@ def long_recording(path, data, seconds: float, sample_rate: int = 16000):
     return write_clip(path, audio=np.concatenate(pieces)[: round(seconds * sample_rate)], sample_rate=sample_rate)
 
 
+# Predicts 8 minutes of real speech after two warm-up predictions, in a process of its own (the slowest test
+# of make test, minutes on two cores): `make test-deploy` runs it.
 @pytest.mark.slow
+@pytest.mark.deploy
 def test_peak_memory_does_not_grow_with_recording_length(trained_run, shared_data, tmp_path):
     if not (shared_data / "meetings").is_dir():
         pytest.skip(f"{shared_data}/meetings is absent")

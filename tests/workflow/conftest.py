@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.clips import write_clip
-from tests.conftest import REPO
+from tests.conftest import REPO, local_snakemake_env
 from tests.features.conftest import _speech, astronaut_frame
 
 MELD_COLUMNS = ["Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID",
@@ -53,6 +53,25 @@ def make_mini_meld(root: Path, dialogues: dict[str, int], utterances: int = 3) -
     return root
 
 
+def make_planning_meld(root: Path, dialogues: int = 12, utterances: int = 2) -> Path:
+    """A MELD layout for dry runs: ``dialogues`` per part of ``utterances`` rows each, an empty clip per row.
+
+    Planning reads the corpus (its annotations, the clips each shard job takes as input) but never opens a clip;
+    what a dry run plans depends on the shards and settings, not on the corpus's size (the MELD-scale figure is
+    ``benchmarks/workflow_planning.py``'s)."""
+    for csv_name, folder in PARTS.values():
+        (root / folder).mkdir(parents=True)
+        rows = []
+        for d in range(dialogues):
+            for u in range(utterances):
+                emotion = EMOTIONS[(d + u) % len(EMOTIONS)]
+                rows.append([len(rows) + 1, f"I feel {emotion}.", ["Ross", "Rachel"][u % 2], emotion, "neutral",
+                             d, u, 1, 1, "00:00:01,000", "00:00:02,000"])
+                (root / folder / f"dia{d}_utt{u}.mp4").touch()
+        pd.DataFrame(rows, columns=MELD_COLUMNS).to_csv(root / csv_name, index=False)
+    return root
+
+
 def write_config(workdir: Path, corpus: Path, **dataset) -> Path:
     """A workflow config: the repo's config.yaml with a small 'mini' dataset as the default target."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -71,11 +90,13 @@ def write_config(workdir: Path, corpus: Path, **dataset) -> Path:
     return path
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the repository's workflow with ``workdir`` as working directory (its config.yaml is used)."""
+def snakemake(workdir: Path, *args: str, check: bool = True, cluster: bool = False) -> subprocess.CompletedProcess:
+    """Run the repository's workflow with ``workdir`` as working directory (its config.yaml is used);
+    ``cluster``: the run submits to SLURM, so it sees the real `scontrol` (tests.conftest.local_snakemake_env)."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "-d", str(workdir),
            "--cores", "2", *args]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    env = env if cluster else local_snakemake_env(env)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, check=False)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")

@@ -2,9 +2,9 @@
 
 Planning reads each corpus it builds (rules/common.smk), so each test plans in a working folder where the
 config's relative roots resolve: ``../shared`` is the real data beside the clone (MELD and EmoryNLP CSVs), and
-the paper overlay's ``data/MELD.Raw`` and ``data/IEMOCAP_full_release`` are generated layouts (MELD's real
-annotations with an empty clip per row; a small IEMOCAP release): the job counts depend on the shards, not on
-the clips' content."""
+the paper overlay's ``data/MELD.Raw`` and ``data/IEMOCAP_full_release`` are generated layouts (a small MELD
+layout with an empty clip per row; a small IEMOCAP release): the job counts depend on the shards, not on the
+corpus's size or the clips' content."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ import shutil
 
 import pytest
 
-from benchmarks.workflow_planning import make_layout
 from tests.conftest import REPO
 from tests.corpora.test_iemocap import _write_release as write_iemocap_release
-from tests.workflow.conftest import planned_jobs, snakemake
+from tests.workflow.conftest import make_planning_meld, planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow  # Snakemake dry runs of the full benchmark configs
 
@@ -39,8 +38,8 @@ def test_meld_text_targets_plan_frozen_and_finetuned_runs(workdir):
     assert not {"audio_features", "visual_features"} & set(jobs)  # annotations only: no clips needed
 
 
-def test_paper_overlay_plans_the_full_setting(workdir, shared_data):
-    make_layout(workdir / "data" / "MELD.Raw", shared_data / "meld")
+def test_paper_overlay_plans_the_full_setting(workdir):
+    make_planning_meld(workdir / "data" / "MELD.Raw")
     write_iemocap_release(workdir / "data" / "IEMOCAP_full_release")
     # Targets first: --configfile takes every argument after it.
     proc = snakemake(

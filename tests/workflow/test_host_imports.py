@@ -12,14 +12,14 @@ import sys
 
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import REPO, local_snakemake_env
 
 
 def test_the_snakefile_loads_and_plans_without_torch(tmp_path):
     blocker = tmp_path / "no_torch" / "torch"
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text('raise ImportError("torch must not be imported by the Snakefile")\n')
-    env = {**os.environ, "PYTHONPATH": str(blocker.parent)}
+    env = local_snakemake_env({**os.environ, "PYTHONPATH": str(blocker.parent)})
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["datasets"]["demo"]["root"] = str(REPO / "workflow" / "demo" / "meld_layout")  # planning reads it
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import REPO, local_snakemake_env
 from tests.workflow.conftest import planned_jobs
 
 pytestmark = pytest.mark.slow  # Snakemake runs
@@ -41,7 +41,7 @@ def test_a_project_using_the_workflow_as_a_module_plans_and_runs_it(tmp_path):
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
     def snakemake(*args):
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+        env = local_snakemake_env({**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
         return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=tmp_path,
                               env=env, capture_output=True, text=True, timeout=600, check=False)
 

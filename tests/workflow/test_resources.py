@@ -8,9 +8,8 @@ import re
 import pytest
 import yaml
 
-from benchmarks.workflow_planning import make_layout
-from tests.conftest import REPO, SHARED_DATA
-from tests.workflow.conftest import planned_jobs, snakemake
+from tests.conftest import REPO
+from tests.workflow.conftest import make_planning_meld, planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow  # Snakemake dry runs
 
@@ -35,8 +34,8 @@ def _plan(tmp_path, resources: dict | None) -> dict[str, dict[str, set[int]]]:
         config["resources"] = resources
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     layout = tmp_path / config["datasets"]["meld"]["root"]
-    if not layout.exists():  # planning reads the corpus: MELD's layout, an empty clip per row
-        make_layout(layout, SHARED_DATA / "meld")
+    if not layout.exists():  # planning reads the corpus: a small MELD layout, an empty clip per row
+        make_planning_meld(layout)
     proc = snakemake(tmp_path, "--dry-run", "train_meld")
     return _resources_by_rule(proc.stdout + proc.stderr)
 
