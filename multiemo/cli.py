@@ -18,8 +18,8 @@ log = logging.getLogger("multiemo")
 
 # Exit codes (README, "Command line"; the epilog of --help).
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-# Errors a user can cause and fix (bad input, settings, paths, a busy run directory, a full disk): one message.
-# multiemo raises them as its own types; any other exception, a plain ValueError included, is a bug.
+# Errors a user can cause and fix (bad input, settings, paths, a busy run directory, a full disk): one
+# message. multiemo raises them as its own types; any other exception, a plain ValueError included, is a bug.
 HANDLED = (MultiemoError, OSError)
 # What to lower when a GPU runs out of memory, by command (the one message of torch.OutOfMemoryError).
 OUT_OF_MEMORY = {
@@ -27,8 +27,8 @@ OUT_OF_MEMORY = {
              "fusion's activations in backward: less memory, same results) or train.precision=bf16, or train "
              "on the CPU with train.device=cpu",
     "evaluate": "evaluate on the CPU (CUDA_VISIBLE_DEVICES= multiemo evaluate ...) or free the GPU",
-    "predict": "lower the extraction batch sizes (--set visual.batch_size=8 --set text.batch_size=8) or predict "
-               "on the CPU with --device cpu",
+    "predict": "lower the extraction batch sizes (--set visual.batch_size=8 --set text.batch_size=8) "
+               "or predict on the CPU with --device cpu",
 }
 EPILOG = """exit codes:
   0    success
@@ -66,11 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train (and evaluate) MultiEMO on a feature store", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train one run per seed on a feature store and evaluate its best-on-validation\n"
-                    "checkpoint. key=value overrides may stand anywhere on the line; they apply last, in order.")
-    train.add_argument("--config", help="a config file (e.g. the repository's config.yaml): its datasets entries "
-                                        "become --dataset names and its presets are added to the packaged ones "
-                                        "(a preset of the same name replaces the packaged one); default: none, "
-                                        "the packaged presets meld, iemocap, small_corpus")
+                    "checkpoint. key=value overrides may stand anywhere on the line; they apply last, "
+                    "in order.")
+    train.add_argument("--config",
+                       help="a config file (e.g. the repository's config.yaml): its datasets entries "
+                            "become --dataset names and its presets are added to the packaged ones "
+                            "(a preset of the same name replaces the packaged one); default: none, "
+                            "the packaged presets meld, iemocap, small_corpus")
     train.add_argument("--dataset", required=True,
                        help="a preset (meld, iemocap, small_corpus) or a dataset entry of --config")
     train.add_argument("--features", required=True, help="feature store directory")
@@ -92,39 +94,45 @@ def build_parser() -> argparse.ArgumentParser:
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument("--video", help="the conversation's video")
     source.add_argument("--manifest", help="manifest CSV of utterance clips (label and split optional)")
-    predict.add_argument("--transcript", help="SRT or WebVTT subtitles of --video (without: audio and faces only)")
+    predict.add_argument("--transcript",
+                         help="SRT or WebVTT subtitles of --video (without: audio and faces only)")
     predict.add_argument("--out", required=True,
                          help="folder for predictions.csv, predictions.json, timeline.png, predictions.html")
     predict.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
     predict.add_argument("--low-confidence", type=float, metavar="P",
                          help="flag utterances whose top (calibrated) probability is below P (default 0.5)")
     predict.add_argument("--set", dest="settings", action="append", default=[], metavar="key=value",
-                         help="extraction override, e.g. visual.batch_size=16 (only batch_size may differ from "
-                              "training), segmentation.min_silence=0.6, diarization.num_speakers=2 or "
+                         help="extraction override, e.g. visual.batch_size=16 (only batch_size may differ "
+                              "from training), segmentation.min_silence=0.6, diarization.num_speakers=2 or "
                               "asr.model=WHISPER_DIR")
 
-    export = sub.add_parser("export", help="write a run's best model as a self-contained, shareable directory")
+    export = sub.add_parser("export",
+                            help="write a run's best model as a self-contained, shareable directory")
     export.add_argument("run_dir", help="trained run directory (holds best.pt)")
-    export.add_argument("out_dir", help="folder for config.json, model.safetensors and the README.md model card")
+    export.add_argument("out_dir",
+                        help="folder for config.json, model.safetensors and the README.md model card")
 
-    own = sub.add_parser("import-features", help="make a feature store from a manifest CSV and your own arrays")
+    own = sub.add_parser("import-features",
+                         help="make a feature store from a manifest CSV and your own arrays")
     own.add_argument("manifest", help="the manifest CSV (README: 'Your own corpus'); media optional")
     own.add_argument("out_dir", help="feature store directory to create")
     own.add_argument("--features", dest="sources", action="append", required=True, metavar="MODALITY=FILE",
-                     help="one per modality: .npy rows in manifest order, .npz/.pkl dialogue id -> (n, d) array, "
-                          "or .csv with utterance_id (and dialogue_id) columns; e.g. text=text.npy")
+                     help="one per modality: .npy rows in manifest order, .npz/.pkl dialogue id -> (n, d) "
+                          "array, or .csv with utterance_id (and dialogue_id) columns; e.g. text=text.npy")
     own.add_argument("--labels", help="comma-separated label names in index order (default: sorted labels)")
-    own.add_argument("--name", help="dataset name recorded in the store (default: the manifest's folder name)")
+    own.add_argument("--name",
+                     help="dataset name recorded in the store (default: the manifest's folder name)")
     own.add_argument("--validation-fraction", type=float, default=0.1,
                      help="without validation rows: this seeded fraction of training dialogues (default 0.1)")
     own.add_argument("--seed", type=int, default=0, help="seed of that draw (recorded in the store)")
 
-    legacy = sub.add_parser("import-legacy", help="convert a published feature pickle (MultiEMO, DialogueRNN, "
-                                                  "DialogueGCN, MMGCN, COSMIC) into a store")
+    legacy = sub.add_parser("import-legacy",
+                            help="convert a published feature pickle (MultiEMO, DialogueRNN, "
+                                 "DialogueGCN, MMGCN, COSMIC) into a store")
     legacy.add_argument("--format", default="multiemo",
                         choices=["multiemo", "dialoguernn", "dialoguegcn", "mmgcn", "cosmic"],
-                        help="whose pickle: multiemo (a folder with Speakers.pkl and *Features.pkl, the default) "
-                             "or one file of the other projects (see README)")
+                        help="whose pickle: multiemo (a folder with Speakers.pkl and *Features.pkl, the "
+                             "default) or one file of the other projects (see README)")
     legacy.add_argument("--dataset", required=True, choices=["meld", "iemocap", "emorynlp"],
                         help="emorynlp: cosmic only")
     legacy.add_argument("--seed", type=int, default=0, help="seed of the validation split when one is drawn")
@@ -216,8 +224,9 @@ def _dispatch(args: argparse.Namespace) -> int:
                   f"over seeds {summary['seeds']}")
         else:
             metrics = train_run(args.features, settings, args.out, progress=not args.quiet)
-            print(f"best epoch {metrics['best_epoch']} (chosen on validation {metrics['selection']}): test weighted-F1 "
-                  f"{metrics['test']['weighted_f1']:.2f}, accuracy {metrics['test']['accuracy']:.2f}")
+            print(f"best epoch {metrics['best_epoch']} (chosen on validation {metrics['selection']}): "
+                  f"test weighted-F1 {metrics['test']['weighted_f1']:.2f}, "
+                  f"accuracy {metrics['test']['accuracy']:.2f}")
         return 0
     if args.command == "evaluate":
         from multiemo.evaluation.evaluate import evaluate_run
@@ -241,12 +250,13 @@ def _dispatch(args: argparse.Namespace) -> int:
 
             source = from_export(resolve_pretrained(args.model, revision=args.revision))
         diarization, asr = overrides.pop("diarization", None), overrides.pop("asr", None)
-        result = predict(source, args.out, video=args.video, transcript=args.transcript, manifest=args.manifest,
-                         device=args.device, overrides=overrides, segmentation=segmentation,
-                         diarization=diarization, asr=asr, progress=not args.quiet,
+        result = predict(source, args.out, video=args.video, transcript=args.transcript,
+                         manifest=args.manifest, device=args.device, overrides=overrides,
+                         segmentation=segmentation, diarization=diarization, asr=asr, progress=not args.quiet,
                          **({} if args.low_confidence is None else {"low_confidence": args.low_confidence}))
         table = result.table
-        used = ", ".join(f"{m} {int(table[f'{m}_present'].sum())}/{len(table)}" for m in result.info["modalities"])
+        used = ", ".join(f"{m} {int(table[f'{m}_present'].sum())}/{len(table)}"
+                         for m in result.info["modalities"])
         fallbacks = {f"{stage}.{status}": n for stage, counts in result.counts.items()
                      for status, n in counts.items() if status != "ok" and n}
         print(f"wrote {args.out}: {len(table)} utterances; modalities used: {used}"

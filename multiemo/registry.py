@@ -37,7 +37,8 @@ class Registry(Generic[T]):
             ValueError: ``name`` is taken and ``replace`` is false.
         """
         if name in self._entries and not replace:
-            raise ValueError(f"a {self.kind} named {name!r} is already registered (pass replace=True to swap it)")
+            raise ValueError(f"a {self.kind} named {name!r} is already registered "
+                             "(pass replace=True to swap it)")
         self._entries[name] = entry
         return entry
 

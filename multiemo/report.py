@@ -1,4 +1,5 @@
-"""The results report: scores (mean ± std over seeds), ablation table, confusion matrix, curves, extraction stats."""
+"""The results report: scores (mean ± std over seeds), ablation table, confusion matrix, curves,
+extraction stats."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def write_report(
         title: heading of the report, e.g. the dataset name.
         variants: variant name → run directories (one per seed) holding ``metrics.json``.
         main_variant: the variant whose confusion matrix, curves and per-class scores are shown.
-        stage_outcomes: ``{stage}.json`` files of :class:`~multiemo.outcomes.StageOutcomes` (corpus, features).
+        stage_outcomes: ``{stage}.json`` files of :class:`~multiemo.outcomes.StageOutcomes` (corpus,
+            features).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -52,9 +54,11 @@ def write_report(
     extraction = {r.stage: {"counts": r.counts(), "problems": r.problems()} for r in stages}
     main = summaries[main_variant]
     labels = main["labels"]
-    metrics = [json.loads((Path(d) / "metrics.json").read_text(encoding="utf-8")) for d in variants[main_variant]]
+    metrics = [json.loads((Path(d) / "metrics.json").read_text(encoding="utf-8"))
+               for d in variants[main_variant]]
     confusion = np.sum([m["test"]["confusion_matrix"] for m in metrics], axis=0)
-    _plot_confusion(out / "confusion_matrix.png", confusion, labels, f"{title}: {main_variant}, test, all seeds")
+    _plot_confusion(out / "confusion_matrix.png", confusion, labels,
+                    f"{title}: {main_variant}, test, all seeds")
     _plot_curves(out / "curves.png", variants[main_variant], f"{title}: {main_variant}")
     _plot_reliability(out / "reliability.png", metrics, f"{title}: {main_variant}, test, all seeds")
 
@@ -62,9 +66,11 @@ def write_report(
     for name, summary in summaries.items():
         t = summary["test"]
         rows.append((name, t["weighted_f1"]["mean"], t["weighted_f1"]["std"], t["accuracy"]["mean"],
-                     t["accuracy"]["std"], summary["validation"]["weighted_f1"]["mean"], t["weighted_f1"]["n"]))
+                     t["accuracy"]["std"], summary["validation"]["weighted_f1"]["mean"],
+                     t["weighted_f1"]["n"]))
     with atomic_path(out / "ablation.csv") as tmp:
-        tmp.write_text(",".join(ABLATION_COLUMNS) + "\n" + "".join(",".join(_ablation_cells(r)) + "\n" for r in rows),
+        tmp.write_text(",".join(ABLATION_COLUMNS) + "\n"
+                       + "".join(",".join(_ablation_cells(r)) + "\n" for r in rows),
                        encoding="utf-8")
     md = [
         f"# {title}",
@@ -79,7 +85,8 @@ def write_report(
     ]
     md += [f"| {r[0]} | {r[1]:.2f} ± {r[2]:.2f} | {r[3]:.2f} ± {r[4]:.2f} | {r[5]:.2f} |" for r in rows]
     md += ["", "## Per-class F1 (test, main variant)", "", "| label | F1 |", "|---|---|"]
-    md += [f"| {label} | {s['mean']:.2f} ± {s['std']:.2f} |" for label, s in main["test"]["per_class_f1"].items()]
+    md += [f"| {label} | {s['mean']:.2f} ± {s['std']:.2f} |"
+           for label, s in main["test"]["per_class_f1"].items()]
     oracle = main["oracle_test_weighted_f1"]
     md += ["", ("Oracle test weighted-F1 (epoch picked on test, as the original paper did; **not a valid "
                 f"estimate**): {oracle['mean']:.2f} ± {oracle['std']:.2f}")]
@@ -93,7 +100,8 @@ def write_report(
            "![reliability diagram](reliability.png)", ""]
     with atomic_path(out / "results.md") as tmp:
         tmp.write_text("\n".join(md), encoding="utf-8")
-    # The figures are report items of their own; a relative image link would not resolve inside the HTML report.
+    # The figures are report items of their own; a relative image link would not resolve inside the HTML
+    # report.
     _write_html(out / "results.html", title, "\n".join(line for line in md if not line.startswith("![")))
     table = ["| " + " | ".join(ABLATION_COLUMNS) + " |", "|" + "---|" * len(ABLATION_COLUMNS)]
     table += ["| " + " | ".join(_ablation_cells(r)) + " |" for r in rows]
@@ -115,7 +123,8 @@ def _ablation_cells(row: tuple) -> list[str]:
 
 
 def _write_html(path: Path, title: str, text: str) -> None:
-    """A standalone HTML page of Markdown ``text`` (tables rendered; raw HTML in ``text`` is escaped, not run)."""
+    """A standalone HTML page of Markdown ``text`` (tables rendered; raw HTML in ``text`` is escaped, not
+    run)."""
     body = markdown.markdown(html.escape(text, quote=False), extensions=["tables"], output_format="html")
     page = (
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
@@ -134,10 +143,10 @@ def _calibration_lines(calibration: Mapping) -> list[str]:
         return []
     stages = [s for s in ("before", "after") if s in calibration]
     lines = ["", "## Calibration (test, main variant)", "",
-             ("ECE: expected calibration error over 15 equal-width confidence bins, in percent; Brier: multi-class "
-              "Brier score (0 best, 2 worst); NLL: mean negative log-likelihood. *After* divides the logits by "
-              "the temperature fitted on each run's validation split (`calibration.json`); predictions, hence "
-              "accuracy and F1, do not change."), "",
+             ("ECE: expected calibration error over 15 equal-width confidence bins, in percent; Brier: "
+              "multi-class Brier score (0 best, 2 worst); NLL: mean negative log-likelihood. *After* divides "
+              "the logits by the temperature fitted on each run's validation split (`calibration.json`); "
+              "predictions, hence accuracy and F1, do not change."), "",
              "| | " + " | ".join(stages) + " |", "|---|" + "---|" * len(stages)]
     for key, name in (("ece", "ECE (%)"), ("brier", "Brier"), ("nll", "NLL")):
         lines.append(f"| {name} | " + " | ".join(
@@ -149,7 +158,8 @@ def _calibration_lines(calibration: Mapping) -> list[str]:
 
 
 def _plot_reliability(path: Path, metrics: Sequence[Mapping], title: str) -> None:
-    """Accuracy against confidence per bin, test utterances of all seeds pooled, before and after calibration."""
+    """Accuracy against confidence per bin, test utterances of all seeds pooled, before and after
+    calibration."""
     fig, ax = plt.subplots(figsize=(4.8, 4.4))
     ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1, label="perfect calibration")
     found = [m["test"]["calibration"] for m in metrics if "calibration" in m["test"]]

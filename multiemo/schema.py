@@ -36,7 +36,8 @@ def open_schema(schema: Mapping) -> dict:
     for name, reader in READERS.items():
         described = reader.schema or {}
         for key in reader.keys:
-            dataset.setdefault(key, dict(described.get(key) or {"description": f"a setting of the {name} reader"}))
+            dataset.setdefault(key, dict(described.get(key)
+                                         or {"description": f"a setting of the {name} reader"}))
     extraction = schema["properties"]["predict"]["properties"]["extraction"]["properties"]
     for modality in EXTRACTORS:
         extraction.setdefault(modality, {"type": "object",

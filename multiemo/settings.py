@@ -70,7 +70,8 @@ def validate_config(config: Mapping, schema: Mapping, *, source: str = "the conf
 
 
 def check_seeds(seeds: Sequence[int], where: str) -> list[int]:
-    """``seeds`` as a list, refusing a repeated seed: it would train one run and count it twice (n = 2, std 0).
+    """``seeds`` as a list, refusing a repeated seed: it would train one run and count it twice
+    (n = 2, std 0).
 
     Raises:
         ConfigError: naming ``where`` (the setting or option) and the repeated seed.

@@ -13,4 +13,11 @@ from multiemo.conversations.diarization import DiarizationConfig
 from multiemo.conversations.inputs import Conversation, from_manifest, from_video
 from multiemo.conversations.segmentation import SegmentationConfig
 
-__all__ = ["AsrConfig", "Conversation", "DiarizationConfig", "SegmentationConfig", "from_manifest", "from_video"]
+__all__ = [
+    "AsrConfig",
+    "Conversation",
+    "DiarizationConfig",
+    "SegmentationConfig",
+    "from_manifest",
+    "from_video",
+]

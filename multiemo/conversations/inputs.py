@@ -74,7 +74,8 @@ def from_video(
     Without a transcript, utterances are found by :func:`~multiemo.conversations.segmentation.segment_media`.
     Utterances that name no speaker get one from diarization (:mod:`multiemo.conversations.speakers`); the
     table's ``speaker_source`` and ``speaker_status`` columns say where each name comes from. Without a
-    transcript and with ``asr.model`` set, speech recognition (:mod:`multiemo.conversations.asr`) gives the text.
+    transcript and with ``asr.model`` set, speech recognition (:mod:`multiemo.conversations.asr`) gives the
+    text.
 
     Raises:
         FileNotFoundError, ValueError: unreadable video or transcript (one message naming the file).

@@ -169,7 +169,8 @@ def read_manifest_entry(entry: Mapping, *, require_media: bool) -> Corpus:
 
 
 def manifest_modalities(entry: Mapping) -> list[str]:
-    """Text only when the manifest names no media file at all; all modalities otherwise (or unreadable yet)."""
+    """Text only when the manifest names no media file at all; all modalities otherwise (or unreadable
+    yet)."""
     from multiemo.corpora.manifest import manifest_has_media
 
     path = Path(entry.get("manifest") or "")
@@ -187,7 +188,8 @@ for _entry in (
     Reader("meld", read_meld_entry, ("root",), sources=meld_sources),
     Reader("iemocap", read_iemocap_entry, ("root", "test_sessions", "validation_fraction", "split_seed"),
            sources=iemocap_sources),
-    Reader("emorynlp", read_emorynlp_entry, ("root",), modalities=lambda entry: ["text"], sources=emorynlp_sources),
+    Reader("emorynlp", read_emorynlp_entry, ("root",), modalities=lambda entry: ["text"],
+           sources=emorynlp_sources),
     Reader("manifest", read_manifest_entry, ("manifest", "labels"), modalities=manifest_modalities,
            sources=lambda entry: [Path(entry["manifest"])]),
 ):

@@ -29,9 +29,10 @@ def evaluate_run(
 ) -> dict:
     """Scores of the run's best checkpoint on ``splits``; writes ``predictions_{split}.csv`` beside it.
 
-    Each split also gets ``"calibration"``: ECE, Brier score and NLL (:func:`~multiemo.metrics.calibration_scores`)
-    of the model's probabilities (``"before"``) and, when the run holds ``calibration.json``, of the
-    temperature-scaled ones (``"after"``); the run's calibration itself is under ``results["calibration"]``.
+    Each split also gets ``"calibration"``: ECE, Brier score and NLL
+    (:func:`~multiemo.metrics.calibration_scores`) of the model's probabilities (``"before"``) and, when
+    the run holds ``calibration.json``, of the temperature-scaled ones (``"after"``); the run's calibration
+    itself is under ``results["calibration"]``.
 
     Args:
         calibrate: first fit the temperature on this pass's validation logits and write ``calibration.json``
@@ -50,7 +51,8 @@ def evaluate_run(
         before = calibration_scores(res.probs[keep], res.y_true[keep])
         results[split]["calibration"] = {"before": before}
         if calibration is not None:
-            after = calibration_scores(softmax(res.logits[keep], calibration["temperature"]), res.y_true[keep])
+            after = calibration_scores(softmax(res.logits[keep], calibration["temperature"]),
+                                       res.y_true[keep])
             results[split]["calibration"]["after"] = after
         write_predictions(run_dir / predictions_file(split), store, res)
     results["calibration"] = calibration or {"method": "none"}
@@ -58,11 +60,12 @@ def evaluate_run(
 
 
 def _fit_calibration(run_dir: Path, validation: PassResult) -> dict:
-    """Fit the temperature on the best checkpoint's validation logits; write and return ``calibration.json``."""
+    """Fit the temperature on the best checkpoint's validation logits; write and return
+    ``calibration.json``."""
     keep = validation.y_true >= 0
     if not keep.any():
-        raise StoreError(f"{run_dir}: the validation split has no labelled utterance to fit the temperature on; "
-                         "set train.calibration=none")
+        raise StoreError(f"{run_dir}: the validation split has no labelled utterance to fit the temperature "
+                         "on; set train.calibration=none")
     record = calibration_record(validation.logits[keep], validation.y_true[keep])
     write_calibration(run_dir, record)
     return record
@@ -75,12 +78,14 @@ def _passes(run_dir: Path, splits: Sequence[str], store: FeatureStore | None,
     model, identity = load_run_model(run_dir, device)
     store = store or FeatureStore(identity["store"])
     if store.labels != identity["labels"]:
-        raise StoreError(f"{store.root} has labels {store.labels}, the run was trained on {identity['labels']}")
+        raise StoreError(f"{store.root} has labels {store.labels}, "
+                         f"the run was trained on {identity['labels']}")
     batch_size = identity["train"]["batch_size"]
     passes = {}
     for split in splits:
         data = DialogueSet(store, split, identity["model"]["modalities"])
-        passes[split] = forward_pass(model, data, batch_size, device, precision=identity["train"]["precision"])
+        passes[split] = forward_pass(model, data, batch_size, device,
+                                     precision=identity["train"]["precision"])
     return store, passes
 
 

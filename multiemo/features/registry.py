@@ -129,7 +129,8 @@ class Extractor:
 
     def recorded_keys(self) -> tuple[str, ...]:
         """Settings that determine the features: the dataclass fields except the runtime keys."""
-        return tuple(f.name for f in dataclasses.fields(self.settings_class()) if f.name not in self.runtime_keys)
+        return tuple(f.name for f in dataclasses.fields(self.settings_class())
+                     if f.name not in self.runtime_keys)
 
     def make_settings(self, values: Mapping[str, Any]) -> Any:
         """The settings dataclass from a config block; nested dataclass fields accept mappings.
@@ -166,7 +167,8 @@ EXTRACTORS: Registry[Extractor] = Registry("feature extractor", setting="modalit
 
 
 def register_extractor(extractor: Extractor, *, replace: bool = False) -> Extractor:
-    """Add ``extractor`` under its modality (``replace=True`` swaps an existing entry of the same modality)."""
+    """Add ``extractor`` under its modality (``replace=True`` swaps an existing entry of the same
+    modality)."""
     return EXTRACTORS.register(extractor.modality, extractor, replace=replace)
 
 
@@ -197,7 +199,8 @@ def _instance(cls: type, values: Mapping[str, Any], where: str) -> Any:
     kwargs = {}
     for name, value in values.items():
         nested = _nested_dataclass(fields[name])
-        kwargs[name] = _instance(nested, value, f"{where}.{name}") if nested and isinstance(value, Mapping) else value
+        kwargs[name] = (_instance(nested, value, f"{where}.{name}") if nested and isinstance(value, Mapping)
+                        else value)
     try:
         return cls(**kwargs)
     except ConfigError:
@@ -216,13 +219,14 @@ for _entry in (
     Extractor("text", "multiemo.features.extractors:TextConfig", "multiemo.features.extractors:build_text",
               runtime_keys=frozenset({"batch_size"}), sharded=False,
               reads="text", finetune=True,
-              version_keys=frozenset({"transformers"}), file_keys=frozenset({"model"}), revision_key="revision",
-              later_keys=frozenset({"revision"})),
+              version_keys=frozenset({"transformers"}), file_keys=frozenset({"model"}),
+              revision_key="revision", later_keys=frozenset({"revision"})),
     Extractor("audio", "multiemo.features.audio:AudioConfig", "multiemo.features.extractors:build_audio",
               version_keys=frozenset({"opensmile_version"})),
     Extractor("visual", "multiemo.features.visual:VisualConfig", "multiemo.features.extractors:build_visual",
               runtime_keys=frozenset({"batch_size"}), cache="faces",
               version_keys="multiemo.features.extractors:visual_version_keys",
-              from_provenance="multiemo.features.extractors:visual_settings", file_keys=frozenset({"weights"})),
+              from_provenance="multiemo.features.extractors:visual_settings",
+              file_keys=frozenset({"weights"})),
 ):
     register_extractor(_entry)

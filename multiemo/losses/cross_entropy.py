@@ -6,7 +6,8 @@ import torch
 
 
 def cross_entropy(class_counts: torch.Tensor, *, class_weighted: bool) -> torch.nn.CrossEntropyLoss:
-    """Cross-entropy; with ``class_weighted``, class ``c`` weighs ``total / count_c`` (mean 1 over seen classes).
+    """Cross-entropy; with ``class_weighted``, class ``c`` weighs ``total / count_c`` (mean 1 over seen
+    classes).
 
     Args:
         class_counts: (C,) float per-class counts in the training split; a class with count 0 weighs 0.

@@ -54,7 +54,8 @@ class SoftHGRLoss(nn.Module):
     ``covariance="feature"`` is Soft-HGR as defined by Wang et al. (2019). Each input is centred over
     the N samples and::
 
-        h(f, g) = [sum_i <f_i, g_i> / (N - 1)  -  1/2 * tr(cov_f @ cov_g)] / D,   cov_f = f^T f / (N - 1)  (D, D)
+        h(f, g) = [sum_i <f_i, g_i> / (N - 1)  -  1/2 * tr(cov_f @ cov_g)] / D,
+        cov_f = f^T f / (N - 1)  (D, D)
 
     Each pair's value is divided by D (a per-feature-dimension average): the optimum is unchanged, but
     the loss no longer grows with the model width, so one loss weight means the same thing at

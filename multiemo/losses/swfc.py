@@ -94,7 +94,8 @@ class SWFCLoss(nn.Module):
         """
         if features.ndim != 2 or labels.ndim != 1 or features.shape[0] != labels.shape[0]:
             raise ValueError(
-                f"expected features (N, D) and labels (N,), got {tuple(features.shape)} and {tuple(labels.shape)}"
+                f"expected features (N, D) and labels (N,), "
+                f"got {tuple(features.shape)} and {tuple(labels.shape)}"
             )
         n = features.shape[0]
         if n < 2:

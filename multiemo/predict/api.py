@@ -40,8 +40,8 @@ def predict(
 ) -> Predictions:
     """Predict the emotion of every utterance of a video (with or without transcript) or of a manifest.
 
-    Writes ``predictions.csv``, ``predictions.json``, ``timeline.png`` and ``predictions.html`` into ``out_dir``.
-    Probabilities are calibrated by the run's ``calibration.json`` when it has one.
+    Writes ``predictions.csv``, ``predictions.json``, ``timeline.png`` and ``predictions.html`` into
+    ``out_dir``. Probabilities are calibrated by the run's ``calibration.json`` when it has one.
 
     Args:
         source: trained run directory, exported model directory, or a model loaded from either.
@@ -82,8 +82,8 @@ def predict(
     predictor.require_extraction()  # a model trained on imported features cannot make features
     if video is not None:
         conversation = from_video(video, transcript, segmentation=segmentation_config,
-                                  diarization=diarization_config, asr=asr_config, device=str(predictor.device),
-                                  progress=progress)
+                                  diarization=diarization_config, asr=asr_config,
+                                  device=str(predictor.device), progress=progress)
     else:
         conversation = from_manifest(manifest)
     predictions = predictor.predict(conversation)

@@ -97,7 +97,8 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
             "run": run_dir.name,
             "train": settings.get("train"),
             "best_epoch": trained.best_epoch,
-            "store": {k: v for k, v in provenance.get("store", {}).items() if k in ("name", "fingerprint", "splits")}
+            "store": {k: v for k, v in provenance.get("store", {}).items()
+                      if k in ("name", "fingerprint", "splits")}
             or {"fingerprint": settings.get("store_fingerprint")},
         },
         "scores": _scores(metrics),
@@ -110,7 +111,8 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         tmp.mkdir()
         config["files"] = write_bundle(carried, tmp)
         save_file(state, tmp / WEIGHTS_FILE, metadata={"format": "pt"})
-        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n",
+                                       encoding="utf-8")
         (tmp / CARD_FILE).write_text(model_card(config), encoding="utf-8")
         # safetensors writes its file 0600 whatever the umask: give it the mode its config.json got
         (tmp / WEIGHTS_FILE).chmod((tmp / CONFIG_FILE).stat().st_mode & 0o777)

@@ -2,10 +2,10 @@
 
 The model comes from a run or an exported directory (:mod:`multiemo.predict.trained`). Features are made by
 the same extractors as in training (:mod:`multiemo.features.registry`), with the settings recorded at
-training (:mod:`multiemo.predict.settings`). They decode each
-utterance's segment by seeking into the video, so a long recording is never held in memory; the model then
-runs in windows of utterances (:mod:`multiemo.predict.windows`). A modality that is missing for an
-utterance (no face found, silent or no audio, no transcript for an extractor that reads text) is marked absent and the model uses its learned
+training (:mod:`multiemo.predict.settings`). They decode each utterance's segment by seeking into the
+video, so a long recording is never held in memory; the model then runs in windows of utterances
+(:mod:`multiemo.predict.windows`). A modality that is missing for an utterance (no face found, silent or
+no audio, no transcript for an extractor that reads text) is marked absent and the model uses its learned
 "missing" vector in its place, as in training with ``model.modality_dropout``; every prediction says which
 modalities it used.
 """
@@ -82,9 +82,9 @@ class Predictor:
             may differ from training.
         window, context: utterances per model window and context kept around each window's core.
         calibration: ``"run"`` applies the source's own: a run's ``calibration.json`` or an export's
-            ``config.json`` record (a run without one predicts with the raw softmax and says so in ``info``); a
-            mapping ``{"method": "temperature", "temperature": T, ...}`` is used as given (e.g. from an export);
-            None predicts uncalibrated.
+            ``config.json`` record (a run without one predicts with the raw softmax and says so in
+            ``info``); a mapping ``{"method": "temperature", "temperature": T, ...}`` is used as given
+            (e.g. from an export); None predicts uncalibrated.
         low_confidence: utterances whose top probability is below this are flagged.
         progress: show progress bars.
 
@@ -169,16 +169,18 @@ class Predictor:
         table = conversation.table
         if conversation.has_text:
             self._check_extractors([m for m in self.modalities if self._reads_text(m)])
-        absent = conversation.text_status if conversation.text_status and not conversation.has_text else NO_TRANSCRIPT
-        extracted = {m: self._extract(m, table, conversation.has_text, absent=absent) for m in self.modalities}
+        absent = (conversation.text_status if conversation.text_status and not conversation.has_text
+                  else NO_TRANSCRIPT)
+        extracted = {m: self._extract(m, table, conversation.has_text, absent=absent)
+                     for m in self.modalities}
         probs, folded = self._classify({m: f.values for m, f in extracted.items()},
                                        {m: f.present for m, f in extracted.items()},
                                        table["dialogue_id"].to_numpy(), table["speaker"].to_numpy())
         missing = {m: int((~f.present).sum()) for m, f in extracted.items() if not f.present.all()}
         if missing and self.modality_dropout == 0:
             log.warning("modalities missing for some utterances %s: the run was trained without "
-                        "model.modality_dropout, so these predictions may be less reliable (see BENCHMARKS.md)",
-                        missing)
+                        "model.modality_dropout, so these predictions may be less reliable "
+                        "(see BENCHMARKS.md)", missing)
         if folded:
             log.warning("%d utterances had more speakers in their window than the model's %d parties: they "
                         "share its last party", folded, self.num_parties)
@@ -188,7 +190,8 @@ class Predictor:
         no_input = (frame["modalities"] == "none").to_numpy()
         if no_input.any():
             log.warning("%d of %d utterances had no input at all (no modality present): their emotion is the "
-                        "model's guess from nothing and they are flagged low_confidence", no_input.sum(), len(frame))
+                        "model's guess from nothing and they are flagged low_confidence",
+                        no_input.sum(), len(frame))
         frame["low_confidence"] = (frame["confidence"] < self.low_confidence) | no_input
         if conversation.has_text and conversation.text_status:  # recognised text: say so where it was used
             for m in (m for m in extracted if self._reads_text(m)):
@@ -216,7 +219,8 @@ class Predictor:
                 "method": "none",
                 "note": "uncalibrated: the model's softmax; the run has no calibration.json (trained before "
                         "calibration or with train.calibration=none), or none was given"},
-            "low_confidence": {"threshold": self.low_confidence, "utterances": int(frame["low_confidence"].sum())},
+            "low_confidence": {"threshold": self.low_confidence,
+                               "utterances": int(frame["low_confidence"].sum())},
             **conversation.notes,
         }
         return Predictions(table=frame, labels=self.labels, counts=counts, info=info)
@@ -262,12 +266,14 @@ class Predictor:
         """
         missing = [m for m in self.modalities if m not in features]
         if missing:
-            raise InputError(f"features lack the modalities {missing}; this model uses {list(self.modalities)}")
+            raise InputError(f"features lack the modalities {missing}; "
+                             f"this model uses {list(self.modalities)}")
         n = len(dialogue_ids)
         values = {m: np.asarray(features[m], np.float32) for m in self.modalities}
         for m, v in values.items():
             if v.shape != (n, self.model.input_dims[m]):
-                raise InputError(f"{m} features have shape {v.shape}, expected ({n}, {self.model.input_dims[m]})")
+                raise InputError(f"{m} features have shape {v.shape}, "
+                                 f"expected ({n}, {self.model.input_dims[m]})")
         shown = {m: np.ones(n, bool) if present is None or m not in present else np.asarray(present[m], bool)
                  for m in self.modalities}
         return self._classify(values, shown, np.asarray(dialogue_ids), np.asarray(speakers))[0]
@@ -282,8 +288,9 @@ class Predictor:
     def _check_extractors(self, modalities: list[str]) -> None:
         # One utterance without media: audio and visual build their extractor and skip it (no_media),
         # text encodes one short sentence.
-        probe = pd.DataFrame({"dialogue_id": ["probe"], "utterance_id": ["0"], "speaker": ["A"], "text": ["ok"],
-                              "media": [""], "start": [np.nan], "end": [np.nan], "face_side": [""]})
+        probe = pd.DataFrame({"dialogue_id": ["probe"], "utterance_id": ["0"], "speaker": ["A"],
+                              "text": ["ok"], "media": [""], "start": [np.nan], "end": [np.nan],
+                              "face_side": [""]})
         quiet = logging.getLogger("multiemo.features")
         level = quiet.level
         quiet.setLevel(logging.WARNING)  # the probe's "1 no_media" summaries would only confuse

@@ -187,8 +187,8 @@ def _check_export_fields(config: dict, path: Path) -> None:
             and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in dims.values())):
         raise ExportError(f"{path}: input_dims must map each modality to a width >= 1, got {dims!r:.100}")
     if not (isinstance(parties, int) and not isinstance(parties, bool) and parties >= 1):
-        raise ExportError(f"{path}: num_parties must be a whole number >= 1 (the parties the model was trained "
-                          f"with), got {parties!r:.40}; copy the export again from its origin")
+        raise ExportError(f"{path}: num_parties must be a whole number >= 1 (the parties the model was "
+                          f"trained with), got {parties!r:.40}; copy the export again from its origin")
 
 
 def read_export_config(path: Path) -> dict:
@@ -221,8 +221,8 @@ def resolve_pretrained(name_or_path: str | os.PathLike, *, revision: str | None 
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
-        raise ExportError(f"{text!r} is not a local directory, and loading from the hub needs huggingface_hub "
-                          "(pip install huggingface_hub)") from None
+        raise ExportError(f"{text!r} is not a local directory, and loading from the hub needs "
+                          "huggingface_hub (pip install huggingface_hub)") from None
     try:
         return Path(snapshot_download(repo_id=text, revision=revision, cache_dir=cache_dir,
                                       allow_patterns=[*EXPORT_FILES, f"{BUNDLE_DIR}/**"]))

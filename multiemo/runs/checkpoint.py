@@ -70,8 +70,8 @@ def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu
     ckpt = load_checkpoint(path, device)  # CheckpointError for anything but plain data
     try:
         identity = ckpt["settings"]
-        model = build_model(identity["model"], ckpt["input_dims"], len(identity["labels"]), ckpt["num_parties"],
-                            ckpt["model"])
+        model = build_model(identity["model"], ckpt["input_dims"], len(identity["labels"]),
+                            ckpt["num_parties"], ckpt["model"])
         identity["train"].setdefault("precision", "fp32")  # runs older than the setting: fp32
     except (KeyError, TypeError, RuntimeError, ValueError) as err:
         # e.g. a checkpoint of an older model version (renamed or missing weights, unknown settings)
@@ -82,7 +82,8 @@ def load_run_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu
 
 def build_model(architecture: dict, input_dims: dict, num_classes: int, num_parties: int,
                 state: dict) -> MultiEMO:
-    """A MultiEMO with ``architecture`` (ModelConfig fields) and the weights and input statistics ``state``."""
+    """A MultiEMO with ``architecture`` (ModelConfig fields) and the weights and input statistics
+    ``state``."""
     model = MultiEMO(
         config=from_mapping(ModelConfig, architecture, section="model"),
         input_dims=input_dims,

@@ -73,7 +73,8 @@ def claim_run_dir(out: Path, identity: dict, restart_if_changed: bool) -> None:
                 "choose another --out or delete that directory"
             )
         log.info("%s holds %s: starting afresh", out,
-                 "a run with other settings" if finished else "the settings of a run without a finished epoch")
+                 "a run with other settings" if finished
+                 else "the settings of a run without a finished epoch")
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
     write_json(path, identity)

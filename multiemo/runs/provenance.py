@@ -35,7 +35,8 @@ def run_provenance(store: FeatureStore, modalities: tuple[str, ...]) -> dict:
             "fingerprint": store.fingerprint,
             "splits": {split: {"dialogues": int(rows["dialogue_id"].nunique()), "utterances": len(rows)}
                        for split, rows in store.table.groupby("split", sort=False)},
-            "modalities": {m: {"dim": info.dim, "provenance": info.provenance} for m, info in recorded.items()},
+            "modalities": {m: {"dim": info.dim, "provenance": info.provenance}
+                           for m, info in recorded.items()},
         },
     }
 

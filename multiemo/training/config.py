@@ -41,7 +41,8 @@ class TrackingConfig:
     """
 
     mlflow: bool = False
-    mlflow_uri: str | None = None  # tracking URI (sqlite:///path.db, http://server...); None: sqlite RUN/mlflow.db
+    # tracking URI (sqlite:///path.db, http://server...); None: sqlite RUN/mlflow.db
+    mlflow_uri: str | None = None
     mlflow_experiment: str = "multiemo"
     tensorboard: bool = False
     tensorboard_dir: str | None = None  # event files' folder; None: RUN/tensorboard
@@ -71,10 +72,12 @@ class TrainConfig:
     num_threads: int = 0  # torch CPU threads; 0 keeps torch's default
     checkpoint_fusion: bool = False  # recompute MultiAttn activations in backward: less memory, same results
     precision: str = "fp32"  # "fp32"; "bf16": bfloat16 products, float32 state; "auto": bf16 where native
-    selection: str = "weighted_f1"  # best epoch: highest validation weighted-F1, or "loss": lowest validation loss
+    # best epoch: highest validation weighted-F1, or "loss": lowest validation loss
+    selection: str = "weighted_f1"
     patience: int | None = None  # stop after this many epochs without a better selection score; None: never
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
-    calibration: str = "temperature"  # "temperature": fit T on validation after training (calibration.json); "none"
+    # "temperature": fit T on validation after training (calibration.json); "none"
+    calibration: str = "temperature"
     lock: bool = True  # flock the run directory while training; false only where the filesystem lacks flock
 
     @classmethod
@@ -99,7 +102,8 @@ class TrainConfig:
         return {**rest, "losses": {**old, **given}}
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "losses", loss_weights(self.losses))  # defaults filled in, each weight checked
+        # defaults filled in, each weight checked
+        object.__setattr__(self, "losses", loss_weights(self.losses))
         for spec in fields(self):  # NaN passes every comparison below; torch would refuse it mid-run
             value = getattr(self, spec.name)
             if isinstance(value, float) and not math.isfinite(value):
@@ -122,11 +126,13 @@ class TrainConfig:
         if self.selection not in SELECTIONS:
             raise ConfigError(f"train.selection must be one of {list(SELECTIONS)}, got {self.selection!r}")
         if self.patience is not None and self.patience < 1:
-            raise ConfigError(f"train.patience must be at least 1 (or null: no early stopping), got {self.patience}")
+            raise ConfigError("train.patience must be at least 1 (or null: no early stopping), "
+                              f"got {self.patience}")
         if self.calibration not in ("temperature", "none"):
             raise ConfigError(f"train.calibration must be 'temperature' or 'none', got {self.calibration!r}")
         if self.hgr_covariance not in ("feature", "legacy"):
-            raise ConfigError(f"train.hgr_covariance must be 'feature' or 'legacy', got {self.hgr_covariance!r}")
+            raise ConfigError("train.hgr_covariance must be 'feature' or 'legacy', "
+                              f"got {self.hgr_covariance!r}")
 
 
 @functools.cache
@@ -158,18 +164,20 @@ def resolve_run_settings(config: Mapping, dataset: str, overrides: Sequence[str]
         entry = datasets[dataset] or {}
         preset_name = entry.get("preset", dataset)
         if preset_name not in presets:
-            raise ConfigError(f"dataset {dataset!r} uses preset {preset_name!r}, which config has not defined")
+            raise ConfigError(f"dataset {dataset!r} uses preset {preset_name!r}, "
+                              "which config has not defined")
         own = {k: entry[k] for k in ("model", "train") if entry.get(k)}
         settings = deep_merge(_spelled_now(presets[preset_name] or {}), _spelled_now(own))
-        # A dataset that extracts only some modalities trains on those unless its model section says otherwise.
+        # A dataset that extracts only some modalities trains on those unless its model section says
+        # otherwise.
         if "modalities" not in (entry.get("model") or {}) and ("modalities" in entry or "reader" in entry):
             settings.setdefault("model", {})["modalities"] = dataset_modalities(entry)
     elif dataset in presets:
         settings = _spelled_now(copy.deepcopy(presets[dataset] or {}))
     else:
         raise ConfigError(
-            f"unknown dataset {dataset!r}; known datasets {sorted(datasets)} (entries of the config file) and "
-            f"presets {sorted(presets)}"
+            f"unknown dataset {dataset!r}; known datasets {sorted(datasets)} (entries of the config file) "
+            f"and presets {sorted(presets)}"
         )
     return complete_settings(deep_merge(settings, _spelled_now(parse_overrides(overrides))))
 

@@ -57,7 +57,8 @@ def build_model_config(model_settings: Mapping, store: FeatureStore) -> ModelCon
     missing = [m for m in config.modalities if m not in store.modalities]
     if missing:
         raise ConfigError(
-            f"model.modalities asks for {missing}, but store {store.root} holds only {sorted(store.modalities)}"
+            f"model.modalities asks for {missing}, "
+            f"but store {store.root} holds only {sorted(store.modalities)}"
         )
     training = store.table["split"].to_numpy() == "train"
     for m in config.modalities:  # a modality that is all padding would train silently on nothing
@@ -168,7 +169,8 @@ def fit(
         score = val_scores["weighted_f1"] if train_cfg.selection == "weighted_f1" else -val_pass.loss
         if state["best_score"] is None or score > state["best_score"]:
             state.update(best_score=score, best_epoch=epoch)
-            # What evaluation, prediction and export read; resuming reads last.pt (Adam's state would triple it).
+            # What evaluation, prediction and export read; resuming reads last.pt (Adam's state would
+            # triple it).
             save_checkpoint(out / BEST, {"model": model.state_dict(), "epoch": epoch, "settings": identity,
                                               "input_dims": input_dims, "num_parties": num_parties})
         state["epoch"] = epoch

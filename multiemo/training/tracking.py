@@ -1,4 +1,5 @@
-"""Experiment tracking (``train.tracking``): each epoch's history record also goes to MLflow and/or TensorBoard.
+"""Experiment tracking (``train.tracking``): each epoch's history record also goes to MLflow and/or
+TensorBoard.
 
 Both are optional (the ``tracking`` extra) and imported only when switched on, so a normal run never loads
 them. Each record is sent as soon as its epoch ends (``history.jsonl`` stays the run's own record); a
