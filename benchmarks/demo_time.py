@@ -5,6 +5,10 @@ fresh folder (empty ``results/``) and runs `snakemake --cores 2 --profile workfl
 root with that tree's ``multiemo`` first on PYTHONPATH, so both run their own library and rules.
 
     python benchmarks/demo_time.py --before /tmp/before-tree --after /tmp/after-tree --rounds 2
+
+With ``--keep DIR`` each run's ``results/`` is kept as ``DIR/{before,after}-{round}``: both trees run from
+the same folder, so their ``settings.json`` files can be compared byte for byte (a run records its store's
+absolute path).
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ import time
 from pathlib import Path
 
 
-def run_demo(tree: Path, scratch: Path) -> float:
-    """Seconds of one demo run of a fresh copy of ``tree``."""
+def run_demo(tree: Path, scratch: Path, keep: Path | None = None) -> float:
+    """Seconds of one demo run of a fresh copy of ``tree``; its ``results/`` copied to ``keep`` if given."""
     copy = scratch / "tree"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(tree, copy)
@@ -32,6 +36,8 @@ def run_demo(tree: Path, scratch: Path) -> float:
     seconds = time.perf_counter() - tic
     if proc.returncode != 0:
         raise RuntimeError(f"demo of {tree} failed:\n{proc.stderr[-4000:]}")
+    if keep is not None:
+        shutil.copytree(copy / "results", keep)
     shutil.rmtree(copy)
     return seconds
 
@@ -44,6 +50,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--start-with", choices=["before", "after"], default="before",
                         help="the tree of the first round's first run (the next round starts with the other)")
+    parser.add_argument("--keep", type=Path, help="keep each run's results/ here, as {before,after}-{round}")
     args = parser.parse_args()
     times = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as scratch:
@@ -52,7 +59,8 @@ def main() -> None:
             order = ("before", "after") if first else ("after", "before")
             for name in order:
                 load = os.getloadavg()[0]
-                seconds = run_demo(getattr(args, name).resolve(), Path(scratch))
+                keep = args.keep / f"{name}-{round_ + 1}" if args.keep else None
+                seconds = run_demo(getattr(args, name).resolve(), Path(scratch), keep)
                 times[name].append(seconds)
                 print(f"round {round_ + 1} {name}: {seconds:.1f} s (load average at start {load:.1f})",
                       flush=True)

@@ -37,8 +37,8 @@ def corpus_readme(spec: CorpusSpec, table: pd.DataFrame, *, espeak: str) -> str:
         "# Demo corpus in MELD's raw-release layout",
         "",
         "Synthetic, small and committed, so that `make demo` runs the whole pipeline offline in minutes.",
-        "Nothing here is real conversation: every label was drawn by a seeded plan and every clip rendered "
-        "from it.",
+        ("Nothing here is real conversation: every label was drawn by a seeded plan and every clip rendered "
+         "from it."),
         "Do not edit by hand; regenerate (needs espeak-ng, `apt-get install espeak-ng`):",
         "",
         "```",
@@ -60,12 +60,12 @@ def corpus_readme(spec: CorpusSpec, table: pd.DataFrame, *, espeak: str) -> str:
         "- `demo_cues.csv`: the full plan, one row per utterance: true emotion, the emotion whose cue each",
         "  channel shows (`text_cue`, `audio_cue`, `visual_cue`), voice and face parameters, clip fate.",
         "- `demo_check.json` (written by `check.py`, not by the generator): test accuracy and",
-        "  weighted F1 of a logistic regression per modality and on their concatenation, face detection "
-        "rate.",
+        ("  weighted F1 of a logistic regression per modality and on their concatenation, face detection "
+         "rate."),
         "",
         "## Layout and size",
-        "Same files as MELD: `{train,dev,test}_sent_emo.csv` (MELD's eleven columns, CRLF, UTF-8, "
-        "typographic",
+        ("Same files as MELD: `{train,dev,test}_sent_emo.csv` (MELD's eleven columns, CRLF, UTF-8, "
+         "typographic"),
         "apostrophes) and clips `dia{Dialogue_ID}_utt{Utterance_ID}.mp4` in `train_splits/`,",
         "`dev_splits_complete/`, `output_repeated_splits_test/`.",
         "",
@@ -93,10 +93,10 @@ def corpus_readme(spec: CorpusSpec, table: pd.DataFrame, *, espeak: str) -> str:
         "## Cue design: partial, complementary evidence",
         "For every utterance and every channel independently, the plan draws whether the channel is on:",
         "it shows the true emotion's cue with probability p_true. When off, it shows the neutral cue (an",
-        "everyday sentence, a plain voice, an untouched face: nothing given away) or, less often, a "
-        "misleading",
-        "cue of another non-neutral emotion. One channel alone misses most emotions it is not on for; "
-        "channels",
+        ("everyday sentence, a plain voice, an untouched face: nothing given away) or, less often, a "
+         "misleading"),
+        ("cue of another non-neutral emotion. One channel alone misses most emotions it is not on for; "
+         "channels"),
         "are on independently, so a model that fuses them recovers much of what each one misses.",
         "",
         "| channel | p_true | P(neutral cue given off) | P(misleading cue given off) |",
@@ -108,11 +108,11 @@ def corpus_readme(spec: CorpusSpec, table: pd.DataFrame, *, espeak: str) -> str:
         )
     lines += [
         "",
-        "- Dialogue context: a speaker keeps their previous emotion with probability "
-        f"{spec.mood_persistence},",
-        "  else redraws it from the prior " + ", ".join(f"{e} {p}" for e, p in EMOTION_PRIOR.items()) + ".",
-        "- Text: short sentences that give away joy, sadness or anger, and neutral everyday ones that",
-        "  non-neutral speakers also say (see `REVEALING` in `cues.py`).",
+        ("- Dialogue context: a speaker keeps their previous emotion with probability "
+        f"{spec.mood_persistence},"),
+         "  else redraws it from the prior " + ", ".join(f"{e} {p}" for e, p in EMOTION_PRIOR.items()) + ".",
+         "- Text: short sentences that give away joy, sadness or anger, and neutral everyday ones that",
+         "  non-neutral speakers also say (see `REVEALING` in `cues.py`).",
         (
             "- Audio (espeak-ng, then a spectral tilt and soft clipping; jitter ± pitch "
             f"{VOICE_JITTER.pitch:g}, speed {VOICE_JITTER.speed:g}, amplitude {VOICE_JITTER.amplitude:g}, "
@@ -126,7 +126,7 @@ def corpus_readme(spec: CorpusSpec, table: pd.DataFrame, *, espeak: str) -> str:
             f" word gap {v.word_gap}, pitch range {v.pitch_range:g}%, tilt {v.tilt:+g}, drive {v.drive:g}"
         )
     lines += [
-        "  Each speaker has an espeak-ng voice variant and a pitch offset: identity is a nuisance factor.",
+         "  Each speaker has an espeak-ng voice variant and a pitch offset: identity is a nuisance factor.",
         (
             f"- Face (strength drawn in [{FACE_STRENGTH_MIN}, {FACE_STRENGTH_MAX}] per utterance, lighting "
             f"noise ± {FACE_LIGHT_JITTER}):"
@@ -138,17 +138,17 @@ def corpus_readme(spec: CorpusSpec, table: pd.DataFrame, *, espeak: str) -> str:
             f"mouth corners {f.mouth:+g} px, head tilt {f.head_tilt:+g} degrees"
         )
     lines += [
-        "  The face sways a few pixels on a two-tone set whose colour is drawn per dialogue.",
-        "",
-        "## Speakers and licences of the photos",
+         "  The face sways a few pixels on a two-tone set whose colour is drawn per dialogue.",
+         "",
+         "## Speakers and licences of the photos",
     ]
     for c in CHARACTERS:
         lines.append(f"- {c.name}: voice `{c.voice}` (pitch offset {c.pitch_offset:+g}), face `{c.face}`.")
     lines += [
-        "",
-        "- `astronaut`: `skimage.data.astronaut()`, Eileen Collins, NASA photograph, public domain.",
-        "- `lfw:<i>`: `skimage.data.lfw_subset()`, faces from Labeled Faces in the Wild (Huang et al., "
-        "2007),",
+         "",
+         "- `astronaut`: `skimage.data.astronaut()`, Eileen Collins, NASA photograph, public domain.",
+        ("- `lfw:<i>`: `skimage.data.lfw_subset()`, faces from Labeled Faces in the Wild (Huang et al., "
+         "2007),"),
         "  distributed with scikit-image for research use; upscaled from 25x25 grey and tinted.",
         "- Speech is synthetic (espeak-ng, GPL-3.0 program; its output is not covered by that licence).",
         "- The names are character names of the sitcom MELD is drawn from; no other material of it is used.",
