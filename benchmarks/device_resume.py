@@ -52,7 +52,8 @@ def demo_store(path: Path, modalities: list[str], work: Path) -> FeatureStore:
     read_corpus(entry, work / "corpus")
     files = {}
     for modality in modalities:
-        settings = deep_merge(config["extraction"].get(modality, {}), entry.get("extraction", {}).get(modality, {}))
+        settings = deep_merge(config["extraction"].get(modality, {}),
+                              entry.get("extraction", {}).get(modality, {}))
         files[modality] = [work / f"{modality}.npz"]
         extract_features(modality, work / "corpus", files[modality][0], settings=settings, progress=False)
     return assemble_store(DEMO, work / "corpus", files, path)
@@ -69,17 +70,20 @@ def manifest_of_test(store: FeatureStore, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda", help="train.device: cuda, cuda:N or cpu")
     parser.add_argument("--store", type=Path, default=REPO / "results" / "demo" / "store")
     parser.add_argument("--modalities", default="text,audio,visual", help="when the store must be made")
-    parser.add_argument("--work", type=Path, help="folder for the store, runs and predictions (default: temp)")
+    parser.add_argument("--work", type=Path,
+                        help="folder for the store, runs and predictions (default: temp)")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="device_resume_"))
     cuda = args.device.startswith("cuda")
 
     tic = time.perf_counter()
-    store = demo_store(args.store if args.store.exists() else work / "store", args.modalities.split(","), work)
+    store = demo_store(args.store if args.store.exists() else work / "store",
+                       args.modalities.split(","), work)
     store_seconds = time.perf_counter() - tic
     settings = resolve_run_settings(load_yaml(REPO / "config.yaml"), DEMO,
                                     [f"train.device={args.device}", "train.epochs=2", "train.precision=auto",
@@ -101,11 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     resumed = train_run(store.root, settings, run, progress=False)
     peak = torch.cuda.max_memory_allocated() if cuda else None
 
-    history, expected = read_history(run / "history.jsonl"), read_history(work / "uninterrupted" / "history.jsonl")
+    history = read_history(run / "history.jsonl")
+    expected = read_history(work / "uninterrupted" / "history.jsonl")
     same = [r["validation_loss"] for r in history] == [r["validation_loss"] for r in expected]
     predicted = multiemo(["--quiet", "predict", "--run", str(run), "--manifest",
-                          str(manifest_of_test(store, work / "manifest.csv")), "--out", str(work / "predictions"),
-                          "--device", "auto"])
+                          str(manifest_of_test(store, work / "manifest.csv")),
+                          "--out", str(work / "predictions"), "--device", "auto"])
     result = {
         "device": torch.cuda.get_device_name() if cuda else platform.processor() or platform.machine(),
         "torch": torch.__version__,

@@ -44,15 +44,18 @@ PREVIOUS_DIARIZATION = {"threshold": 1.1, "one_speaker_similarity": 1.0, "min_tu
 
 def table(scored: dict) -> str:
     """A markdown table of a scored set: one row per recording and the summed row."""
-    lines = [("| recording | DER | DER, overlap not scored | one-speaker baseline (not scored) | missed / FA / "
-             "confusion (s, not scored) | speakers (ref) | VAD P / R |"), "|---|---|---|---|---|---|---|"]
+    lines = [("| recording | DER | DER, overlap not scored | one-speaker baseline (not scored) "
+              "| missed / FA / confusion (s, not scored) | speakers (ref) | VAD P / R |"),
+             "|---|---|---|---|---|---|---|"]
     for name, row in [*scored["recordings"].items(), ("**summed**", scored["total"])]:
         parts = row["no_overlap"]
         vad = row.get("vad")
         speakers = f"{row['speakers']} ({row['reference_speakers']})" if "speakers" in row else \
             f"exact {row['count_exact']}/{row['recordings']}, ±1 {row['count_within_1']}/{row['recordings']}"
-        lines.append(f"| {name} | {row['der']:.1%} | {row['der_no_overlap']:.1%} | {row['baseline_no_overlap']:.1%} | "
-                     f"{parts['missed']:.2f} / {parts['false']:.2f} / {parts['confusion']:.2f} | {speakers} | "
+        lines.append(f"| {name} | {row['der']:.1%} | {row['der_no_overlap']:.1%} "
+                     f"| {row['baseline_no_overlap']:.1%} | "
+                     f"{parts['missed']:.2f} / {parts['false']:.2f} / {parts['confusion']:.2f} "
+                     f"| {speakers} | "
                      + (f"{vad['precision']:.3f} / {vad['recall']:.3f} |" if vad else "|"))
     return "\n".join(lines)
 
@@ -65,7 +68,8 @@ def main() -> None:
     args = parser.parse_args()
     seg, diar = SegmentationConfig(), DiarizationConfig()
     tic = time.perf_counter()
-    recordings = [load(name, wav, rttm, args.cache, diar.step) for name, wav, rttm in development_set(args.data)]
+    recordings = [load(name, wav, rttm, args.cache, diar.step)
+                  for name, wav, rttm in development_set(args.data)]
     cached = time.perf_counter() - tic
     report: dict = {}
     previous = Setting(replace(seg, **PREVIOUS_VAD), replace(diar, **PREVIOUS_DIARIZATION))
@@ -73,9 +77,11 @@ def main() -> None:
                            ("defaults", [Setting(seg, diar)] * len(recordings)),
                            ("count_given", [Setting(seg, replace(diar, num_speakers=len(set(r.reference[1]))))
                                             for r in recordings])):
-        report[name] = score_set(Recording(r.name, r.reference, hypothesis(r, s)) for r, s in zip(recordings, settings))
+        report[name] = score_set(Recording(r.name, r.reference, hypothesis(r, s))
+                                 for r, s in zip(recordings, settings))
         for r, s in zip(recordings, settings):
-            report[name]["recordings"][r.name].update(vad=detection_error(r, s.segmentation), setting=describe(s))
+            report[name]["recordings"][r.name].update(vad=detection_error(r, s.segmentation),
+                                                      setting=describe(s))
     report.update(evaluate(recordings, vad_grid(seg), diarization_grid(diar)))
     chosen = report.pop("chosen")
     # The one-speaker cut, under the in-sample settings and those chosen without the recording it is cut from.
@@ -84,7 +90,8 @@ def main() -> None:
     for name, setting in (("in_sample", chosen["in_sample"]), ("leave_one_out", chosen["folds"][source])):
         report[name]["one_speaker_cut"] = {"speakers": len(set(hypothesis(one, setting)[1])),
                                            "setting": describe(setting)}
-    report["meta"] = {"cache_seconds": round(cached, 1), "search_seconds": round(time.perf_counter() - tic - cached, 1),
+    report["meta"] = {"cache_seconds": round(cached, 1),
+                      "search_seconds": round(time.perf_counter() - tic - cached, 1),
                       "load_average": os.getloadavg(), "machine": platform.platform(), "cpus": os.cpu_count(),
                       "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                                text=True, check=False).stdout.strip()}

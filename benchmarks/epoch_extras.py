@@ -77,7 +77,8 @@ def main() -> None:
             f"history line (file of {settings['train']['epochs']} lines rewritten)": _median_seconds(
                 lambda: append_history(history, record), args.repeats),
             "scores of the three passes (softmax, weighted-F1, accuracy)": _median_seconds(
-                lambda: [PassResult(0.0, {}, p.y_true, p.logits, p.rows).scores(labels) for p in passes.values()],
+                lambda: [PassResult(0.0, {}, p.y_true, p.logits, p.rows).scores(labels)
+                         for p in passes.values()],
                 args.repeats),
         }
         sizes = {name: round((out / name).stat().st_size / 2**20, 1) for name in ("best.pt", "last.pt")}

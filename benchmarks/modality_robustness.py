@@ -47,7 +47,8 @@ def main() -> None:
     parser.add_argument("--dropouts", type=floats, default=[0.0, 0.3], help="model.modality_dropout values")
     parser.add_argument("--seeds", type=ints, default=[1, 2, 3])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("overrides", nargs="*", metavar="key=value", help="extra settings, e.g. train.epochs=20")
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help="extra settings, e.g. train.epochs=20")
     args = parser.parse_args()
 
     store = FeatureStore(args.store)

@@ -78,8 +78,9 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--period", type=float, default=10.0, help="seconds between utterance starts")
     parser.add_argument("--no-transcript", action="store_true", help="predict from audio and faces only")
-    parser.add_argument("--speech", help="a real recording whose speech fills the utterances (silero-vad hears "
-                                         "no speech in the synthetic tone), e.g. ../shared/data/conversation/sample.wav")
+    parser.add_argument("--speech", help="a real recording whose speech fills the utterances (silero-vad "
+                                         "hears no speech in the synthetic tone), "
+                                         "e.g. ../shared/data/conversation/sample.wav")
     parser.add_argument("--measure", nargs=4, metavar=("SHORT_MP4", "SHORT_SRT", "LONG_MP4", "LONG_SRT"),
                         help=argparse.SUPPRESS)  # the fresh measuring process
     args = parser.parse_args()
@@ -106,13 +107,16 @@ def measure(args: argparse.Namespace) -> None:
     short_video, short_srt, long_video, long_srt = args.measure
     predictor = Predictor(args.run, device="cpu", progress=False)
     out = Path(long_video).parent / "predictions"
-    for _ in range(2):  # the speaker encoder's second call takes a one-off ~30 MiB (tests/predict/test_memory.py)
-        short = predictor.predict(from_video(short_video, None if args.no_transcript else short_srt, progress=False))
+    # the speaker encoder's second call takes a one-off ~30 MiB (tests/predict/test_memory.py)
+    for _ in range(2):
+        short = predictor.predict(from_video(short_video, None if args.no_transcript else short_srt,
+                                             progress=False))
         write_predictions(out, short)  # CSV, JSON, timeline and page: what `multiemo predict` writes
     warm = peak_mib()
     tracemalloc.start()
     tic = time.perf_counter()
-    result = predictor.predict(from_video(long_video, None if args.no_transcript else long_srt, progress=False))
+    result = predictor.predict(from_video(long_video, None if args.no_transcript else long_srt,
+                                          progress=False))
     files = write_predictions(out, result)
     seconds = time.perf_counter() - tic
     traced = tracemalloc.get_traced_memory()[1] / 2**20

@@ -60,7 +60,8 @@ def evaluate_without(
     model, identity = load_run_model(run_dir, device)
     store = store or FeatureStore(identity["store"])
     if store.labels != identity["labels"]:
-        raise StoreError(f"{store.root} has labels {store.labels}, the run was trained on {identity['labels']}")
+        raise StoreError(f"{store.root} has labels {store.labels}, "
+                         f"the run was trained on {identity['labels']}")
     data = WithoutModalities(DialogueSet(store, split, identity["model"]["modalities"]), drop)
     result = forward_pass(model, data, identity["train"]["batch_size"], device,
                           precision=identity["train"]["precision"])

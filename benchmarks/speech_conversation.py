@@ -52,8 +52,10 @@ def main() -> None:
         found, seconds = timed(diarize, wav, regions, info.duration, config)
         row = {"speakers_found": found.num_speakers, "real_time_factor": round(seconds / info.duration, 4)}
         for collar in (0.25, 0.5):
-            der = diarization_error_rate(reference, (found.turns, found.speakers), info.duration, collar=collar)
-            row[f"der_collar_{collar}"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in der.items()}
+            der = diarization_error_rate(reference, (found.turns, found.speakers), info.duration,
+                                         collar=collar)
+            row[f"der_collar_{collar}"] = {k: round(v, 4) if isinstance(v, float) else v
+                                           for k, v in der.items()}
         report[f"diarization_{name}"] = row
     report.update(load_average_after=os.getloadavg(), machine=platform.platform(), cpus=os.cpu_count(),
                   commit=subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,

@@ -62,7 +62,8 @@ def iemocap_like_table(seed: int = 0) -> pd.DataFrame:
     for d, n in enumerate(lengths):
         split = "test" if d >= 120 else ("validation" if d >= 108 else "train")
         for u in range(n):
-            rows.append({"dialogue_id": f"d{d}", "utterance_id": str(u), "speaker": "FM"[int(rng.integers(2))],
+            rows.append({"dialogue_id": f"d{d}", "utterance_id": str(u),
+                         "speaker": "FM"[int(rng.integers(2))],
                          "label": IEMOCAP_LABELS[int(rng.integers(6))], "split": split, "text": ""})
     return _with_positions(pd.DataFrame(rows))
 
@@ -82,7 +83,8 @@ def main() -> None:
     bound_kernel_caches()  # before the first oneDNN kernel: see multiemo._onednn
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=["meld", "iemocap"], required=True)
-    parser.add_argument("--meld-dir", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared/data/meld")
+    parser.add_argument("--meld-dir", type=Path,
+                        default=Path(__file__).resolve().parents[1] / ".." / "shared/data/meld")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[1] / "config.yaml")
@@ -101,7 +103,8 @@ def main() -> None:
     settings = resolve_run_settings(load_yaml(args.config), args.dataset,
                                     [f"train.epochs={args.epochs}", f"train.device={args.device}", *args.set])
     with tempfile.TemporaryDirectory() as tmp:
-        store = write_store(Path(tmp) / "store", name=args.dataset, table=table, labels=labels, features=features)
+        store = write_store(Path(tmp) / "store", name=args.dataset, table=table, labels=labels,
+                            features=features)
         del features
         peaks = []  # peak RSS so far, after each epoch (Linux: VmHWM)
         tic = time.perf_counter()

@@ -95,7 +95,8 @@ def imports_in(source: str, package: str) -> list[tuple[int, str]]:
             for alias in node.names:
                 deeper = f"{target}.{alias.name}"
                 sub = PACKAGE.parent / Path(*deeper.split("."))
-                found.append((node.lineno, deeper if sub.with_suffix(".py").exists() or sub.is_dir() else target))
+                is_module = sub.with_suffix(".py").exists() or sub.is_dir()
+                found.append((node.lineno, deeper if is_module else target))
     return [(line, m) for line, m in found if m == "multiemo" or m.startswith("multiemo.")]
 
 
@@ -129,7 +130,8 @@ def test_imports_go_to_the_same_floor_or_below(path):
 
 def test_the_layering_check_catches_an_upward_import():
     # the check itself: a corpora module importing the training loop is caught, relative imports resolved
-    source = "def f():\n    from multiemo.training import loop\nfrom ..features import base\nfrom . import table\n"
+    source = ("def f():\n    from multiemo.training import loop\n"
+              "from ..features import base\nfrom . import table\n")
     found = {m: line for line, m in imports_in(source, "multiemo.corpora")}
     assert found == {"multiemo.training.loop": 2, "multiemo.features.base": 3, "multiemo.corpora.table": 4}
     assert sorted(m for m in found if floor_of(m) > floor_of("multiemo.corpora")) == [
@@ -143,7 +145,8 @@ def is_reader(module: str) -> bool:
 def test_readers_of_a_run_import_nothing_from_training():
     # export is multiemo.predict.export; lazy imports inside functions count as much as the top ones
     readers = [p for p in MODULES if is_reader(module_name(p))]
-    assert any(module_name(p) == "multiemo.predict.export" for p in readers), "export moved: add it to RUN_READERS"
+    assert any(module_name(p) == "multiemo.predict.export" for p in readers), \
+        "export moved: add it to RUN_READERS"
     found = [
         f"{path.relative_to(PACKAGE.parent)}:{line}: imports {target}"
         for path in readers
@@ -205,7 +208,8 @@ def test_the_cycle_check_finds_a_lazy_cycle():
     assert find_cycle(graph) == ["multiemo.a", "multiemo.b", "multiemo.c", "multiemo.a"]
     assert find_cycle({**graph, "multiemo.c": set()}) is None
     # a lazy import (inside a function) is an edge like any other
-    lazy = {m for _, m in imports_in("def f():\n    from multiemo.predict import export\n", "multiemo.predict")}
+    lazy = {m for _, m in imports_in("def f():\n    from multiemo.predict import export\n",
+                                     "multiemo.predict")}
     assert lazy == {"multiemo.predict.export"}
 
 

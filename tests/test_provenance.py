@@ -44,7 +44,8 @@ def test_a_hub_model_revision_is_read_from_the_cache(tmp_path):
 
 
 def test_a_run_records_text_model_revisions_where_transformers_is_not_installed(tmp_path):
-    """The train env has no transformers (envs/train.yaml): recording a text model's revision must not import it."""
+    """The train env has no transformers (envs/train.yaml): recording a text model's revision must not
+    import it."""
     from multiemo.data.store import FeatureStore, write_store
 
     store = make_learnable_store(tmp_path / "store")
@@ -58,7 +59,8 @@ def test_a_run_records_text_model_revisions_where_transformers_is_not_installed(
             "from multiemo.runs.provenance import run_provenance\n"
             f"recorded = run_provenance(FeatureStore({str(tmp_path / 'text_store')!r}), ('text', 'audio'))\n"
             "print(recorded['text_models'])\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == "{'roberta-base': None}"  # not in this machine's hub cache
 
@@ -82,9 +84,11 @@ def test_a_run_takes_extractor_library_versions_from_its_store_when_its_env_lack
                         features={m: toy.features(m)[:] for m in toy.modalities}, provenance=recorded)
     missing = {"transformers", "opensmile", "facenet-pytorch"}
     real = provenance_module.library_version
-    monkeypatch.setattr(provenance_module, "library_version", lambda name: None if name in missing else real(name))
+    monkeypatch.setattr(provenance_module, "library_version",
+                        lambda name: None if name in missing else real(name))
     software = run_provenance(store, ("text", "audio", "visual"))["software"]
-    assert software["libraries"]["opensmile"] == "2.6.0" and software["libraries"]["facenet-pytorch"] == "2.5.3"
+    assert software["libraries"]["opensmile"] == "2.6.0"
+    assert software["libraries"]["facenet-pytorch"] == "2.5.3"
     assert software["libraries"]["transformers"] == "5.0.1"
     assert software["libraries"]["torch"] == real("torch")  # what the env has is its own
     assert software["libraries_from_features"] == sorted(missing)

@@ -86,7 +86,8 @@ FILES = {
                 outcomes = StageOutcomes(stage="words")
                 for key in keys:
                     outcomes.add(key, OK)
-                return ModalityFeatures(keys=keys, values=words / settings.scale, present=np.ones(len(keys), bool),
+                return ModalityFeatures(keys=keys, values=words / settings.scale,
+                                        present=np.ones(len(keys), bool),
                                         provenance={"extractor": "words", "scale": settings.scale, "dim": 1},
                                         outcomes=outcomes)
 
@@ -96,7 +97,8 @@ FILES = {
         register_extractor(Extractor("words", WordsConfig, build, reads="text", sharded=False))
     """,
 }
-REGISTERED = {"focal_plugin": (LOSSES, "focal"), "tsv_plugin": (READERS, "tsv"), "words_plugin": (EXTRACTORS, "words")}
+REGISTERED = {"focal_plugin": (LOSSES, "focal"), "tsv_plugin": (READERS, "tsv"),
+              "words_plugin": (EXTRACTORS, "words")}
 
 
 @pytest.fixture
@@ -116,8 +118,8 @@ def _config(tmp_path: Path) -> dict:
     config = load_yaml(REPO / "config.yaml")
     config["plugins"] = list(FILES)
     config["extraction"]["words"] = {"scale": 2.0}
-    config["datasets"]["mine"] = {"reader": "tsv", "tsv": str(tmp_path / "corpus.tsv"), "modalities": ["words"],
-                                  "preset": "small_corpus",
+    config["datasets"]["mine"] = {"reader": "tsv", "tsv": str(tmp_path / "corpus.tsv"),
+                                  "modalities": ["words"], "preset": "small_corpus",
                                   "train": {"losses": {"focal": 0.5}}}
     return config
 

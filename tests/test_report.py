@@ -1,4 +1,5 @@
-"""The results report states test calibration before and after temperature scaling, with a reliability diagram."""
+"""The results report states test calibration before and after temperature scaling, with a reliability
+diagram."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ LABELS = ["neutral", "joy", "anger"]
 
 
 def write_run(run, seed: int) -> dict:
-    """A run directory with the metrics.json and history.jsonl a trained run has, from overconfident logits."""
+    """A run directory with the metrics.json and history.jsonl a trained run has, from overconfident
+    logits."""
     rng = np.random.default_rng(seed)
     honest = rng.normal(scale=1.5, size=(400, len(LABELS)))
     y = (softmax(honest).cumsum(1) > rng.random((400, 1))).argmax(1)
@@ -25,12 +27,13 @@ def write_run(run, seed: int) -> dict:
     test = classification_scores(test_y, test_logits.argmax(1), LABELS)
     test["calibration"] = {"before": calibration_scores(softmax(test_logits), test_y),
                            "after": calibration_scores(softmax(test_logits, temperature), test_y)}
-    metrics = {"labels": LABELS, "test": test, "validation": {"weighted_f1": 50.0}, "seed": seed, "best_epoch": 1,
-               "oracle_test_weighted_f1": 55.0, "oracle_note": "not valid",
+    metrics = {"labels": LABELS, "test": test, "validation": {"weighted_f1": 50.0}, "seed": seed,
+               "best_epoch": 1, "oracle_test_weighted_f1": 55.0, "oracle_note": "not valid",
                "calibration": {"method": "temperature", "temperature": temperature}}
     run.mkdir(parents=True)
     (run / "metrics.json").write_text(json.dumps(metrics))
-    (run / "history.jsonl").write_text("".join(json.dumps({"epoch": e, "train_loss": 1.0 / e, "validation_loss": 1.2,
+    (run / "history.jsonl").write_text("".join(json.dumps({"epoch": e, "train_loss": 1.0 / e,
+                                                           "validation_loss": 1.2,
                                                            "validation_weighted_f1": 40.0 + e}) + "\n"
                                                for e in (1, 2)))
     return metrics

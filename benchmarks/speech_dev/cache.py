@@ -41,7 +41,8 @@ class Cached:
 
 
 def development_set(data: Path) -> list[tuple[str, Path, Path]]:
-    """(name, wav, rttm) of every development recording under ``data`` (``meetings/`` and ``conversation/``)."""
+    """(name, wav, rttm) of every development recording under ``data`` (``meetings/`` and
+    ``conversation/``)."""
     pairs = []
     for folder in ("meetings", "conversation"):
         for wav in sorted((data / folder).glob("*.wav")):

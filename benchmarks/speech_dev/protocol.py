@@ -1,4 +1,5 @@
-"""The development protocol: every voice-activity and diarization setting chosen on recordings, scored on others.
+"""The development protocol: every voice-activity and diarization setting chosen on recordings,
+scored on others.
 
 For a setting, a recording's hypothesis is what ``multiemo predict`` makes without a transcript (the same
 functions: silero hysteresis, padding, joining and dropping; grid windows; clustering; turns), from the
@@ -80,20 +81,23 @@ def _vad_errors(recordings: Sequence[Cached], vad: list[SegmentationConfig]) -> 
 
 def _der_parts(recordings: Sequence[Cached], segmentation: SegmentationConfig,
                diar: list[DiarizationConfig]) -> np.ndarray:
-    """(D, R, 2) error and total seconds (overlap not scored) of each diarization setting on each recording."""
+    """(D, R, 2) error and total seconds (overlap not scored) of each diarization setting on each
+    recording."""
     metric = DiarizationErrorRate(collar=COLLAR, skip_overlap=True)
     out = np.zeros((len(diar), len(recordings), 2))
     warnings.filterwarnings("ignore", "'uem' was approximated", UserWarning)  # the extents are what is meant
     for r, cached in enumerate(recordings):
         reference = annotation(*cached.reference, cached.name)
         for d, config in enumerate(diar):
-            parts = metric(reference, annotation(*hypothesis(cached, Setting(segmentation, config)), cached.name),
+            parts = metric(reference,
+                           annotation(*hypothesis(cached, Setting(segmentation, config)), cached.name),
                            detailed=True)
             out[d, r] = parts["missed detection"] + parts["false alarm"] + parts["confusion"], parts["total"]
     return out
 
 
-def evaluate(recordings: Sequence[Cached], vad: list[SegmentationConfig], diar: list[DiarizationConfig]) -> dict:
+def evaluate(recordings: Sequence[Cached], vad: list[SegmentationConfig],
+             diar: list[DiarizationConfig]) -> dict:
     """In-sample and leave-one-out scores, with the settings each fold chose (module docstring)."""
     vad_errors = _vad_errors(recordings, vad)  # (V, R)
     der_parts: dict[int, np.ndarray] = {}  # chosen voice-activity setting -> (D, R, 2)
@@ -110,7 +114,8 @@ def evaluate(recordings: Sequence[Cached], vad: list[SegmentationConfig], diar: 
     folds = [choose([j for j in everyone if j != i]) for i in everyone]
     out: dict = {"chosen": {"in_sample": in_sample, "folds": folds}}
     for name, settings in (("in_sample", [in_sample] * len(recordings)), ("leave_one_out", folds)):
-        scored = score_set(Recording(r.name, r.reference, hypothesis(r, s)) for r, s in zip(recordings, settings))
+        scored = score_set(Recording(r.name, r.reference, hypothesis(r, s))
+                           for r, s in zip(recordings, settings))
         for r, s in zip(recordings, settings):
             scored["recordings"][r.name].update(vad=detection_error(r, s.segmentation), setting=describe(s))
         out[name] = scored
@@ -120,6 +125,6 @@ def evaluate(recordings: Sequence[Cached], vad: list[SegmentationConfig], diar: 
 def describe(setting: Setting) -> dict:
     """The grid coordinates of a setting (what differs between points)."""
     seg, diar = setting.segmentation, setting.diarization
-    return {"silero_threshold": seg.silero_threshold, "speech_pad": seg.speech_pad, "min_silence": seg.min_silence,
-            "min_speech": seg.min_speech, "threshold": diar.threshold,
+    return {"silero_threshold": seg.silero_threshold, "speech_pad": seg.speech_pad,
+            "min_silence": seg.min_silence, "min_speech": seg.min_speech, "threshold": diar.threshold,
             "one_speaker_similarity": diar.one_speaker_similarity, "min_turn": diar.min_turn}

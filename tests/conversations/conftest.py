@@ -1,4 +1,5 @@
-"""A generated conversation to cut, transcribe and predict: talk.mp4 (real speech, a real face) and talk.srt."""
+"""A generated conversation to cut, transcribe and predict: talk.mp4 (real speech, a real face) and
+talk.srt."""
 
 from __future__ import annotations
 

@@ -184,7 +184,8 @@ Language: en
 
 00:00:00.320 --> 00:00:02.270 align:start position:0%
  
-so<00:00:00.640><c> I</c><00:00:00.960><c> finally</c><00:00:01.280><c> got</c><00:00:01.600><c> the</c><00:00:01.760><c> job</c>
+so<00:00:00.640><c> I</c><00:00:00.960><c> finally</c><00:00:01.280><c> got</c>\
+<00:00:01.600><c> the</c><00:00:01.760><c> job</c>
 
 00:00:02.270 --> 00:00:02.280 align:start position:0%
 so I finally got the job
@@ -192,7 +193,8 @@ so I finally got the job
 
 00:00:02.280 --> 00:00:04.950 align:start position:0%
 so I finally got the job
-and<00:00:02.600><c> I</c><00:00:02.880><c> could</c><00:00:03.200><c> not</c><00:00:03.520><c> be</c><00:00:03.840><c> happier</c>
+and<00:00:02.600><c> I</c><00:00:02.880><c> could</c><00:00:03.200><c> not</c>\
+<00:00:03.520><c> be</c><00:00:03.840><c> happier</c>
 
 00:00:04.950 --> 00:00:04.960 align:start position:0%
 and I could not be happier

@@ -1,16 +1,16 @@
 """The README runs as written: every command of its fenced shell and Python blocks, in document order.
 
-The commands run in one working copy of the repository's layout (``config.yaml``, ``workflow/``) whose default
-dataset is the bundled demo corpus, made demo-sized by that copy's config (one seed, one variant, 3 epochs; the
-commands themselves are not changed). Files the README assumes a user has are made here first: a video with
-subtitles (``talk.mp4``, ``talk.srt``), an audio-only call (the real one of ``../shared/data`` when present), a
-manifest of clips, small feature pickles in each published structure. The placeholders STORE and RUN become the
-small imported store and a fresh run directory.
+The commands run in one working copy of the repository's layout (``config.yaml``, ``workflow/``) whose
+default dataset is the bundled demo corpus, made demo-sized by that copy's config (one seed, one variant,
+3 epochs; the commands themselves are not changed). Files the README assumes a user has are made here
+first: a video with subtitles (``talk.mp4``, ``talk.srt``), an audio-only call (the real one of
+``../shared/data`` when present), a manifest of clips, small feature pickles in each published structure.
+The placeholders STORE and RUN become the small imported store and a fresh run directory.
 
-How each command is checked is stated in :data:`HOW`: ``run`` (for real), ``dry`` (``snakemake -n``: it needs a
-GPU, a cluster, conda channels or a corpus that is not here), ``make`` (``make -n``: the Makefile target exists and
-says what it runs; ``make test`` is this suite). A README command missing from :data:`HOW` fails the test, so a new
-command has to say how it is checked.
+How each command is checked is stated in :data:`HOW`: ``run`` (for real), ``dry`` (``snakemake -n``: it
+needs a GPU, a cluster, conda channels or a corpus that is not here), ``make`` (``make -n``: the Makefile
+target exists and says what it runs; ``make test`` is this suite). A README command missing from
+:data:`HOW` fails the test, so a new command has to say how it is checked.
 """
 
 from __future__ import annotations
@@ -39,13 +39,15 @@ from tests.data.test_legacy import _write_release as write_release
 
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
-#: README command (continuations joined, comment dropped; a here-document by its first line) -> how it is checked.
+#: README command (continuations joined, comment dropped; a here-document by its first line) -> how it
+#: is checked.
 HOW = {
     "make demo": "make",
     "make test": "make",
     "make lock": "make",
     "snakemake --cores 8": "run",
-    "snakemake --cores 8 --use-conda": "dry",  # conda channels are unreachable here; tests/deploy runs it for real
+    # conda channels are unreachable here; tests/deploy runs it for real
+    "snakemake --cores 8 --use-conda": "dry",
     "snakemake --cores 8 train_meld": "dry",  # MELD's videos (10 GB)
     "snakemake --cores 8 features_iemocap": "dry",  # IEMOCAP (licensed)
     "snakemake --report results/report.html": "run",
@@ -54,32 +56,36 @@ HOW = {
     "snakemake --unlock": "run",
     "mkdir -p my_features": "run",
     "python - <<'EOF'": "run",
-    "multiemo import-features my_features/manifest.csv my_features/store --features text=my_features/text.npy "
-    "--features audio=my_features/audio.npz --labels joy,anger": "run",
-    "multiemo train --dataset meld --features my_features/store --out my_features/run model.modalities=[text,audio] "
-    "train.epochs=3": "run",
+    "multiemo import-features my_features/manifest.csv my_features/store "
+    "--features text=my_features/text.npy --features audio=my_features/audio.npz --labels joy,anger": "run",
+    "multiemo train --dataset meld --features my_features/store --out my_features/run "
+    "model.modalities=[text,audio] train.epochs=3": "run",
     "multiemo import-legacy --dataset meld data/MultiEMO/MELD stores/meld_legacy": "run",
-    "multiemo import-legacy --format mmgcn --dataset meld data/MMGCN/MELD_features_raw1.pkl stores/meld_mmgcn": "run",
+    "multiemo import-legacy --format mmgcn --dataset meld "
+    "data/MMGCN/MELD_features_raw1.pkl stores/meld_mmgcn": "run",
     "multiemo import-legacy --format cosmic --dataset iemocap data/COSMIC/iemocap_features_roberta.pkl "
     "stores/iemocap_cosmic": "run",
-    "multiemo train --dataset meld --features stores/meld_legacy --out runs/meld_legacy --seeds 1,2,3,4,5": "run",
+    "multiemo train --dataset meld --features stores/meld_legacy --out runs/meld_legacy "
+    "--seeds 1,2,3,4,5": "run",
     "multiemo train --dataset meld --features results/meld/store --out runs/meld --seeds 1,2,3,4,5": "run",
-    "multiemo train --dataset iemocap --features STORE --out RUN train.epochs=50 model.fusion=false": "run",
-    "multiemo train --config config.yaml --dataset meld_text --features STORE --seeds 1,2 train.selection=loss "
-    "--out RUN train.patience=5": "run",
+    "multiemo train --dataset iemocap --features STORE --out RUN "
+    "train.epochs=50 model.fusion=false": "run",
+    "multiemo train --config config.yaml --dataset meld_text --features STORE --seeds 1,2 "
+    "train.selection=loss --out RUN train.patience=5": "run",
     "multiemo evaluate runs/meld/seed_1 --split test": "run",
-    "multiemo predict --run results/demo/runs/full/seed_1 --video talk.mp4 --transcript talk.srt --out predictions/":
-        "run",
+    "multiemo predict --run results/demo/runs/full/seed_1 --video talk.mp4 --transcript talk.srt "
+    "--out predictions/": "run",
     "multiemo predict --run results/demo/runs/full/seed_1 --video talk.mp4 --out predictions/": "run",
     "multiemo predict --run results/demo/runs/full/seed_1 --video call.wav --out predictions/ "
     "--set diarization.num_speakers=2": "run",
-    "multiemo predict --run results/demo/runs/full/seed_1 --manifest clips/manifest.csv --out predictions/": "run",
+    "multiemo predict --run results/demo/runs/full/seed_1 --manifest clips/manifest.csv "
+    "--out predictions/": "run",
     "multiemo export results/demo/runs/full/seed_1 models/demo": "run",
     "multiemo predict --model models/demo --video talk.mp4 --transcript talk.srt --out predictions/": "run",
     "snakemake --cores 8 --configfile=workflow/configs/paper.yaml train_meld": "dry",  # GPU, MELD's videos
     "snakemake --cores 8 --configfile=workflow/configs/paper.yaml train_iemocap": "dry",  # GPU, IEMOCAP
-    "multiemo train --dataset meld --features stores/meld_legacy --out runs/meld_legacy_paper --seeds 1,2,3,4,5 "
-    "train.hgr_covariance=legacy": "run",
+    "multiemo train --dataset meld --features stores/meld_legacy --out runs/meld_legacy_paper "
+    "--seeds 1,2,3,4,5 train.hgr_covariance=legacy": "run",
     "snakemake --profile workflow/profiles/slurm --use-conda train_meld": "dry",
     "snakemake --profile workflow/profiles/slurm --slurm-no-account train_meld": "dry",
 }
@@ -117,7 +123,8 @@ def readme_commands(text: str) -> list[tuple[str, str, str]]:
 
 
 def test_every_readme_command_says_how_it_is_checked():
-    keys = [key for lang, key, _ in readme_commands((REPO / "README.md").read_text(encoding="utf-8")) if lang == "bash"]
+    keys = [key for lang, key, _ in readme_commands((REPO / "README.md").read_text(encoding="utf-8"))
+            if lang == "bash"]
     missing = [key for key in keys if key not in HOW]
     assert not missing, f"README commands with no entry in tests/test_readme.py HOW: {missing}"
     stale = sorted(set(HOW) - set(keys))
@@ -138,14 +145,15 @@ def workdir(tmp_path_factory) -> Path:
     _write_call(work / "call.wav")
     _write_clip_manifest(work / "clips")
     _write_releases(work / "data")
-    # What the dry-run targets plan from (planning reads each corpus): MELD's layout with an empty clip per row
-    # (its real annotations when ../shared is there) and a small IEMOCAP release.
+    # What the dry-run targets plan from (planning reads each corpus): MELD's layout with an empty clip
+    # per row (its real annotations when ../shared is there) and a small IEMOCAP release.
     make_layout(work / "data" / "MELD.Raw", SHARED_DATA / "meld")
     write_iemocap_release(work / "data" / "IEMOCAP_full_release")
     return work
 
 
-@pytest.mark.deploy  # the demo workflow, training and prediction as a user runs them: minutes (make test-deploy)
+# the demo workflow, training and prediction as a user runs them: minutes (make test-deploy)
+@pytest.mark.deploy
 def test_readme_commands_run_as_written(workdir):
     runs = 0
     for language, key, command in readme_commands((REPO / "README.md").read_text(encoding="utf-8")):
@@ -155,14 +163,17 @@ def test_readme_commands_run_as_written(workdir):
             runs += 1
             proc = _run_command(key, command, workdir, run=f"runs/placeholder_{runs}")
         assert proc.returncode == 0, (
-            f"README command failed ({proc.returncode}): {command}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+            f"README command failed ({proc.returncode}): {command}\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     # The commands did what the README says.
     assert (workdir / "results" / "report.html").stat().st_size > 0
     assert (workdir / "models" / "demo" / "model.safetensors").is_file()
-    assert len(pd.read_csv(workdir / "predictions" / "predictions.csv")) == 3  # talk.srt's cues, through the export
-    assert sorted(p.name for p in (workdir / "runs" / "meld_legacy").iterdir() if p.name.startswith("seed_")) == [
-        f"seed_{s}" for s in range(1, 6)]
-    assert len(list(workdir.glob("runs/placeholder_*/**/metrics.json"))) == 3  # iemocap, and meld_text's 2 seeds
+    # talk.srt's cues, through the export
+    assert len(pd.read_csv(workdir / "predictions" / "predictions.csv")) == 3
+    assert sorted(p.name for p in (workdir / "runs" / "meld_legacy").iterdir()
+                  if p.name.startswith("seed_")) == [f"seed_{s}" for s in range(1, 6)]
+    # iemocap, and meld_text's 2 seeds
+    assert len(list(workdir.glob("runs/placeholder_*/**/metrics.json"))) == 3
     assert (workdir / "my_features" / "run" / "metrics.json").is_file()
 
 
@@ -176,7 +187,8 @@ def _run_command(key: str, command: str, workdir: Path, *, run: str) -> subproce
     if how == "dry":
         assert key.startswith("snakemake "), key
         command += " --dry-run"
-        if "--use-conda" in key:  # Snakemake asks conda for its version even when planning: the stand-in answers
+        if "--use-conda" in key:
+            # Snakemake asks conda for its version even when planning: the stand-in answers
             path = REPO / "tests" / "deploy" / "conda" / "bin"
     if "--features results/meld/store" in key and not (workdir / "results" / "meld" / "store").exists():
         # MELD's store, as the workflow makes it under results/meld/: the small imported store stands in.
@@ -188,12 +200,14 @@ def _run_command(key: str, command: str, workdir: Path, *, run: str) -> subproce
 def _run(cmd: list[str], cwd: Path, path: Path | None = None) -> subprocess.CompletedProcess:
     """``cmd`` in ``cwd`` with this venv's commands (and ``path``, when given) first on PATH."""
     prefix = f"{path}:" if path else ""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PATH": f"{prefix}{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1",
+           "PATH": f"{prefix}{Path(sys.executable).parent}:{os.environ['PATH']}"}
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200, check=False)
 
 
 def _write_call(path: Path) -> None:
-    """An audio-only recording: the real two-speaker call of ../shared/data when present, else the generated talk."""
+    """An audio-only recording: the real two-speaker call of ../shared/data when present, else the
+    generated talk."""
     real = SHARED_DATA / "conversation" / "sample.wav"
     if real.is_file():
         path.write_bytes(real.read_bytes())
@@ -227,7 +241,8 @@ def _write_releases(data: Path) -> None:
     sentiment = {v: [0] * 3 for v in train + test}
     (data / "MMGCN").mkdir()
     (data / "MMGCN" / "MELD_features_raw1.pkl").write_bytes(pickle.dumps(
-        (d["ids"], d["speakers"], d["labels"], d["t"], d["a"], d["v"], d["sentences"], train, test, sentiment),
+        (d["ids"], d["speakers"], d["labels"], d["t"], d["a"], d["v"], d["sentences"], train, test,
+         sentiment),
         protocol=2))
     ids = ["Ses01_a", "Ses01_b", "Ses02_a", "Ses05_a", "Ses04_v"]
     d = dialogues(rng, ids, 2, {f"r{k}": 32 for k in range(1, 5)}, speakers=male_female)

@@ -40,7 +40,8 @@ def predict(model, tmp_path, *extra, video=None, run=False) -> int:
     """``multiemo predict`` of a video that does not exist unless given: only a check made before the media
     are read can answer about anything else."""
     return main(["--quiet", "predict", "--run" if run else "--model", str(model),
-                 "--video", str(video or tmp_path / "never_read.mp4"), "--out", str(tmp_path / "out"), *extra])
+                 "--video", str(video or tmp_path / "never_read.mp4"), "--out", str(tmp_path / "out"),
+                 *extra])
 
 
 def test_a_config_json_nested_100k_deep_names_the_file(exported, tmp_path, capsys):
@@ -69,14 +70,16 @@ def test_a_bad_num_parties_is_refused_before_any_input_is_read(exported, tmp_pat
 
 
 def test_the_weights_of_an_export_are_as_readable_as_its_config(exported):
-    modes = {name: stat.S_IMODE(os.stat(exported / name).st_mode) for name in ("config.json", "model.safetensors")}
+    modes = {name: stat.S_IMODE(os.stat(exported / name).st_mode)
+             for name in ("config.json", "model.safetensors")}
     assert modes["model.safetensors"] == modes["config.json"], modes
 
 
 def test_an_out_that_is_a_file_fails_before_the_prediction(trained_run, tmp_path, capsys):
     (tmp_path / "out").write_text("not a folder")
     assert predict(trained_run, tmp_path, run=True) == EXIT_ERROR
-    assert f"the output folder {tmp_path / 'out'} cannot be made: {tmp_path / 'out'} is a file" in one_error(capsys)
+    assert (f"the output folder {tmp_path / 'out'} cannot be made: {tmp_path / 'out'} is a file"
+            in one_error(capsys))
 
 
 def test_more_speakers_than_max_speakers_is_a_setting_error(trained_run, tmp_path, capsys):

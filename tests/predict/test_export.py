@@ -49,19 +49,21 @@ def world(mini_store, talk, tmp_path_factory) -> dict:
     shutil.rmtree(exported)
     shutil.rmtree(run)
     shutil.rmtree(store)
-    return {"model": copied, "moved_run": moved, "video": by_video, "features": by_features, "metrics": metrics,
-            "inputs": (features, table, present), "conversation": conversation, "calibration": predictor.calibration,
-            "talk": talk, "dims": dims}
+    return {"model": copied, "moved_run": moved, "video": by_video, "features": by_features,
+            "metrics": metrics, "inputs": (features, table, present), "conversation": conversation,
+            "calibration": predictor.calibration, "talk": talk, "dims": dims}
 
 
 def test_an_export_predicts_as_the_run_did_without_run_or_store(world):
     model = multiemo.load(world["model"], device="cpu", progress=False)
     again = model.predict(world["conversation"])
     columns = [c for c in again.table if c.startswith("p_")]
-    assert columns and np.abs(again.table[columns].to_numpy() - world["video"].table[columns].to_numpy()).max() <= TOL
+    assert columns and np.abs(again.table[columns].to_numpy()
+                              - world["video"].table[columns].to_numpy()).max() <= TOL
     assert (again.table["emotion"] == world["video"].table["emotion"]).all()
     features, table, present = world["inputs"]
-    probs = model.predict_features(features, table["dialogue_id"].to_numpy(), table["speaker"].to_numpy(), present)
+    probs = model.predict_features(features, table["dialogue_id"].to_numpy(), table["speaker"].to_numpy(),
+                                   present)
     assert probs.shape == world["features"].shape and np.abs(probs - world["features"]).max() <= TOL
     assert model.calibration == world["calibration"] == {"method": "temperature", "temperature": 1.7}
 
@@ -95,7 +97,8 @@ def test_config_card_and_versions(world):
     card = (world["model"] / "README.md").read_text()
     assert f"{world['metrics']['test']['weighted_f1']:.2f}" in card
     assert "ORACLE figure, not an estimate" in card and "## Intended use and limitations" in card
-    assert sorted(p.name for p in world["model"].iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    assert sorted(p.name for p in world["model"].iterdir()) == [
+        "README.md", "config.json", "model.safetensors"]
 
 
 def test_cli_export_and_predict_with_model(world, tmp_path, capsys):
@@ -105,7 +108,8 @@ def test_cli_export_and_predict_with_model(world, tmp_path, capsys):
                  "--transcript", str(talk["srt"]), "--out", str(out), "--device", "cpu"])
     assert code == 0, capsys.readouterr().err
     written = pd.read_csv(out / "predictions.csv", keep_default_na=False)
-    assert np.abs(written.filter(like="p_").to_numpy() - world["video"].table.filter(like="p_").to_numpy()).max() <= TOL
+    assert np.abs(written.filter(like="p_").to_numpy()
+                  - world["video"].table.filter(like="p_").to_numpy()).max() <= TOL
     # a moved run exports too, and the export loads again
     assert main(["--quiet", "export", str(world["moved_run"]), str(tmp_path / "again")]) == 0
     assert from_export(tmp_path / "again").labels == world["video"].labels

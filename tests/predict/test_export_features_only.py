@@ -29,8 +29,8 @@ def imported(tmp_path_factory):
     (root / "IEMOCAP_features.pkl").write_bytes(pickle.dumps(fields, protocol=2))
     store = import_legacy("iemocap", root / "IEMOCAP_features.pkl", root / "store", format="dialoguernn")
     run = root / "run"
-    train_run(store.root, {"model": SMALL_MODEL, "train": {"epochs": 2, "batch_size": 2, "device": "cpu"}}, run,
-              progress=False)
+    train_run(store.root, {"model": SMALL_MODEL, "train": {"epochs": 2, "batch_size": 2, "device": "cpu"}},
+              run, progress=False)
     return {"store": store, "run": run, "export": export_run(run, root / "export")}
 
 

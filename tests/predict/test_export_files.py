@@ -52,16 +52,19 @@ def tuned(mini_store, talk, tmp_path_factory) -> dict:
     extract_shard("visual", corpus, files["visual"][0], shard=0, num_shards=1,
                   settings={"num_frames": 2, "backbone": "inception_resnet_v1", "weights": str(weights)},
                   progress=False)
-    extract_text_features(corpus, files["text"][0], settings=TEXT_SETTINGS, encoder_path=encoder, progress=False)
+    extract_text_features(corpus, files["text"][0], settings=TEXT_SETTINGS, encoder_path=encoder,
+                          progress=False)
     store = assemble_store("tuned", corpus, files, root / "store").root
     run = root / "run"
     train_run(store, {"model": {**SMALL_MODEL, "modality_dropout": 0.3},
-                      "train": {"epochs": 2, "batch_size": 2, "lr": 1e-3, "device": "cpu"}}, run, progress=False)
+                      "train": {"epochs": 2, "batch_size": 2, "lr": 1e-3, "device": "cpu"}},
+              run, progress=False)
     conversation = from_video(talk["video"], talk["srt"], progress=False)
     by_run = Predictor(run, device="cpu", progress=False).predict(conversation)
     exported = export_run(run, root / "export")
     copied = Path(shutil.copytree(exported, root / "far" / "model"))
-    kept_run = Path(shutil.copytree(run, root / "kept" / "run"))  # to show the refusal once the files are gone
+    # to show the refusal once the files are gone
+    kept_run = Path(shutil.copytree(run, root / "kept" / "run"))
     sources = {"encoder": str(encoder), "weights": str(weights), "encoder_files": digest(encoder)[1],
                "weights_digest": digest(weights)[0]}
     for gone in (exported, run, store, corpus, encoder):

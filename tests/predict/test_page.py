@@ -67,7 +67,8 @@ def test_page_is_one_file_that_references_its_media_and_escapes_user_text(tmp_pa
     sound = predictions(tmp_path / "media" / "talk.wav")
     sound.info["has_video"] = False
     write_page(page, sound)
-    assert '"kind": "audio"' in page.read_text(encoding="utf-8")  # an audio player for a recording without video
+    # an audio player for a recording without video
+    assert '"kind": "audio"' in page.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +95,8 @@ def test_page_in_a_real_browser_shows_the_timeline_and_seeks(browser, tmp_path):
     page.goto(page_path.as_uri())
     # Functions, not expression strings: Playwright evaluates a string predicate with eval, which the page's
     # Content-Security-Policy forbids.
-    page.wait_for_function("() => document.querySelector('video') && document.querySelector('video').readyState >= 1",
+    page.wait_for_function("() => document.querySelector('video') "
+                           "&& document.querySelector('video').readyState >= 1",
                            timeout=15000)
     assert page.evaluate("document.querySelector('video').duration") == pytest.approx(7.0, abs=0.2)
 
@@ -132,7 +134,8 @@ def test_the_playhead_moves_while_the_media_plays(browser, tmp_path):
     write_page(page_path, predictions(video))
     page = browser.new_page(viewport={"width": 1000, "height": 700})
     page.goto(page_path.as_uri())
-    page.wait_for_function("() => document.querySelector('video') && document.querySelector('video').readyState >= 2",
+    page.wait_for_function("() => document.querySelector('video') "
+                           "&& document.querySelector('video').readyState >= 2",
                            timeout=15000)
     head = page.locator(".playhead")
     assert head.count() == 1 and head.evaluate("h => h.style.left") == "140px"  # at 0 s before playing

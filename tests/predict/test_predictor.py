@@ -27,7 +27,8 @@ def predictor(trained_run):
 
 
 def test_video_with_subtitles(trained_run, talk, tmp_path):
-    result = predict(trained_run, tmp_path / "out", video=talk["video"], transcript=talk["srt"], progress=False)
+    result = predict(trained_run, tmp_path / "out", video=talk["video"], transcript=talk["srt"],
+                     progress=False)
     table = pd.read_csv(tmp_path / "out" / "predictions.csv", keep_default_na=False)
     assert len(table) == len(TALK)
     assert table["speaker"].tolist() == [who for *_, who, _ in TALK]
@@ -101,7 +102,8 @@ def test_fallbacks_are_counted_and_visible_per_utterance(predictor, talk, tmp_pa
     result = predictor.predict(from_video(talk["video"], srt, progress=False))
     table = result.table
     assert table["input_status"].tolist() == ["overlap_trimmed", "empty_text", "end_clipped"]
-    assert result.counts["input"] == {"overlap_trimmed": 1, "empty_text": 1, "end_clipped": 1, "beyond_end": 1}
+    assert result.counts["input"] == {"overlap_trimmed": 1, "empty_text": 1, "end_clipped": 1,
+                                      "beyond_end": 1}
     assert table["modalities"].tolist() == ["text+audio+visual", "audio+visual", "text+audio+visual"]
     assert table["text"].tolist()[2] == "bé" and result.info["encoding"] == "cp1252"
     write_predictions(tmp_path / "out", result)
@@ -165,7 +167,8 @@ def test_speech_recognition_fills_the_text_modality_with_status_asr(predictor, t
     energy = SegmentationConfig(vad="energy")  # cuts the generated talk at its digital silences (see above)
     whisper = build_tiny_whisper(tmp_path / "whisper")
     result = predictor.predict(from_video(talk["video"], segmentation=energy,
-                                          asr=AsrConfig(model=str(whisper), max_new_tokens=4), progress=False))
+                                          asr=AsrConfig(model=str(whisper), max_new_tokens=4),
+                                          progress=False))
     table = result.table
     used = table["text_present"].to_numpy()
     assert used.any() and set(table.loc[used, "text_status"]) == {"asr"}

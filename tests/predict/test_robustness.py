@@ -12,7 +12,8 @@ from multiemo.evaluation.evaluate import evaluate_run
 
 def test_removing_nothing_is_the_usual_evaluation(trained_run):
     usual = evaluate_run(trained_run, splits=("test",), device="cpu")["test"]
-    usual.pop("calibration")  # the usual evaluation adds calibration scores; robustness reports classification only
+    # the usual evaluation adds calibration scores; robustness reports classification only
+    usual.pop("calibration")
     assert evaluate_without(trained_run, (), device="cpu") == usual
 
 

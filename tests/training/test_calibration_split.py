@@ -45,7 +45,8 @@ def test_the_temperature_is_fitted_on_validation_logits_not_test_logits(tmp_path
     run = tmp_path / "run"
     settings = {"model": {"model_dim": 16, "num_heads": 2, "hidden_dim": 32, "classifier_hidden": 16,
                           "num_layers": 1, "modalities": ["text", "audio"]},
-                "train": {"epochs": 3, "batch_size": 4, "lr": 3e-3, "device": "cpu", "calibration": "temperature"}}
+                "train": {"epochs": 3, "batch_size": 4, "lr": 3e-3, "device": "cpu",
+                          "calibration": "temperature"}}
     train_run(store.root, settings, run, progress=False)
     recorded = json.loads((run / "calibration.json").read_text())
 

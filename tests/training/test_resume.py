@@ -49,8 +49,10 @@ def test_last_pt_loaded_onto_another_device_resumes(tmp_path):
     state = restore(ckpt, model, optimizer, scheduler, shuffle, device)
 
     assert state["epoch"] == 1
-    assert torch.equal(torch.get_rng_state(), torch.frombuffer(bytearray(on_cpu["torch_rng"]), dtype=torch.uint8))
-    assert torch.equal(shuffle.get_state(), torch.frombuffer(bytearray(on_cpu["shuffle_rng"]), dtype=torch.uint8))
+    assert torch.equal(torch.get_rng_state(),
+                       torch.frombuffer(bytearray(on_cpu["torch_rng"]), dtype=torch.uint8))
+    assert torch.equal(shuffle.get_state(),
+                       torch.frombuffer(bytearray(on_cpu["shuffle_rng"]), dtype=torch.uint8))
     assert all(p.device.type == "meta" for p in model.parameters())  # weights stay where the model is
     restored = optimizer.state_dict()["state"]
     assert restored.keys() == on_cpu["optimizer"]["state"].keys()

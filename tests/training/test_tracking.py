@@ -1,5 +1,5 @@
-"""train.tracking: every epoch's record in a local MLflow store (SQLite) and a TensorBoard log dir (no server),
-read back with each tool's own reader; off by default and never imported then."""
+"""train.tracking: every epoch's record in a local MLflow store (SQLite) and a TensorBoard log dir
+(no server), read back with each tool's own reader; off by default and never imported then."""
 
 import subprocess
 import sys

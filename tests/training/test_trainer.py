@@ -36,7 +36,8 @@ def test_training_learns_and_selects_on_validation(tmp_path):
     written = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert set(written["test"]) >= {"weighted_f1", "accuracy", "per_class_f1", "confusion_matrix"}
     predictions = (tmp_path / "run" / "predictions_test.csv").read_text().splitlines()
-    assert len(predictions) == 1 + 15 and predictions[0].startswith("dialogue_id,utterance_id,label,prediction")
+    assert len(predictions) == 1 + 15
+    assert predictions[0].startswith("dialogue_id,utterance_id,label,prediction")
 
 
 @pytest.mark.slow
@@ -122,7 +123,8 @@ def test_standardisation_makes_training_blind_to_feature_scale(tmp_path):
 
     store = make_learnable_store(tmp_path / "store")
     scaled = {m: np.asarray(store.features(m)) * 1000.0 + 7.0 for m in store.modalities}
-    other = write_store(tmp_path / "scaled", name="toy", table=store.table, labels=store.labels, features=scaled)
+    other = write_store(tmp_path / "scaled", name="toy", table=store.table, labels=store.labels,
+                        features=scaled)
     short = {"model": SMALL["model"], "train": {**SMALL["train"], "epochs": 2}}
     a = train_run(store.root, short, tmp_path / "a", progress=False)
     b = train_run(other.root, short, tmp_path / "b", progress=False)

@@ -121,7 +121,8 @@ def test_schema_bounds_and_choices_are_the_dataclass(block):
             if hints[name] is int and isinstance(value, float):
                 continue
             schema_ok = jsonschema.Draft202012Validator(prop).is_valid(value)
-            assert schema_ok == _accepts(cls, name, value), f"{block}.{name}={value!r}: schema says {schema_ok}"
+            assert schema_ok == _accepts(cls, name, value), \
+                f"{block}.{name}={value!r}: schema says {schema_ok}"
 
 
 def test_text_finetune_schema_defaults_are_the_finetuners():
@@ -149,7 +150,8 @@ def test_global_extraction_settings_are_the_schema_defaults():
 
 
 def test_predict_settings_defaults_are_the_predict_functions():
-    """The predict block's window, context and low_confidence defaults are predict()'s; config.yaml states them."""
+    """The predict block's window, context and low_confidence defaults are predict()'s; config.yaml
+    states them."""
     defaults = inspect.signature(predict).parameters
     stated = load_yaml(REPO / "config.yaml")["predict"]
     for name in ("window", "context", "low_confidence"):
@@ -192,14 +194,17 @@ def test_defaults_fill_top_level_settings_never_a_users_blocks():
 
 
 def _workflow_jobs(workdir: Path, targets: list[str]) -> list:
-    """The jobs the real workflow plans for ``targets`` with ``workdir/config.yaml`` (a dry DAG, nothing runs).
+    """The jobs the real workflow plans for ``targets`` with ``workdir/config.yaml`` (a dry DAG, nothing
+    runs).
 
-    Built through Snakemake's API, so every job's ``params`` are what the rules hand to their scripts. Planning
-    reads each dataset's corpus (rules/common.smk) and the config's datasets have no data here: these tests
-    are about settings, so every dataset reads a one-utterance stand-in and declares no annotation file.
+    Built through Snakemake's API, so every job's ``params`` are what the rules hand to their scripts.
+    Planning reads each dataset's corpus (rules/common.smk) and the config's datasets have no data here:
+    these tests are about settings, so every dataset reads a one-utterance stand-in and declares no
+    annotation file.
     """
     stand_in = workdir / "stand_in.csv"
-    stand_in.write_text("dialogue_id,utterance_id,speaker,text,label,split\na,0,X,hi,joy,train\n", encoding="utf-8")
+    stand_in.write_text("dialogue_id,utterance_id,speaker,text,label,split\na,0,X,hi,joy,train\n",
+                        encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch, SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
         patch.setattr("multiemo.pipeline.load_corpus", lambda entry: read_manifest(stand_in))
         patch.setattr("multiemo.corpora.registry.corpus_sources", lambda entry: [])
@@ -219,9 +224,10 @@ def _workflow_jobs(workdir: Path, targets: list[str]) -> list:
 
 
 def _cli_settings(config_path: Path, ds: str, overrides: list[str]) -> dict:
-    """What `multiemo train --config ... --dataset ds overrides...` trains with (its own parser and resolution)."""
-    args = build_parser().parse_args(["train", "--config", str(config_path), "--dataset", ds, "--features", "store",
-                                      "--out", "run", *overrides])
+    """What `multiemo train --config ... --dataset ds overrides...` trains with (its own parser and
+    resolution)."""
+    args = build_parser().parse_args(["train", "--config", str(config_path), "--dataset", ds,
+                                      "--features", "store", "--out", "run", *overrides])
     return resolve_run_settings(load_yaml(args.config), args.dataset, args.overrides)  # as multiemo.cli
 
 
@@ -237,7 +243,8 @@ def _check_every_train_job(workdir: Path) -> dict:
                 expected[(ds, variant, str(seed))] = _cli_settings(workdir / "config.yaml", ds, overrides)
     targets = [f"{results}/{ds}/runs/{v}/seed_{s}/metrics.json" for ds, v, s in expected]
     jobs = _workflow_jobs(workdir, targets)
-    planned = {(j.wildcards_dict["ds"], j.wildcards_dict["variant"], j.wildcards_dict["seed"]): j.params.settings
+    planned = {(j.wildcards_dict["ds"], j.wildcards_dict["variant"], j.wildcards_dict["seed"]):
+               j.params.settings
                for j in jobs if j.rule.name == "train"}
     assert planned.keys() == expected.keys()
     for key, settings in planned.items():
@@ -287,8 +294,10 @@ def test_partial_dataset_blocks_train_as_stated_in_the_workflow(tmp_path):
 
 @pytest.mark.parametrize(
     ("variant", "key"),
-    [(["model.fusionn=false"], "fusionn"), (["model.num_layers=0"], "num_layers"), (["train.dropout=0.1"], "dropout"),
-     (["epochs"], "'epochs' does not match")],  # not key=value: the schema's pattern, on ['variants']['broken']
+    [(["model.fusionn=false"], "fusionn"), (["model.num_layers=0"], "num_layers"),
+     (["train.dropout=0.1"], "dropout"),
+     # not key=value: the schema's pattern, on ['variants']['broken']
+     (["epochs"], "'epochs' does not match")],
 )
 def test_a_bad_variant_fails_the_dry_run_naming_variant_and_key(tmp_path, variant, key):
     config = load_yaml(REPO / "config.yaml")
@@ -297,7 +306,8 @@ def test_a_bad_variant_fails_the_dry_run_naming_variant_and_key(tmp_path, varian
     proc = snakemake(tmp_path, "--dry-run", check=False)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert ("variant 'broken'" in output or "['variants']['broken']" in output) and key in output, output[-3000:]
+    assert ("variant 'broken'" in output or "['variants']['broken']" in output) and key in output, \
+        output[-3000:]
     assert "Job stats" not in output
 
 
@@ -319,5 +329,7 @@ def test_an_unknown_default_dataset_is_one_message_naming_the_known_ones(tmp_pat
     proc = snakemake(tmp_path, "--dry-run", check=False)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "Job stats" not in output
-    assert "dataset 'meld_typo'" in output and "known datasets: custom, demo, emorynlp_text, emorynlp_text_ft, iemocap, meld" in output, output[-3000:]
+    assert "dataset 'meld_typo'" in output, output[-3000:]
+    assert ("known datasets: custom, demo, emorynlp_text, emorynlp_text_ft, iemocap, meld"
+            in output), output[-3000:]
     assert "MissingInputException" not in output
