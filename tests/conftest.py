@@ -41,17 +41,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @cache
 def _no_controller_bin() -> str:
     folder = Path(tempfile.mkdtemp(prefix="multiemo-tests-"))
-    (folder / "scontrol").write_text("#!/bin/sh\n# a SLURM client without a controller, answering at once\nexit 1\n")
+    (folder / "scontrol").write_text(
+        "#!/bin/sh\n# a SLURM client without a controller, answering at once\nexit 1\n"
+    )
     (folder / "scontrol").chmod(0o755)
     return str(folder)
 
 
 def local_snakemake_env(env: dict[str, str]) -> dict[str, str]:
-    """``env`` for a Snakemake process of a local test, where SLURM's client may be installed but no controller
-    runs (as here once `make test-deploy` has installed its one-node cluster, then stopped).
+    """``env`` for a Snakemake process of a local test, where SLURM's client may be installed but no
+    controller runs (as here once `make test-deploy` has installed its one-node cluster, then stopped).
 
-    Snakemake imports its SLURM executor plugin at every start, and the plugin asks `scontrol show config` for
-    MinJobAge; without a reachable controller that call waits out its 10 s timeout and the plugin goes on
+    Snakemake imports its SLURM executor plugin at every start, and the plugin asks `scontrol show config`
+    for MinJobAge; without a reachable controller that call waits out its 10 s timeout and the plugin goes on
     without the value. Local runs never use SLURM: their `scontrol` fails at once, with the same outcome and
     without the wait (9 s of about 13 per dry run here). The SLURM deployment test keeps the real one."""
     if shutil.which("scontrol", path=env.get("PATH")) is None:

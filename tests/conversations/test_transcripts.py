@@ -91,8 +91,9 @@ def test_utf16_with_bom_and_crlf(tmp_path):
         (b"", "holds no subtitle cues"),
         (b"\n\n", "holds no subtitle cues"),
         # the message quotes the timing line (line 2), not the cue number's line above it
-        (b"1\n00:00:01,000 -> 00:00:02,000\nHi\n", "line 2: expected a timing line .* got '00:00:01,000 -> "
-                                                   "00:00:02,000'"),
+        (b"1\n00:00:01,000 -> 00:00:02,000\nHi\n",
+         ("line 2: expected a timing line .* got '00:00:01,000 -> "
+          "00:00:02,000'")),
         (b"1\n00:00:01,000 --> 00:00:02,000\nHi\n\n2\n00:00:03 --> 00:00:x4,000\nYo\n",
          "line 6: malformed timing"),
         (b"1\n00:00:61,000 --> 00:01:02,000\nHi\n", "seconds >= 60"),

@@ -84,7 +84,9 @@ def test_toy_reader_through_read_corpus(tmp_path: Path) -> None:
 
     register_reader(Reader("toy", read_toy, ("table",)))
     try:
-        corpus = read_corpus({"reader": "toy", "table": str(manifest), "modalities": ["text"]}, tmp_path / "c")
+        corpus = read_corpus(
+            {"reader": "toy", "table": str(manifest), "modalities": ["text"]}, tmp_path / "c"
+        )
         assert corpus.labels == ["neutral", "joy"] and len(corpus.table) == 24
         assert reader("toy").keys == ("table",)
     finally:
@@ -122,7 +124,9 @@ def toy_workflow(tmp_path_factory) -> Path:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "-d", str(workdir),
            "--cores", "2", "predict"]
     # The plugin is a module of this repository: the workflow and its jobs import it from PYTHONPATH.
-    env = local_snakemake_env({**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)})
+    env = local_snakemake_env(
+        {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    )
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert proc.returncode == 0, f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     return workdir
@@ -130,8 +134,11 @@ def toy_workflow(tmp_path_factory) -> Path:
 
 def test_toy_extractor_through_the_workflow(toy_workflow: Path) -> None:
     features = toy_workflow / "results" / "toy" / "features" / "length"
-    assert sorted(p.name for p in features.iterdir()) == ["shard_0.npz", "shard_1.npz"]  # a sharded job each
-    store = json.loads((toy_workflow / "results" / "toy" / "store" / "store.json").read_text(encoding="utf-8"))
+    # a sharded job each
+    assert sorted(p.name for p in features.iterdir()) == ["shard_0.npz", "shard_1.npz"]
+    store = json.loads(
+        (toy_workflow / "results" / "toy" / "store" / "store.json").read_text(encoding="utf-8")
+    )
     assert store["modalities"]["length"]["provenance"] == {"extractor": "length", "scale": 4.0, "dim": 3}
     frame = pd.read_csv(toy_workflow / "predicted" / "predictions.csv")
     assert len(frame) == 4 and (frame["modalities"] == "length").all() and frame["length_present"].all()
@@ -145,6 +152,8 @@ def test_toy_extractor_through_predict(toy, toy_workflow: Path, tmp_path: Path) 
     workflow = pd.read_csv(toy_workflow / "predicted" / "predictions.csv")
     assert list(predictions.table["emotion"]) == list(workflow["emotion"])
     np.testing.assert_allclose(predictions.table["confidence"], workflow["confidence"], atol=1e-6)
-    with pytest.raises(ProvenanceMismatch, match=r"length\.scale: the run was trained on features made with 4\.0"):
+    with pytest.raises(
+        ProvenanceMismatch, match=r"length\.scale: the run was trained on features made with 4\.0"
+    ):
         predict(run, tmp_path / "bad", manifest=talk, device="cpu", progress=False,
                 overrides={"length": {"scale": 1.0}})

@@ -31,18 +31,21 @@ from multiemo.conversations.diarization import DiarizationConfig
 from multiemo.conversations.inputs import from_video
 
 def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    # Linux reports KiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 predictor = Predictor(sys.argv[1], device="cpu", window=32, context=8, progress=False)
-# Twice: the speaker encoder's second call takes a one-off ~30 MiB (kernel and allocator warm-up), the same for
-# a 30-second and an 8-minute recording; after it, memory no longer moves.
+# Twice: the speaker encoder's second call takes a one-off ~30 MiB (kernel and allocator warm-up), the same
+# for a 30-second and an 8-minute recording; after it, memory no longer moves.
 for _ in range(2):
     short = predictor.predict(from_video(sys.argv[2], progress=False))
 warm = peak_mb()
 tracemalloc.start()  # numpy buffers are traced too: a whole decoded track would show here
 # Four speakers given: the estimate calls this mix one voice (BENCHMARKS.md), which would skip the clustering
 # of the ~1000 windows (a sample of max_windows clustered, every window assigned) that this test is about.
-long = predictor.predict(from_video(sys.argv[3], diarization=DiarizationConfig(num_speakers=4), progress=False))
+long = predictor.predict(
+    from_video(sys.argv[3], diarization=DiarizationConfig(num_speakers=4), progress=False)
+)
 traced = tracemalloc.get_traced_memory()[1] / 2**20
 long_mb = peak_mb()
 # The instrument's check: decoding the whole track at once, as a non-streaming path would, is seen.
@@ -50,8 +53,8 @@ from multiemo.features.media import decode_audio
 tracemalloc.reset_peak()
 decode_audio(sys.argv[3], sample_rate=16000)
 whole = tracemalloc.get_traced_memory()[1] / 2**20
-print(json.dumps({"warm_mb": warm, "long_mb": long_mb, "traced_peak_mb": traced, "traced_whole_decode_mb": whole,
-                  "utterances": len(long.table),
+print(json.dumps({"warm_mb": warm, "long_mb": long_mb, "traced_peak_mb": traced,
+                  "traced_whole_decode_mb": whole, "utterances": len(long.table),
                   "visual": long.counts["visual"], "audio": long.counts["audio"],
                   "speaker": long.counts["speaker"], "diarization": long.info["diarization"]}))
 """
@@ -66,7 +69,9 @@ def long_recording(path, data, seconds: float, sample_rate: int = 16000):
             break
         pieces.append(decode_audio(source, sample_rate=sample_rate))
         total += len(pieces[-1])
-    return write_clip(path, audio=np.concatenate(pieces)[: round(seconds * sample_rate)], sample_rate=sample_rate)
+    return write_clip(
+        path, audio=np.concatenate(pieces)[: round(seconds * sample_rate)], sample_rate=sample_rate
+    )
 
 
 # Predicts 8 minutes of real speech after two warm-up predictions, in a process of its own (the slowest test

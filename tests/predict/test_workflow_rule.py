@@ -18,9 +18,10 @@ def write_predict_config(workdir, **predict):
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
-# A whole Snakemake run of `predict` on video and subtitles (24 s of make test's 6.9 min): `make test-deploy` runs
-# it; make test runs the same rule for real through the toy plugin's workflow (tests/features/test_registry.py,
-# the workflow's `predict` target up to predictions.csv) and plans it here below.
+# A whole Snakemake run of `predict` on video and subtitles (24 s of make test's 6.9 min): `make test-deploy`
+# runs it; make test runs the same rule for real through the toy plugin's workflow
+# (tests/features/test_registry.py, the workflow's `predict` target up to predictions.csv) and plans it here
+# below.
 @pytest.mark.deploy
 def test_predict_target_writes_predictions_once(trained_run, talk, tmp_path):
     out = tmp_path / "predictions"

@@ -38,8 +38,9 @@ def make_mini_meld(root: Path, dialogues: dict[str, int], utterances: int = 3) -
         for d in range(count):
             for u in range(utterances):
                 emotion = EMOTIONS[(d + u) % len(EMOTIONS)]
-                rows.append([len(rows) + 1, f"I feel {emotion} about this, “really”.", ["Ross", "Rachel"][u % 2],
-                             emotion, "neutral", d, u, 1, 1, "00:00:01,000", "0:00:02,000"])
+                rows.append([len(rows) + 1, f"I feel {emotion} about this, “really”.",
+                             ["Ross", "Rachel"][u % 2], emotion, "neutral", d, u, 1, 1, "00:00:01,000",
+                             "0:00:02,000"])
                 clip = root / folder / f"dia{d}_utt{u}.mp4"
                 if part == "train" and d == 0 and u == 1:
                     continue  # listed but missing, as in the real release
@@ -48,7 +49,8 @@ def make_mini_meld(root: Path, dialogues: dict[str, int], utterances: int = 3) -
                     continue
                 gain = 0.5 + 0.5 * EMOTIONS.index(emotion)
                 frames = np.repeat(frame[None], 12, axis=0)
-                write_clip(clip, frames=frames, fps=12, audio=np.clip(speech * gain, -1, 1), sample_rate=16000)
+                write_clip(clip, frames=frames, fps=12, audio=np.clip(speech * gain, -1, 1),
+                           sample_rate=16000)
         pd.DataFrame(rows, columns=MELD_COLUMNS).to_csv(root / csv_name, index=False)
     return root
 
@@ -56,17 +58,17 @@ def make_mini_meld(root: Path, dialogues: dict[str, int], utterances: int = 3) -
 def make_planning_meld(root: Path, dialogues: int = 12, utterances: int = 2) -> Path:
     """A MELD layout for dry runs: ``dialogues`` per part of ``utterances`` rows each, an empty clip per row.
 
-    Planning reads the corpus (its annotations, the clips each shard job takes as input) but never opens a clip;
-    what a dry run plans depends on the shards and settings, not on the corpus's size (the MELD-scale figure is
-    ``benchmarks/workflow_planning.py``'s)."""
+    Planning reads the corpus (its annotations, the clips each shard job takes as input) but never opens a
+    clip; what a dry run plans depends on the shards and settings, not on the corpus's size (the MELD-scale
+    figure is ``benchmarks/workflow_planning.py``'s)."""
     for csv_name, folder in PARTS.values():
         (root / folder).mkdir(parents=True)
         rows = []
         for d in range(dialogues):
             for u in range(utterances):
                 emotion = EMOTIONS[(d + u) % len(EMOTIONS)]
-                rows.append([len(rows) + 1, f"I feel {emotion}.", ["Ross", "Rachel"][u % 2], emotion, "neutral",
-                             d, u, 1, 1, "00:00:01,000", "00:00:02,000"])
+                rows.append([len(rows) + 1, f"I feel {emotion}.", ["Ross", "Rachel"][u % 2], emotion,
+                             "neutral", d, u, 1, 1, "00:00:01,000", "00:00:02,000"])
                 (root / folder / f"dia{d}_utt{u}.mp4").touch()
         pd.DataFrame(rows, columns=MELD_COLUMNS).to_csv(root / csv_name, index=False)
     return root
@@ -90,16 +92,21 @@ def write_config(workdir: Path, corpus: Path, **dataset) -> Path:
     return path
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True, cluster: bool = False) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, check: bool = True, cluster: bool = False
+) -> subprocess.CompletedProcess:
     """Run the repository's workflow with ``workdir`` as working directory (its config.yaml is used);
-    ``cluster``: the run submits to SLURM, so it sees the real `scontrol` (tests.conftest.local_snakemake_env)."""
+    ``cluster``: the run submits to SLURM, so it sees the real `scontrol`
+    (tests.conftest.local_snakemake_env)."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "-d", str(workdir),
            "--cores", "2", *args]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     env = env if cluster else local_snakemake_env(env)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, check=False)
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+        raise AssertionError(
+            f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        )
     return proc
 
 
@@ -125,7 +132,8 @@ def _report_variable(page: str, name: str):
 
 
 def report_items(report_html: Path) -> list[dict]:
-    """The items of a Snakemake HTML report as its page embeds them, each with the ``category`` it is filed under."""
+    """The items of a Snakemake HTML report as its page embeds them, each with the ``category`` it is filed
+    under."""
     page = report_html.read_text(encoding="utf-8")
     results = _report_variable(page, "results")
     for category, subcategories in _report_variable(page, "categories").items():

@@ -54,11 +54,12 @@ def test_paper_overlay_plans_the_full_setting(workdir):
     assert jobs["finetune_text_encoder"] == 2 and jobs["train"] == 10
     assert jobs["audio_features"] == jobs["visual_features"] == 16  # 8 shards x 2 datasets
     assert "results/paper/meld/store" in proc.stdout + proc.stderr
-    # What each job asks the scheduler for: a GPU for the neural stages only (roberta-large text features, face
-    # embedding, text fine-tuning, training), none for openSMILE or the light stages.
+    # What each job asks the scheduler for: a GPU for the neural stages only (roberta-large text features,
+    # face embedding, text fine-tuning, training), none for openSMILE or the light stages.
     gpus = _gpus_by_rule(proc.stdout + proc.stderr)
-    assert {rule: gpus[rule] for rule in ("text_features", "visual_features", "finetune_text_encoder", "train")} == {
-        "text_features": {1}, "visual_features": {1}, "finetune_text_encoder": {1}, "train": {1}}
+    assert {
+        rule: gpus[rule] for rule in ("text_features", "visual_features", "finetune_text_encoder", "train")
+    } == {"text_features": {1}, "visual_features": {1}, "finetune_text_encoder": {1}, "train": {1}}
     assert gpus["audio_features"] == gpus["read_corpus"] == gpus["assemble_store"] == {0}
 
 

@@ -79,16 +79,24 @@ def test_the_custom_entry_of_a_text_only_manifest_schedules_no_audio_or_visual_j
 
 
 def test_a_plugin_extractor_states_its_env_threads_and_gpu_in_the_config(tmp_path):
-    """Scheduling is the workflow's: a plugin extractor's jobs run where resources.<modality>_features says."""
-    from multiemo.features.registry import unregister_extractor
+    """Scheduling is the workflow's: a plugin extractor's jobs run where resources.<modality>_features
+    says."""
+    import tests.features.toy_length as plugin
+    from multiemo.features.registry import register_extractor, unregister_extractor
     from tests.workflow.test_settings import _workflow_jobs
+
+    # the planning below loads the plugin in this process; an earlier test may have imported it (and taken
+    # its entry away again), in which case the import registers nothing
+    register_extractor(plugin.ENTRY, replace=True)
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["plugins"] = ["tests.features.toy_length"]
-    config["datasets"] = {"toy": {"reader": "manifest", "manifest": "corpus.csv", "modalities": ["text", "length"],
-                                  "preset": "small_corpus", "seeds": [1], "variants": ["full"]}}
+    config["datasets"] = {"toy": {"reader": "manifest", "manifest": "corpus.csv",
+                                  "modalities": ["text", "length"], "preset": "small_corpus", "seeds": [1],
+                                  "variants": ["full"]}}
     config["dataset"] = "toy"
-    config["resources"] = {"extraction_gpu": 1, "length_features": {"env": "audio", "threads": 2, "gpu": True}}
+    config["resources"] = {"extraction_gpu": 1,
+                           "length_features": {"env": "audio", "threads": 2, "gpu": True}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     (tmp_path / "corpus.csv").write_text("path\n")
     try:

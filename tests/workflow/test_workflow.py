@@ -108,7 +108,8 @@ def test_workflow_runs_record_what_multiemo_train_records(mini_run, tmp_path, mo
     for variant in config["datasets"]["mini"]["variants"]:
         out = tmp_path / variant
         assert main(["--quiet", "train", "--config", "config.yaml", "--dataset", "mini", "--features",
-                     "results/mini/store", "--out", str(out), *config["variants"][variant], "train.seed=1"]) == 0
+                     "results/mini/store", "--out", str(out), *config["variants"][variant],
+                     "train.seed=1"]) == 0
         workflow_run = mini_run / "results" / "mini" / "runs" / variant / "seed_1"
         assert json.loads((out / "settings.json").read_text()) == json.loads(
             (workflow_run / "settings.json").read_text()), variant
