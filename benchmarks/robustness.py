@@ -15,9 +15,9 @@ from dataclasses import replace
 import torch
 
 from multiemo.data.dialogues import DialogueBatch, DialogueSet
-from multiemo.data.store import FeatureStore, StoreError
+from multiemo.data.store import FeatureStore
 from multiemo.errors import InputError
-from multiemo.runs.checkpoint import load_run_model, resolve_device
+from multiemo.runs.checkpoint import open_run
 from multiemo.runs.forward import forward_pass
 
 
@@ -56,12 +56,7 @@ def evaluate_without(
     Returns:
         :func:`~multiemo.metrics.classification_scores` of the split.
     """
-    device = torch.device(device) if device is not None else resolve_device("auto")
-    model, identity = load_run_model(run_dir, device)
-    store = store or FeatureStore(identity["store"])
-    if store.labels != identity["labels"]:
-        raise StoreError(f"{store.root} has labels {store.labels}, "
-                         f"the run was trained on {identity['labels']}")
+    model, identity, store, device = open_run(run_dir, store, device)
     data = WithoutModalities(DialogueSet(store, split, identity["model"]["modalities"]), drop)
     result = forward_pass(model, data, identity["train"]["batch_size"], device,
                           precision=identity["train"]["precision"])

@@ -14,7 +14,7 @@ from multiemo.data.store import FeatureStore, StoreError
 from multiemo.io import atomic_path
 from multiemo.metrics import calibration_scores
 from multiemo.runs.calibration import calibration_record, load_calibration, softmax, write_calibration
-from multiemo.runs.checkpoint import load_run_model, resolve_device
+from multiemo.runs.checkpoint import open_run
 from multiemo.runs.directory import predictions_file
 from multiemo.runs.forward import PassResult, forward_pass
 
@@ -74,12 +74,7 @@ def _fit_calibration(run_dir: Path, validation: PassResult) -> dict:
 def _passes(run_dir: Path, splits: Sequence[str], store: FeatureStore | None,
             device: torch.device | str | None) -> tuple[FeatureStore, dict[str, PassResult]]:
     """The run's store and one evaluation pass of its best checkpoint over each split."""
-    device = torch.device(device) if device is not None else resolve_device("auto")
-    model, identity = load_run_model(run_dir, device)
-    store = store or FeatureStore(identity["store"])
-    if store.labels != identity["labels"]:
-        raise StoreError(f"{store.root} has labels {store.labels}, "
-                         f"the run was trained on {identity['labels']}")
+    model, identity, store, device = open_run(run_dir, store, device)
     batch_size = identity["train"]["batch_size"]
     passes = {}
     for split in splits:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from multiemo.data.store import FeatureStore, StoreError
 from multiemo.io import write_stream
 from multiemo.models import ModelConfig, MultiEMO
 from multiemo.runs.directory import BEST, CheckpointError
@@ -18,7 +19,7 @@ from multiemo.runs.provenance import written_by
 from multiemo.settings import ConfigError, from_mapping
 
 __all__ = ["CheckpointError", "build_model", "incompatible", "load_checkpoint", "load_run_model", "one_line",
-           "resolve_device", "save_checkpoint"]
+           "open_run", "resolve_device", "save_checkpoint"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -104,3 +105,20 @@ def one_line(err: Exception, limit: int = 300) -> str:
     """An error's text on one line (load_state_dict lists the keys over several), cut at ``limit``."""
     detail = " ".join(str(err).split())
     return detail if len(detail) <= limit else detail[: limit - 3] + "..."
+
+
+def open_run(run_dir: str | os.PathLike, store: FeatureStore | None = None,
+             device: torch.device | str | None = None) -> tuple[MultiEMO, dict, FeatureStore, torch.device]:
+    """A run's best checkpoint on ``device`` (default: CUDA when available), its settings, and the store to
+    score it on (default: the one its settings name), whose labels must be the run's.
+
+    Raises:
+        StoreError: the store's labels are not those the run was trained on.
+    """
+    device = torch.device(device) if device is not None else resolve_device("auto")
+    model, identity = load_run_model(run_dir, device)
+    store = store or FeatureStore(identity["store"])
+    if store.labels != identity["labels"]:
+        raise StoreError(f"{store.root} has labels {store.labels}, "
+                         f"the run was trained on {identity['labels']}")
+    return model, identity, store, device
